@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { type Backend, formatHostPort, type HostPort, parseHostPort } from './backend.js';
+import { invalidOption } from './errors.js';
+import { type PeerOptions, resolvePeerOptions } from './peer-options.js';
+
+/** An HTTP CONNECT proxy to tunnel through: `uri` is `http://[user:pass@]host:port`. */
+export interface PeerProxy {
+  readonly uri: string;
+  /** Extra headers sent with the CONNECT request. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A client certificate and its private key, PEM, for mutual TLS. */
+export interface ClientCertKey {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Optional parts of an {@link HttpPeer} beyond address, TLS and SNI. */
+export interface HttpPeerInit {
+  readonly proxy?: PeerProxy;
+  readonly clientCertKey?: ClientCertKey;
+  /** Isolates connection pools of otherwise identical peers. @defaultValue 0 */
+  readonly groupKey?: number;
+  readonly options?: Partial<PeerOptions>;
+}
+
+/**
+ * Where and how to reach one upstream, as Pingora's `HttpPeer`: `new HttpPeer(address, tls, sni)`.
+ * Options are validated and frozen; change them with {@link HttpPeer.setOptions}.
+ */
+export class HttpPeer {
+  /** The upstream's host (IPv6 without brackets) and port. */
+  readonly address: HostPort;
+  /** `'https'` when `tls` was true. */
+  readonly scheme: 'http' | 'https';
+  /** Server name sent in the TLS handshake and checked against the certificate; `''` sends none. */
+  readonly sni: string;
+  #proxy: PeerProxy | undefined;
+  #clientCertKey: ClientCertKey | undefined;
+  #groupKey: number;
+  #options: PeerOptions;
+
+  /**
+   * @param address - `'host:port'`, `'[v6]:port'`, `{ host, port }` or a {@link Backend}.
+   * @param tls - connect with TLS.
+   * @param sni - TLS server name. @defaultValue `''`
+   */
+  constructor(address: string | HostPort | Backend, tls: boolean, sni = '', init: HttpPeerInit = {}) {
+    this.address = toHostPort(address);
+    if (typeof tls !== 'boolean') invalidOption('HttpPeer tls', 'a boolean', tls);
+    if (typeof sni !== 'string') invalidOption('HttpPeer sni', 'a string', sni);
+    this.scheme = tls ? 'https' : 'http';
+    this.sni = sni;
+    this.#options = resolvePeerOptions(init.options ?? {});
+    this.#proxy = checkProxy(init.proxy);
+    this.#clientCertKey = checkClientCertKey(init.clientCertKey);
+    this.#groupKey = init.groupKey ?? 0;
+    if (!Number.isSafeInteger(this.#groupKey)) invalidOption('HttpPeer groupKey', 'an integer', this.#groupKey);
+  }
+
+  /** `host:port` (`[v6]:port`) of the upstream. */
+  get id(): string {
+    return formatHostPort(this.address.host, this.address.port);
+  }
+
+  /** True when the peer is reached over TLS. */
+  get tls(): boolean {
+    return this.scheme === 'https';
+  }
+
+  /** The validated, frozen {@link PeerOptions}. */
+  get options(): PeerOptions {
+    return this.#options;
+  }
+
+  /** The CONNECT proxy, if any. */
+  get proxy(): PeerProxy | undefined {
+    return this.#proxy;
+  }
+
+  set proxy(value: PeerProxy | undefined) {
+    this.#proxy = checkProxy(value);
+  }
+
+  /** The client certificate and key for mutual TLS, if any. */
+  get clientCertKey(): ClientCertKey | undefined {
+    return this.#clientCertKey;
+  }
+
+  set clientCertKey(value: ClientCertKey | undefined) {
+    this.#clientCertKey = checkClientCertKey(value);
+  }
+
+  /** Pool isolation key. */
+  get groupKey(): number {
+    return this.#groupKey;
+  }
+
+  /** Merges `overrides` into the options (validated at once) and returns this peer. */
+  setOptions(overrides: Partial<PeerOptions>): this {
+    this.#options = resolvePeerOptions(overrides, this.#options);
+    return this;
+  }
+
+  /**
+   * The connection-pool key: equal keys may share connections. Built, as Pingora's
+   * `reuse_hash`, from address, scheme, proxy, SNI, client certificate, `verifyCert`,
+   * `verifyHostname`, `alternativeCn` and `groupKey` — not from timeouts, ALPN, CA or
+   * `bindTo`. Secrets (proxy credentials, keys) enter only as a SHA-256 digest.
+   */
+  reuseKey(): string {
+    const o = this.#options;
+    const proxy = this.#proxy ? digest(JSON.stringify([this.#proxy.uri, sortedEntries(this.#proxy.headers)])) : '-';
+    const cert = this.#clientCertKey ? digest(`${this.#clientCertKey.cert}\0${this.#clientCertKey.key}`) : '-';
+    return [
+      this.scheme,
+      this.id,
+      `sni=${this.sni}`,
+      `proxy=${proxy}`,
+      `cert=${cert}`,
+      `verify=${o.verifyCert ? 1 : 0}${o.verifyHostname ? 1 : 0}`,
+      `cn=${o.alternativeCn ?? ''}`,
+      `group=${this.#groupKey}`,
+    ].join('|');
+  }
+
+  /** A log-safe description: scheme, address and SNI, never credentials. */
+  toString(): string {
+    return `${this.scheme}://${this.id}${this.sni ? ` (sni ${this.sni})` : ''}`;
+  }
+}
+
+function toHostPort(address: string | HostPort | Backend): HostPort {
+  if (typeof address === 'string') return parseHostPort(address);
+  if (typeof address === 'object' && address !== null && typeof address.host === 'string') {
+    // Re-parse through the canonical form so `{ host, port }` gets the same checks as a string.
+    return parseHostPort(formatHostPort(address.host, address.port));
+  }
+  return invalidOption('HttpPeer address', '"host:port", { host, port } or a Backend', address);
+}
+
+function checkProxy(proxy: PeerProxy | undefined): PeerProxy | undefined {
+  if (proxy === undefined) return undefined;
+  if (typeof proxy !== 'object' || proxy === null || typeof proxy.uri !== 'string') {
+    invalidOption('HttpPeer proxy', '{ uri, headers? }', proxy);
+  }
+  let url: URL;
+  try {
+    url = new URL(proxy.uri);
+  } catch {
+    // Never echo the URI: it may carry a password.
+    return invalidOption('HttpPeer proxy.uri', 'an absolute http:// or https:// URL', '(unparseable URL)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    invalidOption('HttpPeer proxy.uri scheme', "'http:' or 'https:'", url.protocol);
+  }
+  if (proxy.headers !== undefined) {
+    for (const [name, value] of Object.entries(proxy.headers)) {
+      if (typeof value !== 'string') invalidOption(`HttpPeer proxy.headers.${name}`, 'a string', value);
+    }
+  }
+  return Object.freeze({ ...proxy, ...(proxy.headers ? { headers: Object.freeze({ ...proxy.headers }) } : {}) });
+}
+
+function checkClientCertKey(pair: ClientCertKey | undefined): ClientCertKey | undefined {
+  if (pair === undefined) return undefined;
+  if (typeof pair !== 'object' || pair === null) invalidOption('HttpPeer clientCertKey', '{ cert, key } (PEM)', pair);
+  if (typeof pair.cert !== 'string' || !pair.cert.includes('-----BEGIN')) {
+    invalidOption('HttpPeer clientCertKey.cert', 'a PEM certificate', typeof pair.cert);
+  }
+  if (typeof pair.key !== 'string' || !pair.key.includes('-----BEGIN')) {
+    // The key itself is never echoed.
+    invalidOption('HttpPeer clientCertKey.key', 'a PEM private key', typeof pair.key);
+  }
+  return Object.freeze({ cert: pair.cert, key: pair.key });
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+}
+
+function sortedEntries(headers: Readonly<Record<string, string>> | undefined): [string, string][] {
+  return Object.entries(headers ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,27 @@
+export { type Backend, type BackendMeta, backend, formatHostPort, type HostPort, parseHostPort } from './backend.js';
+export {
+  describe,
+  ERROR_CODES,
+  invalidOption,
+  isLbError,
+  LbError,
+  type LbErrorCode,
+  type LbErrorOptions,
+} from './errors.js';
+export { type ClientCertKey, HttpPeer, type HttpPeerInit, type PeerProxy } from './http-peer.js';
+export { checkInteger, checkNonNegative, resolveOptions } from './options.js';
+export {
+  type Alpn,
+  PEER_OPTIONS_DEFAULTS,
+  type PeerOptions,
+  resolvePeerOptions,
+  type TcpKeepalive,
+} from './peer-options.js';
+export { candidates, emptyIterator, type RequestInfo, type Selector, type SelectorFactory } from './selector.js';
+export {
+  denyUpgrades,
+  type H1UpgradePolicy,
+  preserve,
+  standard,
+  type UpstreamRequestPolicy,
+} from './upstream-request-policy.js';

@@ -1,0 +1,50 @@
+import type { Backend } from './backend.js';
+import { invalidOption } from './errors.js';
+
+/** What a selector may look at besides the key. Header names are lower-case. */
+export interface RequestInfo {
+  readonly method: string;
+  /** The request target's path, without the query string. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly clientIp?: string;
+}
+
+/**
+ * A load-balancing algorithm over an immutable snapshot of backends.
+ *
+ * `select` returns candidates in preference order: the first item is the first
+ * choice, keep pulling to fail over. The iterator may repeat backends and may be
+ * endless, so always bound it, e.g. with {@link candidates}. An empty backend set
+ * yields an exhausted iterator. On membership change, build a new selector and swap it.
+ */
+export interface Selector {
+  select(key: string | Uint8Array, request?: RequestInfo): Iterator<Backend>;
+}
+
+/** Builds a {@link Selector} from a backend list and partial options. */
+export type SelectorFactory<O = unknown> = (backends: readonly Backend[], options?: Partial<O>) => Selector;
+
+/**
+ * Walks `iterator`, yielding each backend at most once (by `id`), and stops after
+ * `max` raw pulls (duplicates count), like Pingora's `UniqueIterator`. `max = 0`
+ * yields nothing. Never loops forever on an endless iterator.
+ */
+export function* candidates(iterator: Iterator<Backend>, max: number): Generator<Backend, void, undefined> {
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 0)
+    invalidOption('candidates max', 'an integer >= 0', max);
+  const seen = new Set<string>();
+  for (let pulls = 0; pulls < max; pulls++) {
+    const step = iterator.next();
+    if (step.done) return;
+    const b = step.value;
+    if (seen.has(b.id)) continue;
+    seen.add(b.id);
+    yield b;
+  }
+}
+
+/** An iterator that yields nothing: what a selector over no backends returns. */
+export function emptyIterator(): Iterator<Backend> {
+  return { next: () => ({ done: true, value: undefined }) };
+}
