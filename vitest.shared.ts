@@ -11,5 +11,6 @@ export const sourceAliases = [
   { find: /^@switchyard\/core$/, replacement: `${root}packages/core/src/index.ts` },
   { find: /^@switchyard\/selectors$/, replacement: `${root}packages/selectors/src/index.ts` },
   { find: /^@switchyard\/health$/, replacement: `${root}packages/health/src/index.ts` },
+  { find: /^@switchyard\/testkit$/, replacement: `${root}packages/testkit/src/index.ts` },
   { find: /^@switchyard\/proxy$/, replacement: `${root}packages/proxy/src/index.ts` },
 ];

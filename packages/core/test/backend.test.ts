@@ -1,4 +1,4 @@
-import { backend, candidates, emptyIterator, type Backend } from '@switchyard/core';
+import { type Backend, backend, candidates, emptyIterator } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 
 function expectInvalid(fn: () => unknown, fragment: RegExp): void {
