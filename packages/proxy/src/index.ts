@@ -1,0 +1,12 @@
+export type {
+  ProxyApp,
+  ProxyCtx,
+  ProxyServer,
+  ProxyServerOptions,
+  ProxyTlsOptions,
+  Session,
+  UpstreamObserver,
+  UpstreamOutcome,
+  UpstreamRequest,
+  UpstreamResponse,
+} from './proxy-app.js';
