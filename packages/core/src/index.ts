@@ -20,9 +20,16 @@ export {
 } from './peer-options.js';
 export { candidates, emptyIterator, type RequestInfo, type Selector, type SelectorFactory } from './selector.js';
 export {
+  applyUpstreamRequestPolicy,
   denyUpgrades,
+  finalizeUpstreamFraming,
   type H1UpgradePolicy,
+  HOP_BY_HOP_HEADERS,
+  MAX_CONNECTION_NOMINATIONS,
+  PROTECTED_NOMINATIONS,
   preserve,
   standard,
+  type UpstreamRequestHead,
   type UpstreamRequestPolicy,
+  type UpstreamRequestPolicyResult,
 } from './upstream-request-policy.js';
