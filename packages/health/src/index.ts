@@ -1,0 +1,18 @@
+export type { CheckResult, HealthCheck } from './check.js';
+export {
+  type BackendHealth,
+  createHealthMonitor,
+  HEALTH_MONITOR_DEFAULTS,
+  type HealthChange,
+  type HealthMonitor,
+  type HealthMonitorOptions,
+  type HealthMonitorSettings,
+} from './health-monitor.js';
+export {
+  HTTP_CHECK_DEFAULTS,
+  type HttpCheckOptions,
+  type HttpCheckResponse,
+  type HttpCheckValidator,
+  httpCheck,
+} from './http-check.js';
+export { TCP_CHECK_DEFAULTS, type TcpCheckOptions, tcpCheck } from './tcp-check.js';
