@@ -1,0 +1,355 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sleep, waitFor } from './load.js';
+
+/** The repository root (this file is packages/proxy/test/helpers/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The built CLI that `switchyard serve` runs as. */
+export const CLI_PATH = join(REPO_ROOT, 'packages/proxy/dist/cli.js');
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function newestMtime(dir: string, depth = 0): number {
+  if (!existsSync(dir) || depth > 6) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path, depth + 1));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Makes sure `packages/proxy/dist/cli.js` is built from the current sources: runs `tsc -b` when any
+ * `packages/*\/src` file is newer than it. Test files run in parallel workers, so the build runs
+ * under a directory lock (`mkdir` is atomic) and the others wait for it.
+ */
+export async function ensureBuilt(): Promise<void> {
+  const sources = ['core', 'selectors', 'health', 'proxy'].map((p) =>
+    newestMtime(join(REPO_ROOT, 'packages', p, 'src')),
+  );
+  const stale = () => !existsSync(CLI_PATH) || statSync(CLI_PATH).mtimeMs < Math.max(...sources);
+  if (!stale()) return;
+  const lock = join(REPO_ROOT, 'node_modules/.switchyard-build-lock');
+  for (let i = 0; i < 600; i++) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (!stale()) return;
+      await sleep(200);
+    }
+  }
+  try {
+    if (stale()) {
+      try {
+        // tsc -b emits even when another package has type errors; a missing cli.js is checked below.
+        execFileSync(join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-b'], {
+          cwd: REPO_ROOT,
+          stdio: 'pipe',
+          timeout: 180_000,
+        });
+      } catch {
+        // Type errors in files under construction elsewhere do not stop the emit.
+      }
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npx tsc -b\` and read its errors`);
+}
+
+/** A free loopback TCP port (listen on 0, read it, close). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** Output of a finished CLI run. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `switchyard <args>` to completion (killed after `timeoutMs`). */
+export function runCli(args: readonly string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A running `switchyard serve`. */
+export interface ServeProcess {
+  readonly pid: number;
+  readonly port: number;
+  readonly configPath: string;
+  readonly dir: string;
+  /** Every stdout line so far. */
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** stdout lines that parse as JSON objects (pino output). */
+  logs(): Record<string, unknown>[];
+  /** All output, stdout and stderr, as one string. */
+  output(): string;
+  signal(sig: NodeJS.Signals): void;
+  /** Rewrites the config file (the caller decides whether to send SIGHUP). */
+  writeConfig(config: unknown): void;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  /** Resident set size of the process, bytes (from /proc). */
+  rss(): number;
+  /** Open file descriptors of the process (from /proc). */
+  fds(): number;
+}
+
+export interface ServeOptions {
+  /** Builds the config for the listen port the helper picked. */
+  readonly config: (port: number) => unknown;
+  readonly extraArgs?: readonly string[];
+  /** How long to wait for the port to answer, ms. @defaultValue 15000 */
+  readonly readyTimeoutMs?: number;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Writes a JSON config to a temp dir, starts `switchyard serve --config` and waits until it answers HTTP. */
+export async function startServe(options: ServeOptions): Promise<ServeProcess> {
+  await ensureBuilt();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-serve-'));
+  const configPath = join(dir, 'switchyard.json');
+  writeFileSync(configPath, JSON.stringify(options.config(port), null, 2));
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configPath, ...(options.extraArgs ?? [])], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  children.add(child);
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const splitter = (into: string[]) => {
+    let rest = '';
+    return (d: Buffer) => {
+      const text = rest + d.toString();
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      into.push(...lines);
+    };
+  };
+  child.stdout?.on('data', splitter(stdout));
+  child.stderr?.on('data', splitter(stderr));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  let exitedEarly = false;
+  void exited.then(() => {
+    exitedEarly = true;
+  });
+  const pid = child.pid ?? -1;
+  const self: ServeProcess = {
+    pid,
+    port,
+    configPath,
+    dir,
+    stdout,
+    stderr,
+    logs: () =>
+      stdout.flatMap((line) => {
+        try {
+          const parsed: unknown = JSON.parse(line);
+          return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];
+        } catch {
+          return [];
+        }
+      }),
+    output: () => [...stdout, ...stderr].join('\n'),
+    signal: (sig) => {
+      child.kill(sig);
+    },
+    writeConfig: (config) => writeFileSync(configPath, JSON.stringify(config, null, 2)),
+    exited,
+    async stop(graceMs = 5000) {
+      if (exitedEarly) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    rss: () => {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      return Number(kb ?? 0) * 1024;
+    },
+    fds: () => readdirSync(`/proc/${pid}/fd`).length,
+  };
+  try {
+    await waitFor(
+      `switchyard serve to answer on 127.0.0.1:${port}`,
+      async () => {
+        if (exitedEarly) throw new Error(`switchyard serve exited early:\n${self.output()}`);
+        return probe(port);
+      },
+      options.readyTimeoutMs ?? 15_000,
+      50,
+    );
+  } catch (err) {
+    await self.stop(500);
+    throw err;
+  }
+  return self;
+}
+
+/** True when something on `port` answers an HTTP request with any status. */
+export function probe(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return import('node:http').then(
+    ({ request }) =>
+      new Promise<boolean>((resolve) => {
+        const req = request({ host, port, path: '/__probe', method: 'GET', timeout: 1000, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(true));
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(false));
+        req.end();
+      }),
+  );
+}
+
+/** A backend in its own process, so a test can SIGKILL it. Answers 200 with `X-Backend: <name>`. */
+export interface BackendProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly address: string;
+  /** Wall-clock times (ms) of non-health requests it received, reported over stdout. */
+  readonly hits: number[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port; resolves once it listens. */
+  restart(): Promise<void>;
+  readonly running: () => boolean;
+}
+
+const BACKEND_SOURCE = `
+const http = require('node:http');
+const [port, name, health] = process.argv.slice(1);
+const server = http.createServer((req, res) => {
+  if (req.url !== health) process.stdout.write('hit ' + Date.now() + '\\n');
+  req.resume();
+  req.on('end', () => {
+    const body = JSON.stringify({ backend: name, path: req.url });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 30000;
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\\n'));
+`;
+
+/** Starts a {@link BackendProcess} on `port` (0: a free one). */
+export async function startBackendProcess(name: string, port = 0, healthPath = '/healthz'): Promise<BackendProcess> {
+  const chosen = port === 0 ? await freePort() : port;
+  let child: ChildProcess | undefined;
+  const hits: number[] = [];
+  const launch = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const proc = spawn(process.execPath, ['-e', BACKEND_SOURCE, String(chosen), name, healthPath], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(proc);
+      child = proc;
+      let rest = '';
+      let errors = '';
+      const timer = setTimeout(() => reject(new Error(`backend ${name} did not listen: ${errors}`)), 10_000);
+      proc.stderr?.on('data', (d: Buffer) => {
+        errors += d.toString();
+      });
+      proc.stdout?.on('data', (d: Buffer) => {
+        const lines = (rest + d.toString()).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line === 'listening') {
+            clearTimeout(timer);
+            resolve();
+          } else if (line.startsWith('hit ')) hits.push(Number(line.slice(4)));
+        }
+      });
+      proc.on('close', () => {
+        children.delete(proc);
+        clearTimeout(timer);
+        if (child === proc) child = undefined;
+        reject(new Error(`backend ${name} exited: ${errors}`));
+      });
+    });
+  await launch();
+  return {
+    name,
+    port: chosen,
+    address: `127.0.0.1:${chosen}`,
+    hits,
+    running: () => child !== undefined,
+    async kill(signal = 'SIGKILL') {
+      const proc = child;
+      if (proc === undefined) return;
+      const closed = new Promise((r) => proc.once('close', r));
+      proc.kill(signal);
+      await closed;
+    },
+    restart: launch,
+  };
+}
+
+/** Temp dir helper for tests that write files (configs, keys). */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
