@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 type Pairs = readonly (readonly [string, string])[];
 
-const flat = (pairs: Pairs): string[] => pairs.flatMap(([name, value]) => [name, value]);
+const flat = (pairs: Pairs): string[] => pairs.flat();
 const names = (headers: readonly string[]): string[] => headers.filter((_, i) => i % 2 === 0);
 const lowerNames = (headers: readonly string[]): string[] => names(headers).map((n) => n.toLowerCase());
 
