@@ -1,0 +1,17 @@
+export {
+  arbBackend,
+  arbBackends,
+  arbKey,
+  type BackendConstraints,
+  type BackendsConstraints,
+  type WeightConstraints,
+} from './arbitraries.js';
+export { type BalanceOptions, type BalanceReport, checkBalance } from './balance.js';
+export {
+  checkMinimalDisruption,
+  checkSelectorLaws,
+  type DisruptionOptions,
+  type SelectorLaw,
+  type SelectorLawOptions,
+} from './laws.js';
+export { type CommonLawOptions, DEFAULT_SEED, type LawReport } from './run.js';
