@@ -173,7 +173,7 @@ class Monitor implements HealthMonitor {
 
   isReady(backend: Backend | string): boolean {
     const entry = this.#find(backend);
-    return entry !== undefined && entry.healthy && entry.enabled;
+    return entry?.healthy === true && entry.enabled;
   }
 
   setEnabled(backend: Backend | string, enabled: boolean): void {
@@ -335,7 +335,12 @@ class Monitor implements HealthMonitor {
   }
 
   #record(entry: Entry, result: CheckResult): void {
-    const { next, flipped } = observe(entry, result.ok, this.settings.healthyThreshold, this.settings.unhealthyThreshold);
+    const { next, flipped } = observe(
+      entry,
+      result.ok,
+      this.settings.healthyThreshold,
+      this.settings.unhealthyThreshold,
+    );
     entry.healthy = next.healthy;
     entry.consecutiveSuccesses = next.consecutiveSuccesses;
     entry.consecutiveFailures = next.consecutiveFailures;

@@ -18,7 +18,9 @@ export interface HttpCheckResponse {
  * Decides whether a response passes: return `true` (or nothing) to pass, `false` or a
  * string (the reason) to fail; a thrown error fails with its message.
  */
-export type HttpCheckValidator = (response: HttpCheckResponse) => boolean | string | undefined | Promise<boolean | string | undefined>;
+export type HttpCheckValidator = (
+  response: HttpCheckResponse,
+) => boolean | string | undefined | Promise<boolean | string | undefined>;
 
 /** Options of {@link httpCheck}. */
 export interface HttpCheckOptions extends TlsSettings {
@@ -69,14 +71,21 @@ export const HTTP_CHECK_DEFAULTS: HttpCheckOptions = Object.freeze({
 
 function validate(o: HttpCheckOptions): void {
   validateCommon('httpCheck', o);
-  if (typeof o.path !== 'string' || !o.path.startsWith('/')) invalidOption('httpCheck path', 'a path starting with "/"', o.path);
-  if (typeof o.method !== 'string' || !/^[A-Z]+$/.test(o.method)) invalidOption('httpCheck method', 'an upper-case HTTP method', o.method);
-  if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) invalidOption('httpCheck host', 'a non-empty string', o.host);
-  if (typeof o.headers !== 'object' || o.headers === null) invalidOption('httpCheck headers', 'an object of strings', o.headers);
+  if (typeof o.path !== 'string' || !o.path.startsWith('/'))
+    invalidOption('httpCheck path', 'a path starting with "/"', o.path);
+  if (typeof o.method !== 'string' || !/^[A-Z]+$/.test(o.method))
+    invalidOption('httpCheck method', 'an upper-case HTTP method', o.method);
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host === ''))
+    invalidOption('httpCheck host', 'a non-empty string', o.host);
+  if (typeof o.headers !== 'object' || o.headers === null)
+    invalidOption('httpCheck headers', 'an object of strings', o.headers);
   if (typeof o.expectStatus === 'number') checkInteger('httpCheck expectStatus', o.expectStatus, 100, 599);
-  else if (typeof o.expectStatus !== 'function') invalidOption('httpCheck expectStatus', 'a status or a predicate', o.expectStatus);
-  if (o.validator !== undefined && typeof o.validator !== 'function') invalidOption('httpCheck validator', 'a function', o.validator);
-  if (typeof o.reuseConnection !== 'boolean') invalidOption('httpCheck reuseConnection', 'a boolean', o.reuseConnection);
+  else if (typeof o.expectStatus !== 'function')
+    invalidOption('httpCheck expectStatus', 'a status or a predicate', o.expectStatus);
+  if (o.validator !== undefined && typeof o.validator !== 'function')
+    invalidOption('httpCheck validator', 'a function', o.validator);
+  if (typeof o.reuseConnection !== 'boolean')
+    invalidOption('httpCheck reuseConnection', 'a boolean', o.reuseConnection);
   checkInteger('httpCheck maxBodyBytes', o.maxBodyBytes, 0);
 }
 
@@ -148,7 +157,9 @@ async function request(
   const limit = deadline(o.timeoutMs, signal);
   const elapsed = (): number => performance.now() - started;
   const failed = (reason: string, status?: number): CheckResult =>
-    status === undefined ? { ok: false, reason, durationMs: elapsed() } : { ok: false, reason, durationMs: elapsed(), status };
+    status === undefined
+      ? { ok: false, reason, durationMs: elapsed() }
+      : { ok: false, reason, durationMs: elapsed(), status };
   try {
     const response = await client.request({
       path: o.path,
@@ -165,7 +176,9 @@ async function request(
     }
     const body = await readBody(response.body, o.maxBodyBytes);
     const verdict = await runValidator(o.validator, { status, headers: response.headers, body });
-    return verdict === undefined ? { ok: true, durationMs: elapsed(), status } : failed(`validator said: ${verdict}`, status);
+    return verdict === undefined
+      ? { ok: true, durationMs: elapsed(), status }
+      : failed(`validator said: ${verdict}`, status);
   } catch (err) {
     if (limit.timedOut()) return failed(`timeout after ${o.timeoutMs} ms`);
     if (signal?.aborted) return failed('check aborted');

@@ -65,7 +65,12 @@ describe('httpCheck over HTTP', () => {
 
   it('honours path, method, host, headers and an expectStatus predicate', async () => {
     up.behaviour = { kind: 'status', status: 204 };
-    const custom = httpCheck({ path: '/healthz?full=1', method: 'HEAD', host: 'svc.test', expectStatus: (s) => s < 300 });
+    const custom = httpCheck({
+      path: '/healthz?full=1',
+      method: 'HEAD',
+      host: 'svc.test',
+      expectStatus: (s) => s < 300,
+    });
     expect(await custom.check(up.backend)).toMatchObject({ ok: true, status: 204 });
     expect(up.requests.at(-1)).toEqual({ host: 'svc.test', path: '/healthz?full=1', method: 'HEAD' });
     await custom.close?.();
@@ -76,7 +81,11 @@ describe('httpCheck over HTTP', () => {
     const validating = httpCheck({
       validator: ({ body }) => (JSON.parse(body).db === 'up' ? true : `db is ${JSON.parse(body).db}`),
     });
-    expect(await validating.check(up.backend)).toMatchObject({ ok: false, status: 200, reason: 'validator said: db is down' });
+    expect(await validating.check(up.backend)).toMatchObject({
+      ok: false,
+      status: 200,
+      reason: 'validator said: db is down',
+    });
     up.behaviour = { kind: 'status', status: 200, body: '{"db":"up"}' };
     expect(await validating.check(up.backend)).toMatchObject({ ok: true, status: 200 });
     const throwing = httpCheck({

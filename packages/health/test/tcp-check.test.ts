@@ -1,5 +1,5 @@
 import { createServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { backend } from '@switchyard/core';
 import { tcpCheck } from '@switchyard/health';
 import { close, generateTestPki, listen } from '@switchyard/testkit';
@@ -30,11 +30,13 @@ describe('tcpCheck', () => {
 
   it('fails with a timeout reason when the handshake never completes', async () => {
     // This server accepts and then stays silent, so the TLS handshake hangs until the deadline.
-    const silent = createNetServer(() => undefined);
+    const accepted: Socket[] = [];
+    const silent = createNetServer((socket) => accepted.push(socket));
     const port = await listen(silent);
     const result = await tcpCheck({ tls: true, timeoutMs: 150 }).check(backend(`127.0.0.1:${port}`));
     expect(result).toMatchObject({ ok: false, reason: 'timeout after 150 ms' });
     expect(result.durationMs).toBeGreaterThanOrEqual(140);
+    for (const socket of accepted) socket.destroy();
     await close(silent);
   });
 

@@ -5,7 +5,11 @@ import { type Backend, backend } from '@switchyard/core';
 import { type CertKey, close, listen } from '@switchyard/testkit';
 
 /** How a test backend answers: 200, a given status, never (hang), or by closing the socket. */
-export type Behaviour = { kind: 'ok' } | { kind: 'status'; status: number; body?: string } | { kind: 'hang' } | { kind: 'reset' };
+export type Behaviour =
+  | { kind: 'ok' }
+  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'hang' }
+  | { kind: 'reset' };
 
 /** A real HTTP(S) server on 127.0.0.1 whose answers a test can change, and that can be killed and revived. */
 export interface TestBackend {
@@ -36,7 +40,9 @@ export async function startBackend(options: { tls?: CertKey; host?: string } = {
     else hanging.add(res);
   };
   const make = (): Server => {
-    const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
+    const server = options.tls
+      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
+      : createHttpServer(handler);
     server.on('connection', () => {
       state.connections++;
     });

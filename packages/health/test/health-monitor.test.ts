@@ -1,0 +1,240 @@
+import { type Backend, backend } from '@switchyard/core';
+import { createHealthMonitor, type HealthChange, httpCheck } from '@switchyard/health';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { startBackend, waitFor } from './helpers/backends.js';
+import { captureLogs, ScriptedCheck } from './helpers/scripted-check.js';
+
+const pool = (n: number): Backend[] => Array.from({ length: n }, (_, i) => backend(`127.0.0.${i + 1}:80`));
+
+describe('createHealthMonitor state', () => {
+  it('starts healthy (Pingora) or unhealthy when asked, enabled either way', () => {
+    const [a] = pool(1) as [Backend];
+    const m = createHealthMonitor({ backends: [a], check: new ScriptedCheck() });
+    expect([m.isHealthy(a), m.isEnabled(a), m.isReady(a.id)]).toEqual([true, true, true]);
+    const u = createHealthMonitor({ backends: [a], check: new ScriptedCheck(), initialState: 'unhealthy' });
+    expect([u.isHealthy(a), u.isEnabled(a), u.isReady(a)]).toEqual([false, true, false]);
+    expect(m.isHealthy('10.9.9.9:1')).toBe(false);
+    expect(m.isReady('10.9.9.9:1')).toBe(false);
+  });
+
+  it('flips after the thresholds, resets counters on agreeing results, and reports transitions', async () => {
+    const [a] = pool(1) as [Backend];
+    const check = new ScriptedCheck();
+    const changes: HealthChange[] = [];
+    const viaOption: HealthChange[] = [];
+    let clock = 1000;
+    const logs = captureLogs();
+    const m = createHealthMonitor({
+      backends: [a],
+      check,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+      now: () => clock,
+      onChange: (c) => viaOption.push(c),
+      logger: pino({ level: 'info' }, logs),
+    });
+    m.on('change', (c) => changes.push(c));
+    check.down.add(a.id);
+    await m.checkNow();
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(true);
+    check.down.delete(a.id);
+    await m.checkNow(); // agreeing result: the failure streak resets
+    check.down.add(a.id);
+    await m.checkNow();
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(true);
+    expect(m.snapshot()[0]).toMatchObject({ consecutiveFailures: 2, consecutiveSuccesses: 0 });
+    clock = 2000;
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(false);
+    expect(changes).toEqual([{ backend: a, healthy: false, reason: 'scripted down', at: 2000 }]);
+    check.down.delete(a.id);
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(false);
+    clock = 3000;
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(true);
+    expect(changes.map((c) => [c.healthy, c.at])).toEqual([
+      [false, 2000],
+      [true, 3000],
+    ]);
+    expect(viaOption).toEqual(changes);
+    expect(m.snapshot()[0]).toMatchObject({
+      backend: a,
+      healthy: true,
+      enabled: true,
+      consecutiveSuccesses: 2,
+      consecutiveFailures: 0,
+      lastResult: { ok: true },
+      lastChangeAt: 3000,
+    });
+    const transitions = logs.lines.filter((l) => l.backend === a.id && /becomes/.test(String(l.msg)));
+    expect(transitions.map((l) => [l.level, l.component, l.reason])).toEqual([
+      [40, 'health', 'scripted down'],
+      [30, 'health', undefined],
+    ]);
+  });
+
+  it('a throwing listener is logged and does not break the monitor', async () => {
+    const [a] = pool(1) as [Backend];
+    const check = new ScriptedCheck();
+    const logs = captureLogs();
+    const m = createHealthMonitor({ backends: [a], check, logger: pino({ level: 'info' }, logs) });
+    m.on('change', () => {
+      throw new Error('listener bug');
+    });
+    check.down.add(a.id);
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(false);
+    expect(logs.lines.some((l) => l.level === 50 && /listener threw/.test(String(l.msg)))).toBe(true);
+  });
+
+  it('manual enable/disable is separate from health', async () => {
+    const [a] = pool(1) as [Backend];
+    const check = new ScriptedCheck();
+    const m = createHealthMonitor({ backends: [a], check });
+    m.setEnabled(a, false);
+    expect([m.isHealthy(a), m.isEnabled(a), m.isReady(a)]).toEqual([true, false, false]);
+    check.down.add(a.id);
+    await m.checkNow();
+    check.down.delete(a.id);
+    await m.checkNow();
+    expect([m.isHealthy(a), m.isEnabled(a)]).toEqual([true, false]);
+    m.setEnabled(a.id, true);
+    expect(m.isReady(a)).toBe(true);
+    m.setEnabled('10.9.9.9:1', false); // unknown: no-op
+    expect(m.snapshot()).toHaveLength(1);
+  });
+
+  it('setBackends keeps state for ids that stay, starts new ones in the initial state, releases removed ones', async () => {
+    const [a, b, c] = pool(3) as [Backend, Backend, Backend];
+    const check = new ScriptedCheck();
+    const m = createHealthMonitor({ backends: [a, b], check, initialState: 'unhealthy' });
+    await m.checkNow();
+    m.setEnabled(a, false);
+    expect([m.isHealthy(a), m.isHealthy(b)]).toEqual([true, true]);
+    m.setBackends([a, c]);
+    expect(m.snapshot().map((s) => [s.backend.id, s.healthy, s.enabled])).toEqual([
+      [a.id, true, false],
+      [c.id, false, true],
+    ]);
+    expect(m.isHealthy(b)).toBe(false);
+    await waitFor(() => check.released.length === 1, 1000, 'release');
+    expect(check.released).toEqual([b.id]);
+  });
+
+  it('rejects bad options naming the field', () => {
+    const check = new ScriptedCheck();
+    expect(() => createHealthMonitor({ backends: [], check, jitter: 2 })).toThrow(/jitter/);
+    expect(() => createHealthMonitor({ backends: [], check, concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => createHealthMonitor({ backends: [], check, healthyThreshold: 1.5 })).toThrow(/healthyThreshold/);
+    expect(() => createHealthMonitor({ backends: [], check: {} as never })).toThrow(/check/);
+  });
+});
+
+describe('createHealthMonitor scheduling', () => {
+  it('never runs more than `concurrency` checks at once, nor two of one backend', async () => {
+    const check = new ScriptedCheck();
+    check.delayMs = 20;
+    const m = createHealthMonitor({ backends: pool(20), check, concurrency: 3 });
+    await Promise.all([m.checkNow(), m.checkNow()]);
+    expect(check.maxInFlight).toBe(3);
+    expect(check.maxPerBackend).toBe(1);
+    expect(check.calls).toBe(20); // the second checkNow joined the pending checks
+  });
+
+  it('does not stack checks slower than the interval', async () => {
+    const check = new ScriptedCheck();
+    check.delayMs = 130;
+    const [a] = pool(1) as [Backend];
+    const m = createHealthMonitor({ backends: [a], check, intervalMs: 20, jitter: 0 });
+    m.start();
+    await new Promise((r) => setTimeout(r, 420));
+    await m.stop();
+    expect(check.maxPerBackend).toBe(1);
+    // 420 ms of 130 ms checks back to back is at most 4 runs (a stacked design would run ~21).
+    expect(check.calls).toBeGreaterThanOrEqual(2);
+    expect(check.calls).toBeLessThanOrEqual(4);
+  });
+
+  it('runs every intervalMs with ± jitter drawn from random()', async () => {
+    const check = new ScriptedCheck();
+    const [a] = pool(1) as [Backend];
+    // random() = 0 gives the shortest interval: 100 × (1 - 0.5) = 50 ms.
+    const m = createHealthMonitor({ backends: [a], check, intervalMs: 100, jitter: 0.5, random: () => 0 });
+    m.start();
+    m.start(); // idempotent
+    await new Promise((r) => setTimeout(r, 275));
+    await m.stop();
+    // Ticks at 0, 50, 100, 150, 200, 250 ms → 6 checks; without jitter there would be 3.
+    expect(check.calls).toBeGreaterThanOrEqual(5);
+    expect(check.calls).toBeLessThanOrEqual(6);
+  });
+
+  it('stop() clears every timer, aborts checks in flight and closes the check', async () => {
+    const check = new ScriptedCheck();
+    check.delayMs = 10_000;
+    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const m = createHealthMonitor({ backends: pool(5), check, intervalMs: 50 });
+    m.start();
+    await waitFor(() => check.inFlight === 5, 1000, 'checks in flight');
+    const started = performance.now();
+    await m.stop();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(check.closed).toBe(1);
+    expect(check.inFlight).toBe(0);
+    const calls = check.calls;
+    await new Promise((r) => setTimeout(r, 120));
+    expect(check.calls).toBe(calls);
+    const timersAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    expect(timersAfter).toBeLessThanOrEqual(timersBefore);
+    // An aborted check says nothing about health.
+    expect(m.snapshot().every((s) => s.healthy && s.lastResult === undefined)).toBe(true);
+  });
+});
+
+describe('createHealthMonitor against real HTTP backends', () => {
+  it('a killed backend turns unhealthy within U × interval + timeout, and healthy within H × interval of its return', async () => {
+    const up = await startBackend();
+    const other = await startBackend();
+    const intervalMs = 100;
+    const timeoutMs = 200;
+    const [U, H] = [2, 3];
+    const check = httpCheck({ timeoutMs });
+    const changes: HealthChange[] = [];
+    const m = createHealthMonitor({
+      backends: [up.backend, other.backend],
+      check,
+      intervalMs,
+      jitter: 0,
+      unhealthyThreshold: U,
+      healthyThreshold: H,
+    });
+    m.on('change', (c) => changes.push(c));
+    m.start();
+    try {
+      await waitFor(() => (m.snapshot()[0]?.consecutiveSuccesses ?? 0) >= 2, 1000, 'first checks');
+      await up.kill();
+      const down = await waitFor(() => !m.isHealthy(up.backend), U * intervalMs + timeoutMs, 'unhealthy');
+      expect(down).toBeLessThanOrEqual(U * intervalMs + timeoutMs);
+      expect(changes[0]).toMatchObject({ backend: up.backend, healthy: false, reason: 'connection refused' });
+      await up.revive();
+      // 50 ms of slack covers timer and event-loop latency on a loaded machine.
+      const back = await waitFor(() => m.isHealthy(up.backend), H * intervalMs + 50, 'healthy again');
+      expect(back).toBeLessThanOrEqual(H * intervalMs + 50);
+      expect(m.isHealthy(other.backend)).toBe(true);
+
+      up.behaviour = { kind: 'hang' };
+      await waitFor(() => !m.isHealthy(up.backend), U * (intervalMs + timeoutMs) + 100, 'unhealthy on hang');
+      expect(m.snapshot()[0]?.lastResult?.reason).toBe(`timeout after ${timeoutMs} ms`);
+      up.behaviour = { kind: 'status', status: 503 };
+      await waitFor(() => m.snapshot()[0]?.lastResult?.reason === 'status 503', 1000, '503 reason');
+      expect(m.isHealthy(up.backend)).toBe(false);
+    } finally {
+      await m.stop();
+      await Promise.all([up.kill(), other.kill()]);
+    }
+  });
+});
