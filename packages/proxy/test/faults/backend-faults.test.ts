@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FaultBackend, startFaultBackend, stopAll } from '../helpers/fault-backend.js';
+import { sleep, startLoad, waitFor } from '../helpers/load.js';
+import { type BackendProcess, type ServeProcess, startBackendProcess, startServe } from '../helpers/serve-process.js';
+import {
+  accessLines,
+  HEALTH,
+  HEALTHY_BOUND_MS,
+  logTime,
+  retriedFromLog,
+  SCHEDULING_SLACK_MS,
+  serveConfig,
+  summarize,
+  transitions,
+  UNHEALTHY_BOUND_MS,
+} from './scenario.js';
+
+// Each scenario: `switchyard serve` (a child process, generated config) in front of three real
+// loopback backends, a closed-loop load running throughout, one fault injected mid-load, and
+// assertions on counts (sent / succeeded / failed / retried) and on what the backends saw.
+
+let backends: FaultBackend[] = [];
+let processes: BackendProcess[] = [];
+let serve: ServeProcess | undefined;
+
+afterEach(async () => {
+  await serve?.stop();
+  serve = undefined;
+  await stopAll(backends);
+  backends = [];
+  await Promise.all(processes.map((p) => p.kill()));
+  processes = [];
+});
+
+async function threeBackends(): Promise<[FaultBackend, FaultBackend, FaultBackend]> {
+  const started = await Promise.all(['b1', 'b2', 'b3'].map((name) => startFaultBackend({ name })));
+  backends = started;
+  return started as [FaultBackend, FaultBackend, FaultBackend];
+}
+
+describe('faults under load', () => {
+  it('a SIGKILLed backend: zero failed requests, unhealthy within the thresholds, traffic back after restart', async () => {
+    const killed = await startBackendProcess('victim');
+    processes = [killed];
+    const [b2, b3] = await Promise.all(['b2', 'b3'].map((name) => startFaultBackend({ name })));
+    backends = [b2!, b3!];
+    serve = await startServe({
+      config: (port) => serveConfig(port, { backends: [killed.address, b2!.address, b3!.address] }),
+    });
+    const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000 });
+    await waitFor('the victim to serve traffic', () => killed.hits.length >= 20, 5000);
+
+    const killedAt = Date.now();
+    await killed.kill('SIGKILL');
+    await sleep(UNHEALTHY_BOUND_MS + 500);
+
+    // Retries stop once health marks it down: the last access-log line with more than one
+    // attempt is no later than the unhealthy bound after the kill.
+    const retriedLines = accessLines(serve).filter((l) => (l.attempts as number) > 1 && logTime(l) >= killedAt);
+    expect(retriedLines.length, 'connect failures were retried on another backend').toBeGreaterThan(0);
+    const lastRetry = Math.max(...retriedLines.map(logTime));
+    expect(lastRetry - killedAt).toBeLessThanOrEqual(UNHEALTHY_BOUND_MS);
+    const down = transitions(serve, killed.address, false);
+    expect(down.length, `a health transition for ${killed.address} is logged`).toBeGreaterThan(0);
+    expect(logTime(down[0]!) - killedAt).toBeLessThanOrEqual(UNHEALTHY_BOUND_MS);
+
+    const restartedAt = Date.now();
+    const hitsBefore = killed.hits.length;
+    await killed.restart();
+    await waitFor('traffic back to the restarted backend', () => killed.hits.length > hitsBefore, 5000);
+    const firstHit = killed.hits[hitsBefore]!;
+    expect(firstHit - restartedAt).toBeLessThanOrEqual(HEALTHY_BOUND_MS);
+    await sleep(300);
+
+    const counts = await load.stop();
+    const summary = summarize(counts, serve);
+    expect(counts.failed, summary).toBe(0);
+    expect(counts.succeeded, summary).toBe(counts.sent);
+    expect(counts.sent, summary).toBeGreaterThan(200);
+    expect(counts.retried, summary).toBeGreaterThan(0);
+  });
+
+  it('a backend that accepts and then resets connections: no idempotent request fails', async () => {
+    const [b1, b2, b3] = await threeBackends();
+    serve = await startServe({
+      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address] }),
+    });
+    const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000 });
+    await waitFor('warm-up traffic on b1', () => b1.trafficCount() >= 20, 5000);
+
+    const acceptedBefore = b1.accepted();
+    const resetAt = Date.now();
+    b1.mode = 'reset';
+    await sleep(UNHEALTHY_BOUND_MS + 500);
+    const counts = await load.stop();
+    const summary = summarize(counts, serve);
+
+    expect(b1.accepted() - acceptedBefore, 'b1 accepted and reset connections').toBeGreaterThan(0);
+    expect(counts.failed, summary).toBe(0);
+    expect(counts.succeeded, summary).toBe(counts.sent);
+    expect(load.between(resetAt, Number.POSITIVE_INFINITY).length, summary).toBeGreaterThan(100);
+    expect(transitions(serve, b1.address, false).length, 'b1 marked unhealthy').toBeGreaterThan(0);
+  });
+
+  it('a hanging backend: 504 after readTimeout, nothing else fails, no stuck sockets afterwards', async () => {
+    const readTimeout = 500;
+    const [b1, b2, b3] = await threeBackends();
+    serve = await startServe({
+      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address], peer: { readTimeout } }),
+    });
+    const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000, timeoutMs: 5000 });
+    await waitFor('warm-up traffic on b1', () => b1.trafficCount() >= 20, 5000);
+    const fdsBefore = serve.fds();
+
+    const hungAt = Date.now();
+    b1.mode = 'hang';
+    await sleep(UNHEALTHY_BOUND_MS + readTimeout + 500);
+    const counts = await load.stop();
+    const summary = summarize(counts, serve);
+
+    const failures = load.records.filter((r) => r.status !== 200);
+    expect(failures.length, `some requests reached the hung backend: ${summary}`).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure.error, summary).toBeUndefined();
+      expect(failure.status, summary).toBe(504);
+      expect(failure.end - failure.start).toBeGreaterThanOrEqual(readTimeout - 50);
+      expect(failure.end - failure.start).toBeLessThanOrEqual(readTimeout + SCHEDULING_SLACK_MS + 250);
+    }
+    // Once health has taken b1 out, nothing fails any more.
+    const late = load.between(hungAt + UNHEALTHY_BOUND_MS + readTimeout, Number.POSITIVE_INFINITY);
+    expect(late.length).toBeGreaterThan(50);
+    expect(late.filter((r) => r.status !== 200)).toEqual([]);
+
+    // The proxy gave up on the hung upstream sockets: b1 sees them closed (a health check may be in flight).
+    await waitFor(
+      'the proxy to close its sockets to the hung backend',
+      () => b1.openSockets() <= 1,
+      readTimeout + 2000,
+    );
+    await waitFor('proxy fds back to their level before the fault', () => serve!.fds() <= fdsBefore + 2, 3000);
+  });
+
+  it('a backend answering 503: ejected within consecutiveFailures, never more than maxEjectedPercent', async () => {
+    const consecutiveFailures = 3;
+    const concurrency = 2;
+    const [b1, b2, b3] = await threeBackends();
+    b1.mode = 'status503';
+    b2.mode = 'status503';
+    // 34 % of three backends allows one ejection: b1 or b2 is ejected, the other must stay in.
+    const outlier = { consecutiveFailures, baseEjectionMs: 30_000, maxEjectionMs: 60_000, maxEjectedPercent: 34 };
+    serve = await startServe({
+      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address], health: false, outlier }),
+    });
+    const load = startLoad({ port: serve.port, concurrency, pauseMs: 2, maxDurationMs: 20_000 });
+    await waitFor('300 requests', () => load.counts.sent >= 300, 10_000);
+    const counts = await load.stop();
+    const summary = summarize(counts, serve);
+
+    const failing = [b1.trafficCount(), b2.trafficCount()].sort((a, b) => a - b);
+    // The ejected one got at most consecutiveFailures requests, plus what was already in flight.
+    expect(failing[0], summary).toBeLessThanOrEqual(consecutiveFailures + concurrency);
+    expect(failing[0], summary).toBeGreaterThanOrEqual(consecutiveFailures);
+    // The other is still served: ejecting it too would exceed maxEjectedPercent.
+    expect(failing[1], summary).toBeGreaterThan(50);
+    // Every 503 a backend sent reached the client unchanged; nothing else failed.
+    expect(counts.byStatus['503'] ?? 0, summary).toBe(b1.trafficCount() + b2.trafficCount());
+    expect(counts.byStatus['200'] ?? 0, summary).toBe(b3.trafficCount());
+    expect(counts.errors, summary).toEqual({});
+    expect(counts.sent).toBe(counts.succeeded + counts.failed);
+  });
+
+  it('a backend closing keep-alive connections as they are reused: no client-visible error', async () => {
+    const [b1, b2, b3] = await threeBackends();
+    b1.mode = 'close-on-reuse';
+    serve = await startServe({
+      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address] }),
+    });
+    const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000 });
+    await waitFor('1500 requests', () => load.counts.sent >= 1500, 15_000);
+    const counts = await load.stop();
+    const summary = summarize(counts, serve);
+
+    const reusedThenDropped = b1.requests.filter((r) => r.indexOnConnection > 0 && r.target !== HEALTH.path).length;
+    expect(reusedThenDropped, 'the proxy did reuse b1 connections (the fault was exercised)').toBeGreaterThan(0);
+    expect(counts.failed, summary).toBe(0);
+    expect(counts.succeeded, summary).toBe(counts.sent);
+    expect(retriedFromLog(serve), summary).toBeGreaterThanOrEqual(Math.min(reusedThenDropped, 1));
+  });
+});
