@@ -10,3 +10,4 @@ export type {
   UpstreamRequest,
   UpstreamResponse,
 } from './proxy-app.js';
+export { createProxyServer, PROXY_SERVER_DEFAULTS } from './proxy-server.js';

@@ -1,0 +1,536 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { applyUpstreamRequestPolicy, type HttpPeer, isLbError, LbError, type RequestInfo } from '@switchyard/core';
+import type { Session, UpstreamOutcome, UpstreamRequest, UpstreamResponse } from '../../proxy-app.js';
+import { forwardRequestHeaders, forwardResponseHeaders, normalizeIp } from './forward-headers.js';
+import type { PoolEntry } from './pool-cache.js';
+import type { ServerState } from './server-state.js';
+import { openTunnel } from './server-tunnel.js';
+
+const kExchange = Symbol('switchyard.exchange');
+const kBytesRead = Symbol('switchyard.bytesRead');
+const kBytesWritten = Symbol('switchyard.bytesWritten');
+
+type Tagged = { [kExchange]?: Exchange<unknown> };
+type Counted = Socket & { [kBytesRead]?: number; [kBytesWritten]?: number };
+
+/** Methods safe to send again after a stale pooled connection failed before any response byte. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Errors of a pooled connection the upstream closed while idle (RST, EOF, EPIPE). */
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+/** Stale-connection resends per attempt: a pool can hold several dead keep-alive sockets at once. */
+const MAX_STALE_RESENDS = 3;
+const CONNECT_CODES = new Set(['LB_ERR_CONNECT_FAILED', 'LB_ERR_CONNECT_TIMEOUT', 'LB_ERR_TLS_HANDSHAKE']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'LB_ERR_UPSTREAM_TIMEOUT']);
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+// Listeners shared by every exchange: `this` is the emitter, the exchange hangs off it, so no
+// closure is allocated per request.
+function onResponseClose(this: ServerResponse & Tagged): void {
+  this[kExchange]?.downstreamClosed();
+}
+function onResponseDrain(this: ServerResponse & Tagged): void {
+  this[kExchange]?.resumeUpstream();
+}
+function onUpgradeResponseFinish(this: ServerResponse): void {
+  this.socket?.end();
+}
+
+/**
+ * One downstream request through the phases: it is the {@link Session} the app sees and the
+ * undici dispatch handler (legacy callbacks, which undici calls without wrapping and with raw
+ * header buffers) for each of its upstream attempts. Attempts never overlap: the next one
+ * starts only after undici reported the previous one's end.
+ */
+export class Exchange<C> implements Session {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly method: string;
+  readonly uri: string;
+  readonly clientIp: string;
+  readonly #state: ServerState<C>;
+  readonly #start = performance.now();
+  readonly #hasBody: boolean;
+  /** The raw socket of an `upgrade` request (no ServerResponse drives it). */
+  readonly #upgradeSocket: Socket | undefined;
+  readonly #upgradeHead: Buffer | undefined;
+  #path: string | undefined;
+  #requestInfo: RequestInfo | undefined;
+  #ctx!: C;
+  #attempts = 0;
+  #staleResends = 0;
+  #peer: HttpPeer | undefined;
+  #entry: PoolEntry | undefined;
+  #policy: unknown;
+  #headers: string[] = [];
+  #upgrade: string | undefined;
+  #upstream: UpstreamRequest | undefined;
+  #abort: ((err: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #drainWatched = false;
+  #attemptStart = 0;
+  #attemptOpen = false;
+  #status = 0;
+  #finished = false;
+
+  constructor(
+    state: ServerState<C>,
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgradeSocket?: Socket,
+    upgradeHead?: Buffer,
+  ) {
+    this.#state = state;
+    this.request = req;
+    this.response = res;
+    this.method = req.method ?? 'GET';
+    this.uri = req.url ?? '/';
+    this.clientIp = normalizeIp(req.socket.remoteAddress);
+    this.#hasBody = hasBody(req.rawHeaders);
+    this.#upgradeSocket = upgradeSocket;
+    this.#upgradeHead = upgradeHead;
+  }
+
+  get path(): string {
+    if (this.#path === undefined) {
+      const q = this.uri.indexOf('?');
+      this.#path = q < 0 ? this.uri : this.uri.slice(0, q);
+    }
+    return this.#path;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.request.headers;
+  }
+
+  get requestInfo(): RequestInfo {
+    this.#requestInfo ??= {
+      method: this.method,
+      path: this.path,
+      headers: this.request.headers,
+      clientIp: this.clientIp,
+    };
+    return this.#requestInfo;
+  }
+
+  /** Runs the request through the phases. */
+  start(): void {
+    const state = this.#state;
+    state.inflight++;
+    const res = this.response as ServerResponse & Tagged;
+    res[kExchange] = this as Exchange<unknown>;
+    res.on('close', onResponseClose);
+    if (state.closing) res.shouldKeepAlive = false;
+    const app = state.app;
+    try {
+      this.#ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
+      if (app.requestFilter === undefined) {
+        this.#nextAttempt();
+        return;
+      }
+      const handled = app.requestFilter(this, this.#ctx);
+      if (typeof handled === 'boolean') this.#afterRequestFilter(handled);
+      else
+        handled.then(
+          (h) => this.#afterRequestFilter(h),
+          (err) => this.#fail(err),
+        );
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #afterRequestFilter(handled: boolean): void {
+    if (!handled) {
+      this.#nextAttempt();
+      return;
+    }
+    this.#status = this.response.statusCode;
+    this.#finish(undefined);
+  }
+
+  #nextAttempt(): void {
+    if (this.#finished) return;
+    this.#attempts++;
+    const ctx = this.#ctx as { attempts?: unknown };
+    if (typeof ctx === 'object' && ctx !== null && typeof ctx.attempts === 'number') ctx.attempts = this.#attempts;
+    let peer: HttpPeer | Promise<HttpPeer>;
+    try {
+      peer = this.#state.app.upstreamPeer(this, this.#ctx);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    if (peer instanceof Promise) {
+      peer.then(
+        (p) => this.#toPeer(p),
+        (err) => this.#fail(err),
+      );
+    } else {
+      this.#toPeer(peer);
+    }
+  }
+
+  #toPeer(peer: HttpPeer): void {
+    if (this.#finished) return;
+    this.#peer = peer;
+    const policy = peer.options.httpUpstreamRequestPolicy;
+    if (policy !== this.#policy) {
+      const req = this.request;
+      let result: ReturnType<typeof applyUpstreamRequestPolicy>;
+      try {
+        result = applyUpstreamRequestPolicy(
+          { headers: req.rawHeaders, httpVersion: req.httpVersion, hasBody: this.#hasBody },
+          policy,
+        );
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+      // Framing (`finalizeUpstreamFraming`) is left to undici: it sends a body stream without
+      // Content-Length as chunked itself, and refuses a Transfer-Encoding header from us.
+      this.#upgrade =
+        this.#upgradeSocket === undefined || result.upgrade === undefined
+          ? undefined
+          : result.upgrade === 'websocket'
+            ? 'websocket'
+            : (headerValue(req.rawHeaders, 'upgrade') ?? 'websocket');
+      const state = this.#state;
+      this.#headers = forwardRequestHeaders(result.headers, {
+        clientIp: this.clientIp,
+        proto: state.proto,
+        trusted: state.trusted.size > 0 && state.trusted.has(this.clientIp),
+      });
+      this.#policy = policy;
+    }
+    const filter = this.#state.app.upstreamRequestFilter;
+    if (filter === undefined) {
+      this.#dispatch(this.method, this.uri, this.#headers);
+      return;
+    }
+    // The filter may mutate what it gets; every attempt starts from the policy's output.
+    const upstream: UpstreamRequest = { method: this.method, path: this.uri, headers: this.#headers.slice() };
+    this.#upstream = upstream;
+    try {
+      const done = filter(this, upstream, this.#ctx);
+      if (done instanceof Promise) {
+        done.then(
+          () => this.#dispatch(upstream.method, upstream.path, upstream.headers),
+          (err) => this.#fail(err),
+        );
+        return;
+      }
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    this.#dispatch(upstream.method, upstream.path, upstream.headers);
+  }
+
+  #dispatch(method: string, path: string, headers: string[]): void {
+    if (this.#finished) return;
+    const state = this.#state;
+    const peer = this.#peer as HttpPeer;
+    let entry: PoolEntry;
+    try {
+      entry = state.pools.get(peer);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    this.#entry = entry;
+    entry.inflight++;
+    this.#attemptStart = entry.lastUsed = performance.now();
+    this.#attemptOpen = true;
+    const observers = state.observers;
+    for (let i = 0; i < observers.length; i++) observers[i]?.onStart?.(peer);
+    entry.pool.dispatch(
+      {
+        method,
+        path,
+        headers,
+        body: this.#hasBody ? this.request : null,
+        upgrade: this.#upgrade ?? null,
+        headersTimeout: entry.readTimeout,
+        bodyTimeout: entry.readTimeout,
+        reset: !entry.keepAlive,
+      },
+      this as never,
+    );
+  }
+
+  #endAttempt(outcome: UpstreamOutcome): void {
+    if (!this.#attemptOpen) return;
+    this.#attemptOpen = false;
+    this.#abort = undefined;
+    const entry = this.#entry as PoolEntry;
+    entry.inflight--;
+    const observers = this.#state.observers;
+    if (observers.length === 0) return;
+    const peer = this.#peer as HttpPeer;
+    const ms = performance.now() - this.#attemptStart;
+    for (let i = 0; i < observers.length; i++) observers[i]?.onFinish?.(peer, outcome, ms);
+  }
+
+  // --- undici handler (legacy callback API) ---
+
+  onConnect(abort: (err: Error) => void): void {
+    this.#abort = abort;
+    if (this.#finished) abort(new Error('downstream closed'));
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
+    if (this.#finished) return false;
+    if (status < 200) return true;
+    this.#status = status;
+    this.#resume = resume;
+    const headers = forwardResponseHeaders(raw, false);
+    const filter = this.#state.app.responseFilter;
+    if (filter === undefined) return this.#writeHead(status, headers);
+    const response: UpstreamResponse = { status, headers };
+    let done: void | Promise<void>;
+    try {
+      done = filter(this, response, this.#ctx);
+    } catch (err) {
+      this.#abortUpstream(err);
+      return false;
+    }
+    if (done instanceof Promise) {
+      done.then(
+        () => {
+          if (this.#writeHead(response.status, response.headers)) resume();
+        },
+        (err) => this.#abortUpstream(err),
+      );
+      return false;
+    }
+    return this.#writeHead(response.status, response.headers);
+  }
+
+  #writeHead(status: number, headers: string[]): boolean {
+    const res = this.response;
+    if (this.#state.closing) res.shouldKeepAlive = false;
+    this.#status = status;
+    try {
+      res.writeHead(status, headers);
+    } catch (err) {
+      // Node refused a header the upstream sent (invalid characters): a broken upstream response.
+      this.#abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', 'invalid upstream response header', { cause: err }));
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#finished) return false;
+    const ok = this.response.write(chunk);
+    if (!ok && !this.#drainWatched) {
+      this.#drainWatched = true;
+      this.response.on('drain', onResponseDrain);
+    }
+    return ok;
+  }
+
+  /** The downstream drained: let undici read from the upstream again. */
+  resumeUpstream(): void {
+    this.#resume?.();
+  }
+
+  onComplete(_trailers: unknown): void {
+    if (this.#finished) return;
+    this.#endAttempt(this.#status >= 500 ? 'http-5xx' : 'success');
+    this.response.end();
+    this.#finish(undefined);
+  }
+
+  onUpgrade(status: number, raw: Buffer[], upstream: Socket): void {
+    const downstream = this.#upgradeSocket;
+    if (this.#finished || downstream === undefined) {
+      upstream.destroy();
+      return;
+    }
+    this.#endAttempt('success');
+    this.#status = status;
+    this.response.detachSocket(downstream);
+    openTunnel(this.#state.tunnels, downstream, upstream, status, forwardResponseHeaders(raw, true), this.#upgradeHead);
+    this.#finish(undefined);
+  }
+
+  onError(err: Error): void {
+    if (this.#finished) {
+      this.#endAttempt('error');
+      return;
+    }
+    const code = (err as { code?: unknown }).code;
+    const state = this.#state;
+    if (typeof code === 'string' && CONNECT_CODES.has(code) && isLbError(err)) {
+      this.#endAttempt('connect-error');
+      const failToConnect = state.app.failToConnect;
+      let decided: LbError = err;
+      if (failToConnect !== undefined) {
+        try {
+          decided = failToConnect(this, this.#peer as HttpPeer, err, this.#ctx);
+        } catch (thrown) {
+          this.#fail(thrown);
+          return;
+        }
+      }
+      if (decided.retryable && this.#attempts < state.maxAttempts && this.#canResend()) {
+        this.#nextAttempt();
+        return;
+      }
+      this.#fail(decided);
+      return;
+    }
+    if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+      this.#endAttempt('timeout');
+      this.#fail(new LbError('LB_ERR_UPSTREAM_TIMEOUT', `upstream ${this.#peer?.id} timed out`, { cause: err }));
+      return;
+    }
+    this.#endAttempt('error');
+    if (
+      typeof code === 'string' &&
+      STALE_SOCKET_CODES.has(code) &&
+      this.#status === 0 &&
+      this.#staleResends < MAX_STALE_RESENDS &&
+      IDEMPOTENT.has(this.method) &&
+      this.#canResend()
+    ) {
+      // A pooled keep-alive connection the upstream had closed: nothing reached it, so send again
+      // on the same peer (a fresh or another pooled connection) without counting an attempt.
+      this.#staleResends++;
+      const u = this.#upstream;
+      if (u === undefined) this.#dispatch(this.method, this.uri, this.#headers);
+      else this.#dispatch(u.method, u.path, u.headers);
+      return;
+    }
+    this.#fail(isLbError(err) ? err : new LbError('LB_ERR_UPSTREAM_ERROR', 'upstream request failed', { cause: err }));
+  }
+
+  /** Nothing of the request has gone upstream and nothing of a response downstream. */
+  #canResend(): boolean {
+    return !this.response.headersSent && !this.request.readableDidRead && !this.request.destroyed;
+  }
+
+  #abortUpstream(err: unknown): void {
+    const abort = this.#abort;
+    if (abort !== undefined) abort(err instanceof Error ? err : new Error(String(err)));
+    else this.#fail(err);
+  }
+
+  /** The downstream connection closed; before the response ended that is a client abort. */
+  downstreamClosed(): void {
+    if (this.#finished) return;
+    this.#abort?.(new Error('downstream closed before the response ended'));
+    this.#endAttempt('error');
+    this.#status = this.#status === 0 ? 499 : this.#status;
+    this.#finish(undefined);
+  }
+
+  /** Ends the request with `err`: its status if nothing was sent yet, else a cut connection. */
+  #fail(thrown: unknown): void {
+    if (this.#finished) return;
+    const err = isLbError(thrown) ? thrown : undefined;
+    const status = err === undefined ? 500 : err.status;
+    if (err === undefined) this.#state.logger.error({ err: thrown }, 'proxy phase threw');
+    const res = this.response;
+    if (res.headersSent) {
+      res.destroy();
+    } else {
+      this.#status = status;
+      const text = STATUS_TEXT[status] ?? 'Error';
+      // Only a bad request's reason is shown; upstream errors could name internal addresses.
+      const body = status === 400 && err !== undefined ? `${status} ${text}: ${err.message}\n` : `${status} ${text}\n`;
+      res.shouldKeepAlive = res.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
+      res.writeHead(status, [
+        'content-type',
+        'text/plain; charset=utf-8',
+        'content-length',
+        String(Buffer.byteLength(body)),
+      ]);
+      res.end(body);
+    }
+    this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
+  }
+
+  #finish(error: LbError | undefined): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const state = this.#state;
+    const app = state.app;
+    const access = state.accessLog;
+    if (access !== undefined) this.#accessLog(access, error);
+    if (app.logging !== undefined) {
+      try {
+        app.logging(this, error, this.#ctx);
+      } catch (err) {
+        state.logger.error({ err }, 'logging phase threw');
+      }
+    }
+    state.inflight--;
+    state.onSettled?.();
+  }
+
+  #accessLog(log: NonNullable<ServerState<C>['accessLog']>, error: LbError | undefined): void {
+    const socket = this.request.socket as Counted;
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    const bytesIn = read - (socket[kBytesRead] ?? 0);
+    const bytesOut = written - (socket[kBytesWritten] ?? 0);
+    socket[kBytesRead] = read;
+    socket[kBytesWritten] = written;
+    log.info(
+      {
+        method: this.method,
+        // The path only: query strings often carry tokens.
+        path: this.path,
+        status: this.#status,
+        backend: this.#peer?.id,
+        attempts: this.#attempts,
+        durationMs: Math.round((performance.now() - this.#start) * 10) / 10,
+        bytesIn,
+        bytesOut,
+        ...(error === undefined ? {} : { error: error.code }),
+      },
+      'request',
+    );
+  }
+}
+
+/** Wires the ServerResponse made for an `upgrade` event to its raw socket. */
+export function upgradeResponse(res: ServerResponse, socket: Socket): void {
+  res.assignSocket(socket);
+  res.shouldKeepAlive = false;
+  res.on('finish', onUpgradeResponseFinish);
+}
+
+function defaultCtx(): { triedBackends: Set<string>; attempts: number } {
+  return { triedBackends: new Set(), attempts: 0 };
+}
+
+/** A request body exists when Content-Length is non-zero or Transfer-Encoding is present (RFC 9112 §6.3). */
+function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      if ((raw[i + 1] as string).trim() !== '0') return true;
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      return true;
+    }
+  }
+  return false;
+}
+
+function headerValue(raw: readonly string[], lower: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() === lower) return raw[i + 1];
+  }
+  return undefined;
+}

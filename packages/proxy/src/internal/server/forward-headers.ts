@@ -1,0 +1,143 @@
+/**
+ * Header work on the hot path: flat raw pairs in, flat raw pairs out, one pass each way,
+ * names compared by length first so most headers cost one integer comparison.
+ */
+
+/** Who sent the request, for `X-Forwarded-*`. */
+export interface ForwardedFor {
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https';
+  /** True when the client is a trusted proxy: its `X-Forwarded-*` are kept and appended to. */
+  readonly trusted: boolean;
+}
+
+/**
+ * Adds `X-Forwarded-For` / `-Proto` / `-Host` to `headers` (already filtered by the upstream
+ * request policy) and drops the fields undici frames itself (`connection`, `keep-alive`,
+ * `transfer-encoding`, `upgrade`, `expect`: undici rejects them in request headers; the upgrade
+ * travels as the dispatch `upgrade` option). An untrusted client's `X-Forwarded-*` are replaced.
+ */
+export function forwardRequestHeaders(headers: readonly string[], from: ForwardedFor): string[] {
+  const out: string[] = [];
+  let xff: string | undefined;
+  let xfp: string | undefined;
+  let xfh: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as string;
+    const value = headers[i + 1] as string;
+    switch (name.length) {
+      case 4:
+        if (host === undefined && name.toLowerCase() === 'host') host = value;
+        break;
+      case 6:
+        if (name.toLowerCase() === 'expect') continue;
+        break;
+      case 7:
+        if (name.toLowerCase() === 'upgrade') continue;
+        break;
+      case 10: {
+        const lower = name.toLowerCase();
+        if (lower === 'connection' || lower === 'keep-alive') continue;
+        break;
+      }
+      case 15:
+        if (name.toLowerCase() === 'x-forwarded-for') {
+          if (from.trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
+          continue;
+        }
+        break;
+      case 16:
+        if (name.toLowerCase() === 'x-forwarded-host') {
+          if (from.trusted) xfh = xfh === undefined ? value : `${xfh}, ${value}`;
+          continue;
+        }
+        break;
+      case 17: {
+        const lower = name.toLowerCase();
+        if (lower === 'transfer-encoding') continue;
+        if (lower === 'x-forwarded-proto') {
+          if (from.trusted) xfp = xfp === undefined ? value : `${xfp}, ${value}`;
+          continue;
+        }
+        break;
+      }
+    }
+    out.push(name, value);
+  }
+  out.push('x-forwarded-for', xff === undefined ? from.clientIp : `${xff}, ${from.clientIp}`);
+  out.push('x-forwarded-proto', xfp === undefined ? from.proto : `${xfp}, ${from.proto}`);
+  if (host !== undefined) out.push('x-forwarded-host', xfh === undefined ? host : `${xfh}, ${host}`);
+  else if (xfh !== undefined) out.push('x-forwarded-host', xfh);
+  return out;
+}
+
+/**
+ * Converts undici's raw response headers (Buffers for HTTP/1.1, strings for HTTP/2) to
+ * strings and drops the hop-by-hop fields (and those `Connection` nominates), which describe
+ * the upstream connection, not the downstream one. With `upgrade`, `Connection` and `Upgrade`
+ * stay: a 101 needs them.
+ */
+export function forwardResponseHeaders(raw: readonly (Buffer | string)[], upgrade: boolean): string[] {
+  const out: string[] = [];
+  let nominated: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as Buffer | string;
+    const value = raw[i + 1] as Buffer | string;
+    const n = typeof name === 'string' ? name : name.toString('latin1');
+    const v = typeof value === 'string' ? value : value.toString('latin1');
+    switch (n.length) {
+      case 2:
+        if (n.toLowerCase() === 'te') continue;
+        break;
+      case 7: {
+        const lower = n.toLowerCase();
+        if (lower === 'trailer' || (!upgrade && lower === 'upgrade')) continue;
+        break;
+      }
+      case 10: {
+        const lower = n.toLowerCase();
+        if (lower === 'keep-alive') continue;
+        if (lower === 'connection') {
+          nominated = collectNominated(v, nominated);
+          if (!upgrade) continue;
+        }
+        break;
+      }
+      case 16:
+        if (n.toLowerCase() === 'proxy-connection') continue;
+        break;
+      case 17:
+        if (n.toLowerCase() === 'transfer-encoding') continue;
+        break;
+    }
+    out.push(n, v);
+  }
+  return nominated === undefined ? out : dropNames(out, nominated);
+}
+
+function collectNominated(value: string, into: string[] | undefined): string[] | undefined {
+  let list = into;
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t === '' || t === 'close' || t === 'keep-alive' || t === 'upgrade') continue;
+    list ??= [];
+    list.push(t);
+  }
+  return list;
+}
+
+function dropNames(headers: string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (!names.includes(name.toLowerCase())) out.push(name, headers[i + 1] as string);
+  }
+  return out;
+}
+
+/** Normalizes an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) to its IPv4 form. */
+export function normalizeIp(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,184 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
+import pino from 'pino';
+import { Exchange, upgradeResponse } from './internal/server/forward-exchange.js';
+import { normalizeIp } from './internal/server/forward-headers.js';
+import { PoolCache } from './internal/server/pool-cache.js';
+import type { ServerState } from './internal/server/server-state.js';
+import type { ProxyApp, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
+
+/**
+ * Defaults of {@link createProxyServer}. The downstream limits are chosen against slow or
+ * hostile clients: 20 s for a request head (slowloris), 16 KiB heads, 5 s idle keep-alive.
+ */
+export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
+  tls: undefined,
+  maxAttempts: 3,
+  logger: undefined,
+  accessLog: true,
+  trustedProxies: Object.freeze([]) as readonly string[],
+  observers: Object.freeze([]) as readonly never[],
+  maxPools: 1024,
+  // Pingora's upstream_keepalive_pool_size.
+  connectionsPerPool: 128,
+  poolIdleMs: 300_000,
+  headersTimeout: 20_000,
+  requestTimeout: 300_000,
+  maxHeaderSize: 16_384,
+  keepAliveTimeout: 5_000,
+});
+
+/** Default `close()` deadline, ms. */
+const DEFAULT_CLOSE_DEADLINE_MS = 10_000;
+
+function validate(o: ProxyServerOptions): void {
+  checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 1000);
+  checkInteger('proxy server maxPools', o.maxPools, 1, 1_000_000);
+  checkInteger('proxy server connectionsPerPool', o.connectionsPerPool, 1, 1_000_000);
+  checkInteger('proxy server poolIdleMs', o.poolIdleMs, 1, 2 ** 31 - 1);
+  checkInteger('proxy server headersTimeout', o.headersTimeout, 1, 2 ** 31 - 1);
+  checkInteger('proxy server requestTimeout', o.requestTimeout, 0, 2 ** 31 - 1);
+  checkInteger('proxy server maxHeaderSize', o.maxHeaderSize, 1024, 1 << 24);
+  checkInteger('proxy server keepAliveTimeout', o.keepAliveTimeout, 0, 2 ** 31 - 1);
+  if (o.requestTimeout !== 0 && o.headersTimeout > o.requestTimeout) {
+    invalidOption('proxy server headersTimeout', `at most requestTimeout (${o.requestTimeout})`, o.headersTimeout);
+  }
+  if (typeof o.accessLog !== 'boolean') invalidOption('proxy server accessLog', 'a boolean', o.accessLog);
+  if (!Array.isArray(o.trustedProxies) || o.trustedProxies.some((ip) => typeof ip !== 'string')) {
+    invalidOption('proxy server trustedProxies', 'an array of IP address strings', o.trustedProxies);
+  }
+  if (!Array.isArray(o.observers) || o.observers.some((ob) => typeof ob !== 'object' || ob === null)) {
+    invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
+  }
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || !o.tls.cert || !o.tls.key)) {
+    invalidOption('proxy server tls', '{ cert, key } (PEM)', typeof o.tls);
+  }
+}
+
+/**
+ * A reverse proxy running `app`'s phases on a `node:http` server (`node:https` with `tls`).
+ * Upstream traffic goes through undici: one pool per peer pool key (`HttpPeer.reuseKey()`
+ * plus the connection-shaping options), at most `maxPools` of them, least recently used closed
+ * first, idle ones closed after `poolIdleMs`. See the package README for phases, status mapping,
+ * retries and logging.
+ *
+ * @throws LbError `LB_ERR_INVALID_OPTION` for invalid options or an app without `upstreamPeer`.
+ */
+export function createProxyServer<C = ProxyCtx>(
+  app: ProxyApp<C>,
+  options: Partial<ProxyServerOptions> = {},
+): ProxyServer {
+  if (typeof app !== 'object' || app === null || typeof app.upstreamPeer !== 'function') {
+    invalidOption('createProxyServer app', 'an object with an upstreamPeer(session, ctx) method', app);
+  }
+  const o = resolveOptions('proxy server', PROXY_SERVER_DEFAULTS, options, validate);
+  const logger = (o.logger ?? pino({ enabled: false })).child({ component: 'proxy' });
+  const state: ServerState<C> = {
+    app,
+    options: o,
+    pools: new PoolCache(o.maxPools, o.connectionsPerPool, o.poolIdleMs),
+    logger,
+    accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
+    observers: o.observers,
+    trusted: new Set(o.trustedProxies.map(normalizeIp)),
+    proto: o.tls === undefined ? 'http' : 'https',
+    maxAttempts: o.maxAttempts,
+    inflight: 0,
+    closing: false,
+    onSettled: undefined,
+    tunnels: new Set(),
+  };
+  const serverOptions = {
+    headersTimeout: o.headersTimeout,
+    requestTimeout: o.requestTimeout,
+    maxHeaderSize: o.maxHeaderSize,
+    keepAliveTimeout: o.keepAliveTimeout,
+    // Never lenient: request smuggling defenses depend on the strict parser.
+    insecureHTTPParser: false,
+    noDelay: true,
+  };
+  const server: Server =
+    o.tls === undefined
+      ? createHttpServer(serverOptions)
+      : (createHttpsServer({ ...serverOptions, cert: o.tls.cert, key: o.tls.key }) as unknown as Server);
+  server.keepAliveTimeout = o.keepAliveTimeout;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    new Exchange(state, req, res).start();
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const res = new ServerResponse(req);
+    upgradeResponse(res, socket);
+    socket.on('error', noop);
+    new Exchange(state, req, res, socket, head).start();
+  });
+  return new NodeProxyServer(server, state);
+}
+
+function noop(): void {}
+
+class NodeProxyServer<C> implements ProxyServer {
+  readonly server: Server;
+  readonly #state: ServerState<C>;
+  #closed: Promise<void> | undefined;
+
+  constructor(server: Server, state: ServerState<C>) {
+    this.server = server;
+    this.#state = state;
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {
+    checkInteger('proxy server listen port', port, 0, 65535);
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        if (address === null || typeof address === 'string') reject(new Error('proxy server has no TCP address'));
+        else resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  close(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.#closed ??= this.#close(options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS);
+    return this.#closed;
+  }
+
+  async #close(deadlineMs: number): Promise<void> {
+    checkInteger('proxy server close deadlineMs', deadlineMs, 0, 2 ** 31 - 1);
+    const state = this.#state;
+    const server = this.server;
+    state.closing = true;
+    const stopped = new Promise<void>((resolve) => {
+      if (!server.listening) resolve();
+      else server.close(() => resolve());
+    });
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineMs);
+    });
+    const drained = new Promise<boolean>((resolve) => {
+      const check = () => {
+        // Connections whose response just finished become idle: close them now, not after keepAliveTimeout.
+        setImmediate(() => server.closeIdleConnections());
+        if (state.inflight === 0) resolve(true);
+      };
+      state.onSettled = check;
+      check();
+    });
+    const clean = await Promise.race([drained, deadline]);
+    state.onSettled = undefined;
+    for (const socket of state.tunnels) socket.destroy();
+    state.tunnels.clear();
+    if (!clean) server.closeAllConnections();
+    await state.pools.close(!clean);
+    await Promise.race([stopped, deadline]);
+    server.closeAllConnections();
+    clearTimeout(timer);
+    await stopped;
+  }
+}
