@@ -1,0 +1,139 @@
+// Child processes of one benchmark run: every process started here is registered, and every
+// registered process is stopped on normal exit, on error and on SIGINT/SIGTERM.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Loopback only: every benchmark connection goes to this address. */
+export const HOST = '127.0.0.1';
+
+const live = new Set();
+let hooksInstalled = false;
+
+function installHooks() {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  // Last resort when the orchestrator dies: a synchronous SIGKILL to whatever is left.
+  process.on('exit', () => {
+    for (const child of live) child.proc.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping ${live.size} child process(es)\n`);
+      stopAll().finally(() => process.exit(130));
+    });
+  }
+}
+
+/**
+ * Starts a registered child. stdout/stderr go to files (the access log benchmark relies on
+ * stdout being a file), so a chatty child never blocks on a full pipe.
+ */
+export function startChild(name, command, args, { stdoutFile, stderrFile, env, cwd } = {}) {
+  installHooks();
+  const out = stdoutFile ? openSync(stdoutFile, 'a') : 'ignore';
+  const err = stderrFile ? openSync(stderrFile, 'a') : 'ignore';
+  const proc = spawn(command, args, {
+    stdio: ['ignore', out, err],
+    env: env ?? process.env,
+    cwd,
+  });
+  if (typeof out === 'number') closeSync(out);
+  if (typeof err === 'number') closeSync(err);
+  const child = { name, proc, stderrFile, exited: false, exitCode: null, exitSignal: null };
+  child.exitPromise = new Promise((resolve) => {
+    proc.once('exit', (code, signal) => {
+      child.exited = true;
+      child.exitCode = code;
+      child.exitSignal = signal;
+      live.delete(child);
+      resolve();
+    });
+    proc.once('error', (error) => {
+      child.exited = true;
+      child.error = error;
+      live.delete(child);
+      resolve();
+    });
+  });
+  live.add(child);
+  return child;
+}
+
+/** Stops one child: `signal`, then SIGKILL if it is still running after `graceMs`. */
+export async function stopChild(child, { signal = 'SIGTERM', graceMs = 5000 } = {}) {
+  if (child.exited) return;
+  child.proc.kill(signal);
+  const timer = sleep(graceMs).then(() => 'timeout');
+  if ((await Promise.race([child.exitPromise, timer])) === 'timeout') {
+    child.proc.kill('SIGKILL');
+    await child.exitPromise;
+  }
+}
+
+/** Stops every child still running, in parallel. */
+export async function stopAll() {
+  await Promise.all([...live].map((child) => stopChild(child)));
+}
+
+/** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs` or if `child` exits first. */
+export async function waitForPort(port, { child, timeoutMs = 15000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; Date.now() < deadline && attempt < 10000; attempt++) {
+    if (child?.exited) {
+      throw new Error(
+        `${child.name} exited (code ${child.exitCode}, signal ${child.exitSignal}) before listening on ${port}${child.stderrFile ? `; see ${child.stderrFile}` : ''}`,
+      );
+    }
+    if (await canConnect(port)) return;
+    await sleep(50);
+  }
+  throw new Error(`${child?.name ?? 'port'} ${port}: nothing listening after ${timeoutMs} ms`);
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * `count` distinct free loopback ports: all are held open until every one is allocated, so the
+ * kernel cannot hand out the same port twice; they are free again when this resolves.
+ */
+export async function freePorts(count) {
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, HOST, resolve);
+      });
+      servers.push(server);
+    }
+    return servers.map((server) => server.address().port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+/** Resident set size of a running process in bytes, from /proc (Linux). */
+export async function rssBytes(pid) {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}

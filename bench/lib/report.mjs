@@ -1,0 +1,172 @@
+// Aggregation of rounds, ratios to the reference rows, the issue's targets, and the tables.
+
+/** Median of a non-empty list of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * One row per target: medians over the rounds (req/s, p50, p99), errors summed over rounds and
+ * warm-up, and req/s as a ratio to the `http-proxy` row and to the `floor` row when the scenario has them.
+ */
+export function summarize(targets, runs) {
+  const rows = targets.map((target) => {
+    const mine = runs.filter((run) => run.target === target.id);
+    const measured = mine.filter((run) => !run.warmup);
+    return {
+      target: target.id,
+      label: target.label,
+      rps: median(measured.map((run) => run.rps)),
+      p50Ms: median(measured.map((run) => run.p50Ms)),
+      p99Ms: median(measured.map((run) => run.p99Ms)),
+      requests: measured.reduce((sum, run) => sum + run.requests, 0),
+      errors: mine.reduce((sum, run) => sum + run.errors, 0),
+      rounds: measured.map((run) => ({
+        rps: round(run.rps, 1),
+        p50Ms: run.p50Ms,
+        p99Ms: run.p99Ms,
+        errors: run.errors,
+      })),
+    };
+  });
+  const byId = new Map(rows.map((row) => [row.target, row]));
+  for (const row of rows) {
+    row.vsHttpProxy = byId.has('http-proxy') ? round(row.rps / byId.get('http-proxy').rps, 3) : null;
+    row.vsFloor = byId.has('floor') ? round(row.rps / byId.get('floor').rps, 3) : null;
+    row.rps = round(row.rps, 1);
+  }
+  return rows;
+}
+
+/** `value` rounded to `digits` decimals. */
+export function round(value, digits) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function row(scenarios, scenario, target) {
+  return scenarios.find((s) => s.id === scenario)?.rows.find((r) => r.target === target);
+}
+
+/**
+ * The issue's targets, evaluated on this run's rows. Each: `{ id, goal, value, threshold, met }`
+ * (`met` is null when the run did not measure both sides).
+ */
+export function evaluateGoals(scenarios, rss) {
+  const goals = [];
+  const ratio = (id, goal, num, den, threshold, field = 'rps') => {
+    const value = num && den ? round(num[field] / den[field], 3) : null;
+    goals.push({ id, goal, value, threshold, met: value === null ? null : value >= threshold });
+  };
+  const sy = row(scenarios, 'round-robin', 'switchyard');
+  ratio('vs-http-proxy', 'Switchyard ≥ 1.5× http-proxy req/s', sy, row(scenarios, 'round-robin', 'http-proxy'), 1.5);
+  ratio(
+    'vs-reply-from',
+    'Switchyard ≥ 1.5× @fastify/reply-from req/s',
+    sy,
+    row(scenarios, 'round-robin', 'reply-from'),
+    1.5,
+  );
+  ratio('vs-floor', 'Switchyard ≥ 0.95× the undici floor req/s', sy, row(scenarios, 'round-robin', 'floor'), 0.95);
+  const peersP99 = ['http-proxy', 'reply-from'].map((id) => row(scenarios, 'round-robin', id)?.p99Ms);
+  if (sy && peersP99.every((v) => v !== undefined)) {
+    const best = Math.min(...peersP99);
+    goals.push({
+      id: 'p99',
+      goal: 'Switchyard p99 ≤ both Node peers’ p99 (ratio to the better peer ≤ 1)',
+      value: round(sy.p99Ms / best, 3),
+      threshold: 1,
+      met: sy.p99Ms <= best,
+    });
+  }
+  ratio('access-log', 'access log on ≥ 0.85× off', row(scenarios, 'round-robin', 'switchyard-log'), sy, 0.85);
+  ratio(
+    'keyed',
+    'consistent hash on a header ≥ 0.95× round-robin (same keyed load)',
+    row(scenarios, 'keyed', 'switchyard-keyed'),
+    row(scenarios, 'keyed', 'switchyard'),
+    0.95,
+  );
+  ratio(
+    'backends-1000',
+    '1,000 backends ≥ 0.90× 3 backends',
+    row(scenarios, 'backends', 'switchyard-1000'),
+    row(scenarios, 'backends', 'switchyard'),
+    0.9,
+  );
+  if (rss?.checkpoints?.length >= 2) {
+    const [first, last] = [rss.checkpoints[0], rss.checkpoints.at(-1)];
+    const value = round(last.rssBytes / first.rssBytes, 3);
+    goals.push({
+      id: 'rss',
+      goal: `RSS after ${last.requests.toLocaleString('en')} requests ≤ 1.10× after ${first.requests.toLocaleString('en')}`,
+      value,
+      threshold: 1.1,
+      met: value <= 1.1,
+    });
+  }
+  return goals;
+}
+
+const fmt = (value, digits = 0) =>
+  value === null || value === undefined
+    ? '–'
+    : value.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** Rows of one scenario as text columns: target, req/s, p50, p99, errors, ×http-proxy, ×floor. */
+export function tableCells(rows) {
+  return rows.map((r) => [
+    r.label,
+    fmt(r.rps),
+    fmt(r.p50Ms, 2),
+    fmt(r.p99Ms, 2),
+    fmt(r.errors),
+    r.vsHttpProxy === null ? '–' : `${fmt(r.vsHttpProxy, 2)}×`,
+    r.vsFloor === null ? '–' : `${fmt(r.vsFloor, 2)}×`,
+  ]);
+}
+
+const HEAD = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', '× http-proxy', '× undici floor'];
+
+/** A fixed-width text table for the terminal. */
+export function textTable(rows) {
+  const cells = [HEAD, ...tableCells(rows)];
+  const widths = HEAD.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  return cells
+    .map((c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '))
+    .join('\n');
+}
+
+/** A GitHub-flavoured Markdown table. */
+export function markdownTable(rows) {
+  const lines = [`| ${HEAD.join(' | ')} |`, `|${HEAD.map((_, i) => (i === 0 ? ':---' : '---:')).join('|')}|`];
+  for (const c of tableCells(rows)) lines.push(`| ${c.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** The goals as a Markdown table (met / NOT met / not measured). */
+export function markdownGoals(goals) {
+  const lines = ['| target | measured | threshold | result |', '|:---|---:|---:|:---|'];
+  for (const g of goals) {
+    const result = g.met === null ? 'not measured' : g.met ? 'met' : '**NOT met**';
+    lines.push(`| ${g.goal} | ${g.value === null ? '–' : `${fmt(g.value, 3)}`} | ${fmt(g.threshold, 2)} | ${result} |`);
+  }
+  return lines.join('\n');
+}
+
+/** All scenario tables, growth figures and goals of a result document as Markdown. */
+export function markdownReport(doc) {
+  const parts = [];
+  for (const s of doc.scenarios) {
+    parts.push(`### ${s.title}\n\n${s.description}\n\n${markdownTable(s.rows)}\n`);
+  }
+  if (doc.rss) {
+    const lines = ['| requests served | RSS MiB |', '|---:|---:|'];
+    for (const c of doc.rss.samples) lines.push(`| ${fmt(c.requests)} | ${fmt(c.rssBytes / 2 ** 20, 1)} |`);
+    parts.push(`### RSS of the Switchyard process under load\n\n${lines.join('\n')}\n`);
+  }
+  parts.push(`### Targets\n\n${markdownGoals(doc.goals)}\n`);
+  return parts.join('\n');
+}

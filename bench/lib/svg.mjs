@@ -1,0 +1,76 @@
+// A dependency-free SVG chart of a result document: one panel of horizontal bars (req/s) per
+// scenario, each bar labelled with req/s, p99 and its ratio to the undici floor, then the goals.
+
+const WIDTH = 960;
+const LABEL_W = 300;
+const BAR_H = 20;
+const GAP = 6;
+const VALUE_W = 250;
+
+const xmlText = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function colour(target) {
+  if (target.startsWith('switchyard')) return '#d9480f';
+  if (target.startsWith('floor')) return '#2b8a3e';
+  if (target.startsWith('nginx') || target === 'direct') return '#868e96';
+  return '#1c7ed6';
+}
+
+const num = (value) => Math.round(value).toLocaleString('en');
+
+/** The SVG text for `doc` (the JSON this benchmark writes). */
+export function renderSvg(doc) {
+  const out = [];
+  let y = 30;
+  out.push(
+    `<text x="16" y="${y}" font-size="18" font-weight="bold">Switchyard proxy benchmark — req/s (longer is better)</text>`,
+  );
+  y += 20;
+  const machine = doc.machine;
+  out.push(
+    `<text x="16" y="${y}" font-size="12" fill="#495057">${xmlText(
+      `${machine.cpuCount} × ${machine.cpuModel}, ${machine.note}; Node ${machine.node}; ${doc.settings.loader}, ${doc.settings.connections} connections, ${doc.settings.durationS} s × ${doc.settings.rounds} rounds (median); ${doc.finishedAt}`,
+    )}</text>`,
+  );
+  y += 16;
+  for (const scenario of doc.scenarios) {
+    y += 24;
+    out.push(`<text x="16" y="${y}" font-size="14" font-weight="bold">${xmlText(scenario.title)}</text>`);
+    y += 10;
+    const max = Math.max(...scenario.rows.map((r) => r.rps), 1);
+    const scale = (WIDTH - LABEL_W - VALUE_W - 16) / max;
+    for (const r of scenario.rows) {
+      const w = Math.max(1, r.rps * scale);
+      const ratio = r.vsFloor === null ? '' : `, ${r.vsFloor.toFixed(2)}× floor`;
+      const errors = r.errors ? `, ${r.errors} errors` : '';
+      out.push(
+        `<text x="${LABEL_W - 8}" y="${y + BAR_H - 6}" font-size="12" text-anchor="end">${xmlText(r.label)}</text>`,
+        `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${colour(r.target)}"/>`,
+        `<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + BAR_H - 6}" font-size="12">${xmlText(
+          `${num(r.rps)}/s, p99 ${r.p99Ms.toFixed(2)} ms${ratio}${errors}`,
+        )}</text>`,
+      );
+      y += BAR_H + GAP;
+    }
+  }
+  if (doc.goals?.length) {
+    y += 24;
+    out.push(`<text x="16" y="${y}" font-size="14" font-weight="bold">Targets</text>`);
+    for (const g of doc.goals) {
+      y += 18;
+      const mark = g.met === null ? '–' : g.met ? '✔' : '✘';
+      const fill = g.met === null ? '#868e96' : g.met ? '#2b8a3e' : '#c92a2a';
+      out.push(
+        `<text x="16" y="${y}" font-size="12" fill="${fill}">${xmlText(
+          `${mark} ${g.goal}: ${g.value === null ? 'not measured' : g.value.toFixed(3)} (threshold ${g.threshold})`,
+        )}</text>`,
+      );
+    }
+  }
+  y += 20;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="#ffffff"/>
+${out.join('\n')}
+</svg>
+`;
+}

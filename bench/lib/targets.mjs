@@ -1,0 +1,172 @@
+// The processes under test and how each is started. Every target runs in its own process
+// (nginx: one master + one worker); they are started lazily, once, and stopped by the caller.
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KEY_HEADER } from './bodies.mjs';
+import { freePorts, HOST, startChild, waitForPort } from './children.mjs';
+import { proxyConfig, startNginx, upstreamConfig } from './nginx.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The compiled `switchyard` command (`tsc -b` builds it). */
+export const SWITCHYARD_CLI = path.join(ROOT, 'packages/proxy/dist/cli.js');
+
+function peerVersion(name) {
+  const file = path.join(ROOT, 'packages/proxy/node_modules', name, 'package.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).version : '?';
+}
+
+/** Versions shown in the table labels and recorded in the JSON. */
+export const VERSIONS = Object.freeze({
+  'http-proxy': peerVersion('http-proxy'),
+  fastify: peerVersion('fastify'),
+  '@fastify/reply-from': peerVersion('@fastify/reply-from'),
+  undici: peerVersion('undici'),
+  pino: peerVersion('pino'),
+});
+
+/**
+ * A `switchyard serve` config (issue 5's format): one upstream `web` over `backends`,
+ * round-robin or consistent hashing on the key header, the access log on or off.
+ */
+export function switchyardConfig({ port, backends, selector, accessLog }) {
+  return {
+    listen: `${HOST}:${port}`,
+    upstreams: {
+      web: {
+        backends,
+        selector:
+          selector === 'consistent' ? { type: 'consistent', key: `header:${KEY_HEADER}` } : { type: 'round-robin' },
+      },
+    },
+    accessLog,
+  };
+}
+
+/**
+ * Starts `switchyard serve` with a generated config. Its stdout (where the access log goes) is
+ * a file in the run dir, so "access log on" costs a real file write per request.
+ */
+export async function startSwitchyard(
+  run,
+  name,
+  { backends, selector = 'round-robin', accessLog = false, nodeArgs = [] },
+) {
+  if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
+  const [port] = await freePorts(1);
+  const configFile = path.join(run.dir, `${name}.json`);
+  await writeFile(
+    configFile,
+    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog }), null, 2)}\n`,
+  );
+  const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
+  const child = startChild(name, process.execPath, [...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile], {
+    stdoutFile,
+    stderrFile: path.join(run.dir, `${name}.stderr.log`),
+    cwd: run.dir,
+  });
+  await waitForPort(port, { child });
+  return { child, ports: { main: port }, stdoutFile, configFile };
+}
+
+async function startPeer(run, name, script, backends) {
+  const [port] = await freePorts(1);
+  const child = startChild(
+    name,
+    process.execPath,
+    [path.join(ROOT, 'bench/peers', script), '--port', String(port), '--upstreams', backends.join(',')],
+    { stdoutFile: path.join(run.dir, `${name}.stdout.log`), stderrFile: path.join(run.dir, `${name}.stderr.log`) },
+  );
+  await waitForPort(port, { child });
+  return { child, ports: { main: port } };
+}
+
+/**
+ * Shared upstreams on `count` ports: nginx when `kind` is 'nginx', else one Node process.
+ * Resolves `{ child, ports: { main }, addresses }`.
+ */
+export async function startUpstreams(run, name, kind, count) {
+  const ports = await freePorts(count);
+  const addresses = ports.map((port) => `${HOST}:${port}`);
+  let child;
+  if (kind === 'nginx') {
+    child = await startNginx(run.dir, name, await upstreamConfig(run.dir, name, ports), ports[0]);
+  } else {
+    child = startChild(
+      name,
+      process.execPath,
+      [path.join(ROOT, 'bench/peers/node-upstream.mjs'), '--ports', ports.join(',')],
+      { stdoutFile: path.join(run.dir, `${name}.stdout.log`), stderrFile: path.join(run.dir, `${name}.stderr.log`) },
+    );
+  }
+  // Every port, not just the first: a half-started upstream would show up as proxy errors.
+  for (const port of ports) await waitForPort(port, { child });
+  return { child, ports: { main: ports[0] }, addresses };
+}
+
+/**
+ * Process specs by id: `needs` lists processes that must run first, `start(run, deps)` starts
+ * this one. `run` carries `dir`, `upstreamKind`, `backendsWide` and `nodeArgs` per id.
+ */
+export const PROCESSES = {
+  upstreams: { needs: [], start: (run) => startUpstreams(run, 'upstreams', run.upstreamKind, 3) },
+  'upstreams-wide': {
+    needs: [],
+    start: (run) => startUpstreams(run, 'upstreams-wide', run.upstreamKind, run.backendsWide),
+  },
+  'nginx-proxy': {
+    needs: ['upstreams'],
+    async start(run, deps) {
+      const [port, keyedPort] = await freePorts(2);
+      const config = proxyConfig(run.dir, 'nginx-proxy', { port, keyedPort, upstreams: deps.upstreams.addresses });
+      const child = await startNginx(run.dir, 'nginx-proxy', config, port);
+      await waitForPort(keyedPort, { child });
+      return { child, ports: { main: port, keyed: keyedPort } };
+    },
+  },
+  switchyard: {
+    needs: ['upstreams'],
+    start: (run, deps) =>
+      startSwitchyard(run, 'switchyard', {
+        backends: deps.upstreams.addresses,
+        nodeArgs: run.nodeArgs?.switchyard ?? [],
+      }),
+  },
+  'switchyard-log': {
+    needs: ['upstreams'],
+    start: (run, deps) =>
+      startSwitchyard(run, 'switchyard-log', { backends: deps.upstreams.addresses, accessLog: true }),
+  },
+  'switchyard-keyed': {
+    needs: ['upstreams'],
+    start: (run, deps) =>
+      startSwitchyard(run, 'switchyard-keyed', { backends: deps.upstreams.addresses, selector: 'consistent' }),
+  },
+  'switchyard-wide': {
+    needs: ['upstreams-wide'],
+    start: (run, deps) => startSwitchyard(run, 'switchyard-wide', { backends: deps['upstreams-wide'].addresses }),
+  },
+  floor: {
+    needs: ['upstreams'],
+    start: (run, deps) => startPeer(run, 'floor', 'undici-floor.mjs', deps.upstreams.addresses),
+  },
+  'floor-wide': {
+    needs: ['upstreams-wide'],
+    start: (run, deps) => startPeer(run, 'floor-wide', 'undici-floor.mjs', deps['upstreams-wide'].addresses),
+  },
+  'http-proxy': {
+    needs: ['upstreams'],
+    start: (run, deps) => startPeer(run, 'http-proxy', 'http-proxy.mjs', deps.upstreams.addresses),
+  },
+  'reply-from': {
+    needs: ['upstreams'],
+    start: (run, deps) => startPeer(run, 'reply-from', 'reply-from.mjs', deps.upstreams.addresses),
+  },
+};
+
+PROCESSES['switchyard-rss'] = {
+  needs: ['upstreams'],
+  start: (run, deps) => startSwitchyard(run, 'switchyard-rss', { backends: deps.upstreams.addresses }),
+};

@@ -1,0 +1,467 @@
+// `pnpm bench:proxy`: Switchyard against the proxies a user would pick instead, in one run on
+// loopback, with ratios. See docs/benchmarks.md for what is measured and how to read it.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { checkTarget } from './lib/check.mjs';
+import { rssBytes, stopAll, stopChild } from './lib/children.mjs';
+import { defaultLoader, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
+import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
+import { profileText, summarizeProfile } from './lib/profile.mjs';
+import { evaluateGoals, markdownReport, round, summarize, textTable } from './lib/report.mjs';
+import { renderSvg } from './lib/svg.mjs';
+import { PROCESSES, VERSIONS } from './lib/targets.mjs';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'backends', 'rss'];
+const USAGE = `usage: pnpm bench:proxy [-- options]
+  --duration S       seconds per measured run (default 8)
+  --warmup S         seconds of warm-up per target before the rounds (default 2)
+  --rounds N         rounds; each round runs every target once, in rotated order (default 3)
+  --connections N    concurrent connections (default 64)
+  --threads N        wrk threads (default 1)
+  --smoke            ~3 s of load in all: every target and scenario briefly (CI), autocannon
+  --loader L         wrk | autocannon (default: wrk when ${WRK_PATH} exists)
+  --upstreams K      nginx | node (default: nginx when ${NGINX_PATH} exists)
+  --scenarios LIST   subset of ${SCENARIO_IDS.join(',')}
+  --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,floor,http-proxy,reply-from,…)
+  --backends N       backends in the cost-growth run (default 1000)
+  --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
+  --profile          instead of the benchmark: CPU-profile \`switchyard serve\` under load and print the hot spots
+  --no-docs          do not write docs/benchmarks.{json,svg} even on a full run
+  --keep             keep the temp dir (configs, logs) for inspection`;
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      loader: { type: 'string' },
+      upstreams: { type: 'string' },
+      scenarios: { type: 'string' },
+      targets: { type: 'string' },
+      backends: { type: 'string' },
+      'rss-requests': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'no-docs': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const number = (name, fallback, { integer = true, min = 0 } = {}) => {
+    if (values[name] === undefined) return fallback;
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+      throw new Error(`--${name}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${values[name]}`);
+    }
+    return n;
+  };
+  const list = (name, allowed) => {
+    if (values[name] === undefined) return null;
+    const items = values[name].split(',').filter(Boolean);
+    const bad = allowed ? items.filter((item) => !allowed.includes(item)) : [];
+    if (bad.length) throw new Error(`--${name}: unknown ${bad.join(', ')}; expected some of ${allowed.join(', ')}`);
+    return items;
+  };
+  const smoke = values.smoke;
+  const loader = values.loader ?? (smoke ? 'autocannon' : defaultLoader());
+  if (!['wrk', 'autocannon'].includes(loader)) throw new Error(`--loader: expected wrk or autocannon, got ${loader}`);
+  if (loader === 'wrk' && !existsSync(WRK_PATH)) throw new Error(`--loader wrk: ${WRK_PATH} is not installed`);
+  const upstreamKind = values.upstreams ?? (hasNginx() ? 'nginx' : 'node');
+  if (!['nginx', 'node'].includes(upstreamKind))
+    throw new Error(`--upstreams: expected nginx or node, got ${upstreamKind}`);
+  if (upstreamKind === 'nginx' && !hasNginx()) throw new Error(`--upstreams nginx: ${NGINX_PATH} is not installed`);
+  const rssRequests = list('rss-requests')?.map(Number) ?? (smoke ? [2000, 10000] : [100_000, 1_000_000]);
+  if (
+    rssRequests.length !== 2 ||
+    rssRequests.some((n) => !Number.isInteger(n) || n <= 0) ||
+    rssRequests[0] >= rssRequests[1]
+  ) {
+    throw new Error(`--rss-requests: expected two increasing request counts, got ${values['rss-requests']}`);
+  }
+  const scenarios = list('scenarios', SCENARIO_IDS);
+  const targets = list('targets');
+  return {
+    smoke,
+    loader,
+    upstreamKind,
+    // Smoke: ~3 s of load over ~22 runs; autocannon takes fractions of a second, wrk does not.
+    durationS: number('duration', smoke ? 0.15 : 8, { integer: false, min: 0.05 }),
+    warmupS: number('warmup', smoke ? 0 : 2, { integer: false }),
+    rounds: number('rounds', smoke ? 1 : 3, { min: 1 }),
+    connections: number('connections', smoke ? 8 : 64, { min: 1 }),
+    threads: number('threads', 1, { min: 1 }),
+    backendsWide: number('backends', 1000, { min: 4 }),
+    rssRequests,
+    scenarios,
+    targets,
+    profile: values.profile,
+    docs: !values['no-docs'] && !smoke && !scenarios && !targets && !values.profile,
+    keep: values.keep,
+    argv,
+  };
+}
+
+function scenarioList(opts) {
+  const up = opts.upstreamKind === 'nginx' ? 'nginx' : 'Node';
+  const nginx = opts.upstreamKind === 'nginx';
+  const v = VERSIONS;
+  const rr = 'round-robin';
+  const main = [
+    { id: 'direct', label: `upstream directly (${up}, no proxy)`, process: 'upstreams', balance: 'none' },
+    nginx && { id: 'nginx', label: 'nginx as proxy, 1 worker', process: 'nginx-proxy', balance: rr },
+    { id: 'switchyard', label: 'Switchyard (access log off)', process: 'switchyard', balance: rr },
+    { id: 'switchyard-log', label: 'Switchyard, access log on (file)', process: 'switchyard-log', balance: rr },
+    { id: 'floor', label: 'undici floor (node:http + undici.Pool)', process: 'floor', balance: rr },
+    { id: 'http-proxy', label: `http-proxy ${v['http-proxy']}, keep-alive agent`, process: 'http-proxy', balance: rr },
+    {
+      id: 'reply-from',
+      label: `@fastify/reply-from ${v['@fastify/reply-from']} (fastify ${v.fastify})`,
+      process: 'reply-from',
+      balance: rr,
+    },
+  ].filter(Boolean);
+  const conn = opts.connections;
+  return [
+    {
+      id: 'round-robin',
+      title: 'Round-robin over 3 upstreams, small GET',
+      description: `GET / answered with a ${'41'}-byte body; ${conn} keep-alive connections.`,
+      load: 'plain',
+      targets: main,
+    },
+    {
+      id: 'keyed',
+      title: 'Keyed: consistent hashing on x-key, 10,000 distinct keys',
+      description:
+        'Every request carries the next of 10,000 x-key values (wrk Lua script); the round-robin rows get the same load.',
+      load: 'keyed',
+      targets: [
+        { id: 'switchyard', label: 'Switchyard, round-robin', process: 'switchyard', balance: rr },
+        {
+          id: 'switchyard-keyed',
+          label: 'Switchyard, consistent hash on x-key',
+          process: 'switchyard-keyed',
+          balance: 'consistent',
+        },
+        nginx && {
+          id: 'nginx-keyed',
+          label: 'nginx, hash $http_x_key consistent',
+          process: 'nginx-proxy',
+          port: 'keyed',
+          balance: 'consistent',
+        },
+        { id: 'floor', label: 'undici floor, round-robin', process: 'floor', balance: rr },
+      ].filter(Boolean),
+    },
+    {
+      id: 'body-64k',
+      title: '64 KiB each way: POST 64 KiB, answered with 64 KiB',
+      description: 'POST /big with a 64 KiB body; the upstream answers 64 KiB.',
+      load: 'big',
+      targets: main,
+    },
+    {
+      id: 'backends',
+      title: `Cost growth: ${opts.backendsWide.toLocaleString('en')} backends vs 3, round-robin`,
+      description: `The wide upstream set is one ${up} process listening on ${opts.backendsWide.toLocaleString('en')} ports.`,
+      load: 'plain',
+      targets: [
+        { id: 'switchyard', label: 'Switchyard, 3 backends', process: 'switchyard', balance: rr },
+        {
+          id: 'switchyard-wide',
+          label: `Switchyard, ${opts.backendsWide.toLocaleString('en')} backends`,
+          process: 'switchyard-wide',
+          balance: rr,
+        },
+        { id: 'floor', label: 'undici floor, 3 backends', process: 'floor', balance: rr },
+        {
+          id: 'floor-wide',
+          label: `undici floor, ${opts.backendsWide.toLocaleString('en')} backends`,
+          process: 'floor-wide',
+          balance: rr,
+        },
+      ],
+    },
+  ];
+}
+
+/** Starts processes on first use (dependencies first) and stops them when no later scenario needs them. */
+function processManager(run) {
+  const started = new Map();
+  async function ensure(id) {
+    if (started.has(id)) return started.get(id);
+    const spec = PROCESSES[id];
+    if (!spec) throw new Error(`unknown process ${id}`);
+    const deps = {};
+    for (const need of spec.needs) deps[need] = await ensure(need);
+    const proc = await spec.start(run, deps);
+    started.set(id, proc);
+    return proc;
+  }
+  function closure(ids) {
+    const all = new Set();
+    const visit = (id) => {
+      if (all.has(id)) return;
+      all.add(id);
+      for (const need of PROCESSES[id].needs) visit(need);
+    };
+    for (const id of ids) visit(id);
+    return all;
+  }
+  async function keepOnly(ids) {
+    const keep = closure(ids);
+    for (const [id, proc] of started) {
+      if (!keep.has(id)) {
+        await stopChild(proc.child);
+        started.delete(id);
+      }
+    }
+  }
+  return { ensure, keepOnly, started };
+}
+
+function machineInfo(opts) {
+  // `nginx -v` prints to stderr, `wrk --version` prints to stdout and exits 1: take both streams.
+  const version = (cmd, args) => {
+    const result = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
+    return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  };
+  return {
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cpuCount: os.cpus().length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    nginx: opts.upstreamKind === 'nginx' ? version(NGINX_PATH, ['-v']).replace(/^nginx version: /, '') : null,
+    wrk: opts.loader === 'wrk' ? (version(WRK_PATH, ['--version']).match(/wrk (\S+)/)?.[1] ?? null) : null,
+    note: 'shared VM; load generator, proxy and upstreams share the same cores',
+  };
+}
+
+const log = (line) => process.stdout.write(`${line}\n`);
+
+async function runScenario(run, manager, scenario, opts) {
+  const targets = opts.targets ? scenario.targets.filter((t) => opts.targets.includes(t.id)) : scenario.targets;
+  if (targets.length === 0) return null;
+  log(`\n== ${scenario.title}`);
+  const ports = new Map();
+  for (const target of targets) {
+    const proc = await manager.ensure(target.process);
+    const port = proc.ports[target.port ?? 'main'];
+    ports.set(target.id, port);
+    await checkTarget(target.label, port, { load: scenario.load, balance: target.balance });
+  }
+  const runs = [];
+  const load = (target, durationS) =>
+    runLoad({
+      loader: opts.loader,
+      port: ports.get(target.id),
+      load: scenario.load,
+      durationS,
+      connections: opts.connections,
+      threads: opts.threads,
+      scripts: run.scripts,
+    });
+  if (opts.warmupS > 0) {
+    for (const target of targets) {
+      const result = await load(target, opts.warmupS);
+      runs.push({ target: target.id, warmup: true, ...result });
+      if (result.errors) log(`   warm-up ${target.id}: ${result.errors} errors ${JSON.stringify(result.errorDetail)}`);
+    }
+  }
+  for (let r = 0; r < opts.rounds; r++) {
+    // Rotate the order each round so no target always runs first (or right after a heavy one).
+    const order = targets.map((_, i) => targets[(i + r) % targets.length]);
+    for (const target of order) {
+      const result = await load(target, opts.durationS);
+      runs.push({ target: target.id, round: r + 1, ...result });
+      const errors = result.errors ? `  ERRORS ${result.errors} ${JSON.stringify(result.errorDetail)}` : '';
+      log(
+        `   round ${r + 1}/${opts.rounds}  ${target.id.padEnd(16)} ${Math.round(result.rps).toLocaleString('en').padStart(8)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${errors}`,
+      );
+      await sleep(opts.smoke ? 20 : 300);
+    }
+  }
+  const rows = summarize(targets, runs);
+  log(`\n${textTable(rows)}`);
+  return { id: scenario.id, title: scenario.title, description: scenario.description, load: scenario.load, rows };
+}
+
+async function measureRss(manager, opts, run) {
+  const proc = await manager.ensure('switchyard-rss');
+  const pid = proc.child.proc.pid;
+  const [first, last] = opts.rssRequests;
+  log(
+    `\n== RSS of a fresh Switchyard process: after ${first.toLocaleString('en')} and ${last.toLocaleString('en')} requests`,
+  );
+  await checkTarget('switchyard-rss', proc.ports.main, { load: 'plain', balance: 'round-robin' });
+  const samples = [{ requests: 0, rssBytes: await rssBytes(pid) }];
+  const checkpoints = [];
+  let total = 0;
+  let errors = 0;
+  const chunkS = opts.loader === 'wrk' ? 2 : opts.smoke ? 0.1 : 1;
+  const deadline = Date.now() + 20 * 60_000;
+  for (let i = 0; i < 10_000 && total < last && Date.now() < deadline; i++) {
+    const result = await runLoad({
+      loader: opts.loader,
+      port: proc.ports.main,
+      load: 'plain',
+      durationS: chunkS,
+      connections: opts.connections,
+      threads: opts.threads,
+      scripts: run.scripts,
+    });
+    total += result.requests;
+    errors += result.errors;
+    const sample = { requests: total, rssBytes: await rssBytes(pid) };
+    samples.push(sample);
+    for (const target of [first, last]) {
+      if (total >= target && !checkpoints.some((c) => c.target === target)) {
+        checkpoints.push({ target, ...sample });
+        log(`   after ${total.toLocaleString('en')} requests: RSS ${(sample.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+      }
+    }
+  }
+  if (total < last) throw new Error(`RSS run stopped after ${total} requests, before ${last}`);
+  return { process: 'switchyard (round-robin, access log off)', samples, checkpoints, errors };
+}
+
+async function profileSwitchyard(run, manager, opts) {
+  const dir = path.join(run.dir, 'cpu-profile');
+  await mkdir(dir, { recursive: true });
+  run.nodeArgs = { switchyard: ['--cpu-prof', '--cpu-prof-dir', dir] };
+  const proc = await manager.ensure('switchyard');
+  await checkTarget('switchyard', proc.ports.main, { load: 'plain', balance: 'round-robin' });
+  const seconds = Math.max(opts.durationS, 1);
+  log(`profiling switchyard serve (pid ${proc.child.proc.pid}) under ${seconds} s of load…`);
+  const result = await runLoad({
+    loader: opts.loader,
+    port: proc.ports.main,
+    load: 'plain',
+    durationS: seconds,
+    connections: opts.connections,
+    threads: opts.threads,
+    scripts: run.scripts,
+  });
+  log(
+    `${Math.round(result.rps).toLocaleString('en')} req/s under the profiler (profiling slows it down), ${result.errors} errors`,
+  );
+  await stopChild(proc.child, { signal: 'SIGINT', graceMs: 10_000 });
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error('no .cpuprofile written: did `switchyard serve` exit cleanly on SIGINT?');
+  const file = path.join(dir, files[0]);
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')));
+  const outDir = path.join(ROOT, 'bench-results');
+  await mkdir(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  await writeFile(path.join(outDir, `switchyard-${stamp}.cpuprofile`), readFileSync(file));
+  await writeFile(path.join(outDir, `profile-${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+  log(`\n${profileText(summary)}\n\nprofile: bench-results/switchyard-${stamp}.cpuprofile (open in Chrome DevTools)`);
+  return result.errors;
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-'));
+  // nginx workers run as an unprivileged user when started by root: they must read this dir.
+  chmodSync(dir, 0o755);
+  const run = { dir, upstreamKind: opts.upstreamKind, backendsWide: opts.backendsWide, scripts: null };
+  if (opts.loader === 'wrk') run.scripts = await writeWrkScripts(dir);
+  const manager = processManager(run);
+  const startedAt = new Date().toISOString();
+  try {
+    if (opts.profile) return (await profileSwitchyard(run, manager, opts)) === 0 ? 0 : 1;
+    log(
+      `switchyard proxy benchmark: upstreams ${opts.upstreamKind}, loader ${opts.loader}, ${opts.connections} connections, ` +
+        `${opts.durationS} s × ${opts.rounds} rounds after ${opts.warmupS} s warm-up${opts.smoke ? ' (smoke)' : ''}; temp dir ${dir}`,
+    );
+    const all = scenarioList(opts);
+    const wanted = (id) => !opts.scenarios || opts.scenarios.includes(id);
+    const chosen = all.filter((s) => wanted(s.id));
+    const scenarios = [];
+    for (let i = 0; i < chosen.length; i++) {
+      const result = await runScenario(run, manager, chosen[i], opts);
+      if (result) scenarios.push(result);
+      await manager.keepOnly(chosen.slice(i + 1).flatMap((s) => s.targets.map((t) => t.process)));
+    }
+    const logFile = manager.started.get('switchyard-log')?.stdoutFile;
+    const accessLog = logFile && existsSync(logFile) ? { bytes: (await stat(logFile)).size } : null;
+    let rss = null;
+    if (wanted('rss') && (!opts.targets || opts.targets.includes('switchyard'))) {
+      rss = await measureRss(manager, opts, run);
+    }
+    await stopAll();
+    const errors =
+      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) + (rss ? rss.errors : 0);
+    const doc = {
+      schema: 1,
+      command: `pnpm bench:proxy${opts.argv.length ? ` ${opts.argv.join(' ')}` : ''}`,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: machineInfo(opts),
+      versions: VERSIONS,
+      settings: {
+        loader: opts.loader,
+        upstreams: opts.upstreamKind,
+        connections: opts.connections,
+        threads: opts.threads,
+        durationS: opts.durationS,
+        warmupS: opts.warmupS,
+        rounds: opts.rounds,
+        smoke: opts.smoke,
+      },
+      scenarios,
+      rss,
+      accessLog,
+      errors,
+    };
+    doc.goals = evaluateGoals(scenarios, rss);
+    log(`\n${markdownReport(doc)}`);
+    const outDir = path.join(ROOT, 'bench-results');
+    await mkdir(outDir, { recursive: true });
+    const stamp = startedAt.replace(/[:.]/g, '-');
+    const json = `${JSON.stringify(doc, null, 2)}\n`;
+    await writeFile(path.join(outDir, `proxy-${stamp}.json`), json);
+    await writeFile(path.join(outDir, `proxy-${stamp}.md`), markdownReport(doc));
+    await writeFile(path.join(outDir, `proxy-${stamp}.svg`), renderSvg(doc));
+    log(`\nwrote bench-results/proxy-${stamp}.{json,md,svg}`);
+    if (opts.docs && errors === 0) {
+      await writeFile(path.join(ROOT, 'docs/benchmarks.json'), json);
+      await writeFile(path.join(ROOT, 'docs/benchmarks.svg'), renderSvg(doc));
+      log('wrote docs/benchmarks.json and docs/benchmarks.svg');
+    }
+    if (errors > 0) {
+      log(`\nFAILED: ${errors} request(s) failed`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await stopAll();
+    if (opts.keep) log(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error) => {
+    process.stderr.write(`bench: ${error.stack ?? error}\n`);
+    await stopAll();
+    process.exit(1);
+  },
+);
