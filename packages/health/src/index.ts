@@ -15,4 +15,11 @@ export {
   type HttpCheckValidator,
   httpCheck,
 } from './http-check.js';
+export {
+  createOutlierDetector,
+  OUTLIER_DETECTOR_DEFAULTS,
+  type OutlierDetector,
+  type OutlierDetectorOptions,
+  type OutlierOutcome,
+} from './outlier-detector.js';
 export { TCP_CHECK_DEFAULTS, type TcpCheckOptions, tcpCheck } from './tcp-check.js';
