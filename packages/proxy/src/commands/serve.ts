@@ -1,0 +1,260 @@
+import cluster from 'node:cluster';
+import { type FSWatcher, watch } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Logger, pino } from 'pino';
+import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { resolveConfig } from '../config/resolve.js';
+import { createConfiguredApp } from '../config/runtime.js';
+import type { ProxyServerOptions } from '../proxy-app.js';
+import { createProxyServer } from '../proxy-server.js';
+import { type Command, EXIT_USAGE, errorText } from './command.js';
+import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
+
+const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
+
+Runs the reverse proxy described by FILE (JSON or YAML; see \`switchyard check\`).
+Without --config it runs the embedded default: three demo backends on loopback and
+the proxy in front of them (http://127.0.0.1:8080, or a free port if that is taken).
+
+  --config, -c FILE   config file; an invalid one exits 1 before any port is opened
+  --workers, -w N     N processes sharing the listen port (node:cluster); each runs its
+                      own health checks, so every backend sees N times the check rate
+
+Signals: SIGTERM / SIGINT shut down gracefully (in-flight requests finish, exit 0);
+SIGHUP, or saving the config file, reloads it: balancers are rebuilt with the new
+backend set and swapped in without dropping in-flight requests. Listen address,
+workers, TLS and server timeouts need a restart.`;
+
+/** Delay between a config file change and the reload, so an editor's several writes become one reload. */
+const WATCH_DEBOUNCE_MS = 150;
+/** Workers that die are replaced, at most this many times, so a crash loop ends. */
+const MAX_WORKER_RESTARTS = 10;
+
+/** `switchyard serve`. */
+export const serveCommand: Command = {
+  summary: 'run the reverse proxy from a config file (or the embedded demo default)',
+  usage: USAGE,
+  async run(args) {
+    let configPath: string | undefined;
+    let workers: number | undefined;
+    try {
+      const { values } = parseArgs({
+        args: [...args],
+        options: {
+          config: { type: 'string', short: 'c' },
+          workers: { type: 'string', short: 'w' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+      });
+      if (values.help === true) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      configPath = values.config;
+      if (values.workers !== undefined) {
+        workers = Number(values.workers);
+        if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+          throw new Error(`--workers: expected an integer from 1 to 256, got ${JSON.stringify(values.workers)}`);
+        }
+      }
+    } catch (err) {
+      process.stderr.write(`switchyard serve: ${errorText(err)}\n\n${USAGE}\n`);
+      return EXIT_USAGE;
+    }
+
+    let config: ResolvedConfig | undefined;
+    if (configPath !== undefined) {
+      try {
+        config = loadConfig(configPath);
+      } catch (err) {
+        process.stderr.write(`switchyard serve: invalid config\n${errorText(err)}\n`);
+        return 1;
+      }
+    }
+    const count = workers ?? config?.workers ?? 1;
+    if (count > 1 && config === undefined) {
+      process.stderr.write('switchyard serve: --workers needs --config (the embedded default runs in one process)\n');
+      return EXIT_USAGE;
+    }
+    if (count > 1 && cluster.isPrimary) return runPrimary(count);
+    return runServer(config, configPath === undefined ? undefined : resolve(configPath));
+  },
+};
+
+/** The cluster primary: forks workers, forwards SIGHUP, shuts them down on SIGTERM/SIGINT. */
+function runPrimary(count: number): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  let stopping = false;
+  let restarts = 0;
+  for (let i = 0; i < count; i++) cluster.fork();
+  log(`switchyard primary ${process.pid}: started ${count} workers`);
+  return new Promise((done) => {
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+    });
+    cluster.on('exit', (worker, code, signal) => {
+      const left = Object.keys(cluster.workers ?? {}).length;
+      if (stopping) {
+        if (left === 0) done(0);
+        return;
+      }
+      log(`switchyard worker ${worker.process.pid} exited (${signal ?? code})`);
+      if (restarts < MAX_WORKER_RESTARTS) {
+        restarts++;
+        cluster.fork();
+      } else if (left === 0) {
+        done(1);
+      }
+    });
+  });
+}
+
+/** One serving process: the embedded default when `config` is undefined. */
+async function runServer(initial: ResolvedConfig | undefined, configPath: string | undefined): Promise<number> {
+  let demo: DemoBackend[] = [];
+  let config = initial;
+  let fallbackPort = false;
+  if (config === undefined) {
+    demo = await startDemoBackends();
+    config = resolveConfig(embeddedConfig(demo, '127.0.0.1:8080'), process.cwd());
+    fallbackPort = true;
+  }
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const configured = createConfiguredApp(config, { logger });
+  await configured.ready();
+  const proxy = createProxyServer(configured.app, serverOptions(config, configured.observer, logger));
+  let address: { host: string; port: number };
+  try {
+    address = await proxy.listen(config.listen.port, config.listen.host);
+  } catch (err) {
+    if (!fallbackPort || (err as { code?: unknown }).code !== 'EADDRINUSE') {
+      await configured.close();
+      await Promise.all(demo.map((b) => b.stop()));
+      process.stderr.write(
+        `switchyard serve: cannot listen on ${config.listen.host}:${config.listen.port}: ${errorText(err)}\n`,
+      );
+      return 1;
+    }
+    address = await proxy.listen(0, config.listen.host);
+  }
+  const url = `${config.serverTls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  logger.info(
+    { url, upstreams: Object.keys(config.upstreams), config: configPath ?? 'embedded default' },
+    'switchyard listening',
+  );
+  if (demo.length > 0) {
+    process.stdout.write(
+      `\nSwitchyard is proxying ${url} to ${demo.length} demo backends (${demo.map((b) => `${b.name} ${b.address}`).join(', ')}).\nTry: curl ${url}/hello   (Ctrl-C to stop)\n\n`,
+    );
+  }
+
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (why: string): void => {
+    if (configPath === undefined) return;
+    reloading = reloading.then(async () => {
+      try {
+        const next = loadConfig(configPath);
+        await configured.reload(next);
+        const restartOnly = restartNeeded(config as ResolvedConfig, next);
+        config = next;
+        logger.info(
+          {
+            why,
+            upstreams: Object.keys(next.upstreams),
+            ...(restartOnly.length > 0 ? { restartNeededFor: restartOnly } : {}),
+          },
+          'config reloaded',
+        );
+      } catch (err) {
+        logger.error({ why, err: errorText(err) }, 'config reload failed; still serving the previous config');
+      }
+    });
+  };
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  if (configPath !== undefined) {
+    const file = basename(configPath);
+    try {
+      // The folder, not the file: editors that save by rename would orphan a file watch.
+      watcher = watch(dirname(configPath), (_event, name) => {
+        if (name !== file) return;
+        clearTimeout(debounce);
+        debounce = setTimeout(() => reload('file changed'), WATCH_DEBOUNCE_MS);
+      });
+      watcher.on('error', (err) =>
+        logger.warn({ err: errorText(err) }, 'config file watch stopped; SIGHUP still reloads'),
+      );
+    } catch (err) {
+      logger.warn({ err: errorText(err) }, 'cannot watch the config file; SIGHUP still reloads');
+    }
+  }
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+
+  return new Promise((done) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) {
+        // A second signal: the operator does not want to wait.
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      clearTimeout(debounce);
+      watcher?.close();
+      process.off('SIGHUP', onHup);
+      await reloading;
+      await proxy.close({ deadlineMs: (config as ResolvedConfig).server.shutdownTimeoutMs });
+      await configured.close();
+      await Promise.all(demo.map((b) => b.stop()));
+      logger.info('stopped');
+      done(0);
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
+}
+
+function serverOptions(
+  config: ResolvedConfig,
+  observer: ProxyServerOptions['observers'][number],
+  logger: Logger,
+): Partial<ProxyServerOptions> {
+  const s = config.server;
+  return {
+    maxAttempts: config.retries.maxAttempts,
+    accessLog: config.accessLog,
+    trustedProxies: config.trustedProxies,
+    observers: [observer],
+    logger,
+    ...(config.serverTls === undefined ? {} : { tls: config.serverTls }),
+    ...(s.headersTimeout === undefined ? {} : { headersTimeout: s.headersTimeout }),
+    ...(s.requestTimeout === undefined ? {} : { requestTimeout: s.requestTimeout }),
+    ...(s.keepAliveTimeout === undefined ? {} : { keepAliveTimeout: s.keepAliveTimeout }),
+    ...(s.maxHeaderSize === undefined ? {} : { maxHeaderSize: s.maxHeaderSize }),
+  };
+}
+
+/** Settings a reload cannot apply to a running server. */
+function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] {
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(before.listen, after.listen)) out.push('listen');
+  if (before.workers !== after.workers) out.push('workers');
+  if (!same(before.server, after.server)) out.push('server');
+  if (before.accessLog !== after.accessLog) out.push('accessLog');
+  if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
+  if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
+  if (before.logLevel !== after.logLevel) out.push('logLevel');
+  return out;
+}

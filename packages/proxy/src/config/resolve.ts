@@ -1,0 +1,309 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import {
+  type Backend,
+  backend,
+  denyUpgrades,
+  HttpPeer,
+  type HttpPeerInit,
+  isLbError,
+  type PeerOptions,
+  preserve,
+  standard,
+} from '@switchyard/core';
+import { type ConfigIssue, configError, fromZodIssues } from './issues.js';
+import { configSchema, type ParsedConfig } from './schema.js';
+
+type ParsedUpstream = ParsedConfig['upstreams'][string];
+
+/** Where backends come from when not listed: a watched file or DNS. Paths are absolute. */
+export type ResolvedDiscovery = NonNullable<ParsedUpstream['discovery']>;
+/** Active health check settings of an upstream. */
+export type ResolvedHealth = NonNullable<ParsedUpstream['health']>;
+/** Outlier detection settings of an upstream. */
+export type ResolvedOutlier = NonNullable<ParsedUpstream['outlier']>;
+
+/** The selector of an upstream: its type, its key spec and the options for its factory. */
+export interface ResolvedSelector {
+  readonly type: string;
+  readonly key: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** The peer settings as written, with file paths made absolute and proxy passwords masked (printable). */
+export type ResolvedPeerSettings = ParsedUpstream['peer'];
+
+/** One upstream, ready to build a balancer from. */
+export interface ResolvedUpstream {
+  readonly name: string;
+  /** The listed backends; empty when `discovery` supplies them. */
+  readonly backends: readonly Backend[];
+  readonly discovery: ResolvedDiscovery | undefined;
+  readonly selector: ResolvedSelector;
+  readonly health: ResolvedHealth | undefined;
+  readonly outlier: ResolvedOutlier | undefined;
+  readonly tls: boolean;
+  readonly sni: string;
+  readonly maxIterations: number;
+  /** Printable peer settings. */
+  readonly peer: ResolvedPeerSettings;
+  /** What `new HttpPeer(backend, tls, sni, peerInit)` needs: PEM text loaded, proxy credentials intact. Never print it. */
+  readonly peerInit: HttpPeerInit;
+}
+
+/** A route: requests whose path starts with `prefix` (on a segment boundary) go to `upstream`, then `failover` in order. */
+export interface ResolvedRoute {
+  readonly prefix: string;
+  readonly upstream: string;
+  readonly failover: readonly string[];
+}
+
+/** A validated config with defaults filled in. Deeply frozen. */
+export interface ResolvedConfig {
+  /** The file it came from, when loaded from one. */
+  readonly source: string | undefined;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly upstreams: Readonly<Record<string, ResolvedUpstream>>;
+  /** Longest prefix first; a single `/` route to the only upstream when the file has no `routes`. */
+  readonly routes: readonly ResolvedRoute[];
+  readonly retries: { readonly maxAttempts: number };
+  readonly accessLog: boolean;
+  readonly logLevel: ParsedConfig['logLevel'];
+  readonly trustedProxies: readonly string[];
+  readonly workers: number;
+  readonly server: ParsedConfig['server'];
+  /** Downstream TLS certificate and key (PEM), loaded from `server.tls`. Never print it. */
+  readonly serverTls: { readonly cert: string; readonly key: string } | undefined;
+}
+
+/**
+ * Validates a parsed config file (`raw`, from JSON or YAML) and resolves it: defaults
+ * filled in, backends parsed, relative file paths (`ca`, `clientCert`, `server.tls`,
+ * file discovery) resolved against `baseDir` and read, routes checked against the
+ * upstreams. Returns a deeply frozen {@link ResolvedConfig}. Throws `LbError`
+ * `LB_ERR_INVALID_CONFIG` whose message has one `path: expected …, got …` line per problem;
+ * never any other error.
+ */
+export function resolveConfig(raw: unknown, baseDir: string, source?: string): ResolvedConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw configError(fromZodIssues(parsed.error.issues, raw), source);
+  const config = parsed.data;
+  const issues: ConfigIssue[] = [];
+  const file = (path: string): string => (isAbsolute(path) ? path : resolvePath(baseDir, path));
+  const read = (path: string, where: string): string => {
+    try {
+      return readFileSync(file(path), 'utf8');
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      issues.push({ path: where, message: `cannot read ${JSON.stringify(file(path))} (${String(code ?? err)})` });
+      return '';
+    }
+  };
+
+  const upstreams: Record<string, ResolvedUpstream> = {};
+  const names = Object.keys(config.upstreams);
+  if (names.length === 0) issues.push({ path: 'upstreams', message: 'expected at least one upstream, got none' });
+  for (const name of names) {
+    const u = config.upstreams[name];
+    if (u === undefined) continue;
+    const resolved = resolveUpstream(name, u, issues, file, read);
+    if (resolved !== undefined) upstreams[name] = resolved;
+  }
+
+  const routes = resolveRoutes(config, names, issues);
+  let serverTls: ResolvedConfig['serverTls'];
+  if (config.server.tls !== undefined) {
+    serverTls = {
+      cert: read(config.server.tls.cert, 'server.tls.cert'),
+      key: read(config.server.tls.key, 'server.tls.key'),
+    };
+  }
+  if (issues.length > 0) throw configError(issues, source);
+
+  const colon = config.listen.lastIndexOf(':');
+  const host = config.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const server =
+    config.server.tls === undefined
+      ? config.server
+      : { ...config.server, tls: { cert: file(config.server.tls.cert), key: file(config.server.tls.key) } };
+  return deepFreeze({
+    source,
+    listen: { host, port: Number(config.listen.slice(colon + 1)) },
+    upstreams,
+    routes,
+    retries: config.retries,
+    accessLog: config.accessLog,
+    logLevel: config.logLevel,
+    trustedProxies: config.trustedProxies,
+    workers: config.workers,
+    server,
+    serverTls,
+  });
+}
+
+function resolveUpstream(
+  name: string,
+  u: ParsedUpstream,
+  issues: ConfigIssue[],
+  file: (path: string) => string,
+  read: (path: string, where: string) => string,
+): ResolvedUpstream | undefined {
+  const at = `upstreams.${name}`;
+  const before = issues.length;
+  if ((u.backends === undefined) === (u.discovery === undefined)) {
+    issues.push({ path: at, message: 'expected exactly one of "backends" and "discovery"' });
+  }
+  const backends: Backend[] = [];
+  const seen = new Set<string>();
+  (u.backends ?? []).forEach((entry, i) => {
+    const where = `${at}.backends[${i}]`;
+    const b = typeof entry === 'string' ? backend(entry) : backend(entry.address, entry.weight);
+    if (seen.has(b.id)) issues.push({ path: where, message: `expected each backend once, got ${b.id} again` });
+    seen.add(b.id);
+    backends.push(b);
+  });
+  if (u.backends !== undefined && u.backends.length === 0) {
+    issues.push({ path: `${at}.backends`, message: 'expected at least one backend, got an empty list' });
+  }
+  let discovery = u.discovery;
+  if (discovery?.type === 'file') discovery = { ...discovery, path: file(discovery.path) };
+  if (discovery?.type === 'dns' && discovery.recordType !== 'SRV' && discovery.port === undefined) {
+    issues.push({
+      path: `${at}.discovery.port`,
+      message: `expected a port for ${discovery.recordType} records, got nothing`,
+    });
+  }
+
+  const { type, key, ...selectorOptions } = u.selector as Record<string, unknown> & { type: string; key: string };
+  const p = u.peer;
+  const options: { -readonly [K in keyof PeerOptions]?: PeerOptions[K] } = {
+    httpUpstreamRequestPolicy:
+      p.requestPolicy === 'preserve' ? preserve() : p.requestPolicy === 'deny-upgrades' ? denyUpgrades() : standard(),
+  };
+  for (const field of [
+    'connectionTimeout',
+    'totalConnectionTimeout',
+    'readTimeout',
+    'writeTimeout',
+    'idleTimeout',
+  ] as const) {
+    if (p[field] !== undefined) options[field] = p[field];
+  }
+  for (const field of ['verifyCert', 'verifyHostname', 'useSystemCerts'] as const) {
+    if (p[field] !== undefined) options[field] = p[field];
+  }
+  if (p.alternativeCn !== undefined) options.alternativeCn = p.alternativeCn;
+  if (p.alpn !== undefined) options.alpn = p.alpn;
+  if (p.bindTo !== undefined) options.bindTo = p.bindTo;
+  if (p.tcpKeepalive !== undefined) options.tcpKeepalive = p.tcpKeepalive;
+  const caPaths = p.ca === undefined ? undefined : typeof p.ca === 'string' ? [p.ca] : p.ca;
+  if (caPaths !== undefined)
+    options.ca = caPaths.map((path, i) => read(path, `${at}.peer.ca${typeof p.ca === 'string' ? '' : `[${i}]`}`));
+  const init: { -readonly [K in keyof HttpPeerInit]: HttpPeerInit[K] } = { options };
+  if (p.clientCert !== undefined) {
+    init.clientCertKey = {
+      cert: read(p.clientCert.cert, `${at}.peer.clientCert.cert`),
+      key: read(p.clientCert.key, `${at}.peer.clientCert.key`),
+    };
+  }
+  if (p.proxy !== undefined)
+    init.proxy =
+      p.proxy !== undefined && p.proxyHeaders !== undefined
+        ? { uri: p.proxy, headers: p.proxyHeaders }
+        : { uri: p.proxy };
+  if (issues.length > before) return undefined;
+  try {
+    // Core validates everything an HttpPeer holds; a throw-away peer checks it once, here.
+    new HttpPeer('127.0.0.1:1', u.tls, u.sni, init);
+  } catch (err) {
+    if (!isLbError(err)) throw err;
+    issues.push({ path: `${at}.peer`, message: err.message });
+    return undefined;
+  }
+
+  const printable: ResolvedPeerSettings = { ...p };
+  if (caPaths !== undefined) (printable as { ca?: unknown }).ca = caPaths.map(file);
+  if (p.clientCert !== undefined)
+    (printable as { clientCert?: unknown }).clientCert = { cert: file(p.clientCert.cert), key: file(p.clientCert.key) };
+  if (p.proxy !== undefined) (printable as { proxy?: unknown }).proxy = maskPassword(p.proxy);
+  return {
+    name,
+    backends,
+    discovery,
+    selector: { type, key, options: selectorOptions },
+    health: u.health,
+    outlier: u.outlier,
+    tls: u.tls,
+    sni: u.sni,
+    maxIterations: u.maxIterations,
+    peer: printable,
+    peerInit: init,
+  };
+}
+
+function resolveRoutes(config: ParsedConfig, names: readonly string[], issues: ConfigIssue[]): ResolvedRoute[] {
+  if (config.routes === undefined) {
+    if (names.length > 1) {
+      issues.push({
+        path: 'routes',
+        message: `expected routes when there is more than one upstream (${names.join(', ')}), got nothing`,
+      });
+      return [];
+    }
+    return names.length === 1 ? [{ prefix: '/', upstream: names[0] ?? '', failover: [] }] : [];
+  }
+  const known = new Set(names);
+  const prefixes = new Set<string>();
+  config.routes.forEach((r, i) => {
+    const at = `routes[${i}]`;
+    const normalized = r.prefix.length > 1 && r.prefix.endsWith('/') ? r.prefix.slice(0, -1) : r.prefix;
+    if (prefixes.has(normalized))
+      issues.push({
+        path: `${at}.prefix`,
+        message: `expected a prefix not used by an earlier route, got ${JSON.stringify(r.prefix)}`,
+      });
+    prefixes.add(normalized);
+    if (!known.has(r.upstream)) {
+      issues.push({
+        path: `${at}.upstream`,
+        message: `expected one of the upstreams (${names.join(', ')}), got ${JSON.stringify(r.upstream)}`,
+      });
+    }
+    r.failover.forEach((name, j) => {
+      if (!known.has(name)) {
+        issues.push({
+          path: `${at}.failover[${j}]`,
+          message: `expected one of the upstreams (${names.join(', ')}), got ${JSON.stringify(name)}`,
+        });
+      } else if (name === r.upstream || r.failover.indexOf(name) !== j) {
+        issues.push({
+          path: `${at}.failover[${j}]`,
+          message: `expected an upstream not already in this route, got ${JSON.stringify(name)}`,
+        });
+      }
+    });
+  });
+  return config.routes
+    .map((r) => ({ prefix: r.prefix, upstream: r.upstream, failover: r.failover }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+/** `http://user:secret@host` → `http://user:***@host`, so printed configs never show credentials. */
+export function maskPassword(uri: string): string {
+  try {
+    const url = new URL(uri);
+    if (url.password === '') return uri;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,207 @@
+import { isIP } from 'node:net';
+import { parseHostPort } from '@switchyard/core';
+import { z } from 'zod';
+import { KEY_SPEC_PATTERN } from '../keys.js';
+import { SELECTOR_TYPES } from './selector-types.js';
+
+// Every leaf carries an `error` that says what was expected; the formatter in
+// `issues.ts` prints it as `<path>: expected <error>, got <value>`.
+
+/** A strict object whose unknown-field error lists the known fields. */
+function object<S extends z.core.$ZodLooseShape>(shape: S) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `only the fields ${known}` : `an object with ${known}`),
+  });
+}
+
+const nonNegative = () => z.number({ error: 'a number >= 0' }).min(0, { error: 'a number >= 0' });
+const int = (min: number, max: number) => {
+  const what = `an integer from ${min} to ${max}`;
+  return z.int({ error: what }).min(min, { error: what }).max(max, { error: what });
+};
+const bool = () => z.boolean({ error: 'true or false' });
+const text = (what = 'a non-empty string') => z.string({ error: what }).min(1, { error: what });
+
+function isAddress(value: string): boolean {
+  try {
+    parseHostPort(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ADDRESS = '"host:port" (or "[v6]:port") with a port from 1 to 65535';
+const address = () => z.string({ error: ADDRESS }).refine(isAddress, { error: ADDRESS });
+
+const LISTEN = '"host:port" with a port from 0 to 65535 (0: any free port)';
+/** Like a backend address, but port 0 (let the OS pick) is allowed. */
+const listen = () =>
+  z.string({ error: LISTEN }).refine((value) => {
+    const colon = value.lastIndexOf(':');
+    const port = value.slice(colon + 1);
+    if (colon < 0 || !/^\d{1,5}$/.test(port) || Number(port) > 65535) return false;
+    return isAddress(`${value.slice(0, colon)}:1`);
+  }, LISTEN);
+
+const backendEntry = z.union([address(), object({ address: address(), weight: int(1, 65535).default(1) })], {
+  error: `${ADDRESS} or { address, weight }`,
+});
+
+const KEY = '"uri", "path", "client-ip", "header:NAME", "cookie:NAME" or "query:NAME"';
+const keySpec = z.string({ error: KEY }).regex(KEY_SPEC_PATTERN, { error: KEY });
+
+const SELECTOR_NAMES = Object.keys(SELECTOR_TYPES);
+const selector = z.discriminatedUnion(
+  'type',
+  Object.entries(SELECTOR_TYPES).map(([type, entry]) =>
+    object({ type: z.literal(type), key: keySpec.default('uri'), ...entry.shape }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  { error: `a selector type: ${SELECTOR_NAMES.map((n) => JSON.stringify(n)).join(' | ')}` },
+);
+
+const thresholds = {
+  intervalMs: nonNegative().default(1000),
+  timeoutMs: nonNegative().default(1000),
+  healthyThreshold: int(1, 1000).default(1),
+  unhealthyThreshold: int(1, 1000).default(1),
+};
+const health = z.discriminatedUnion(
+  'type',
+  [
+    object({
+      type: z.literal('http'),
+      path: z
+        .string({ error: 'a path starting with "/"' })
+        .startsWith('/', { error: 'a path starting with "/"' })
+        .default('/'),
+      host: text('a Host header value').optional(),
+      expectStatus: int(100, 599).default(200),
+      ...thresholds,
+    }),
+    object({ type: z.literal('tcp'), ...thresholds }),
+  ],
+  { error: 'a health check type: "http" | "tcp"' },
+);
+
+const outlier = object({
+  consecutiveFailures: int(1, 1000).default(5),
+  baseEjectionMs: nonNegative().default(30_000),
+  maxEjectionMs: nonNegative().default(300_000),
+  maxEjectedPercent: z
+    .number({ error: 'a percentage from 0 to 100' })
+    .min(0, { error: 'a percentage from 0 to 100' })
+    .max(100, { error: 'a percentage from 0 to 100' })
+    .default(10),
+});
+
+const discovery = z.discriminatedUnion(
+  'type',
+  [
+    object({ type: z.literal('file'), path: text('a file path') }),
+    object({
+      type: z.literal('dns'),
+      name: text('a DNS name'),
+      recordType: z.enum(['A', 'AAAA', 'SRV'], { error: '"A", "AAAA" or "SRV"' }).default('A'),
+      port: int(1, 65535).optional(),
+      servers: z.array(address(), { error: `an array of ${ADDRESS}` }).optional(),
+      refreshMs: nonNegative().optional(),
+    }),
+  ],
+  { error: 'a discovery type: "file" | "dns"' },
+);
+
+const URL_TEXT = 'an http:// or https:// URL';
+const proxyUrl = z.string({ error: URL_TEXT }).refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, URL_TEXT);
+
+const peer = object({
+  connectionTimeout: nonNegative().optional(),
+  totalConnectionTimeout: nonNegative().optional(),
+  readTimeout: nonNegative().optional(),
+  writeTimeout: nonNegative().optional(),
+  idleTimeout: nonNegative().optional(),
+  verifyCert: bool().optional(),
+  verifyHostname: bool().optional(),
+  useSystemCerts: bool().optional(),
+  alternativeCn: text('a host name').optional(),
+  alpn: z.enum(['h1', 'h2', 'h2h1'], { error: '"h1", "h2" or "h2h1"' }).optional(),
+  ca: z
+    .union([text('a file path'), z.array(text('a file path'))], { error: 'a file path or an array of them' })
+    .optional(),
+  clientCert: object({ cert: text('a file path'), key: text('a file path') }).optional(),
+  proxy: proxyUrl.optional(),
+  proxyHeaders: z
+    .record(z.string(), z.string({ error: 'a string' }), { error: 'an object of header strings' })
+    .optional(),
+  bindTo: z
+    .string({ error: 'a local IP address' })
+    .refine((v) => isIP(v) !== 0, 'a local IP address')
+    .optional(),
+  tcpKeepalive: object({ idle: nonNegative(), interval: nonNegative(), count: int(1, 127) }).optional(),
+  requestPolicy: z
+    .enum(['standard', 'preserve', 'deny-upgrades'], { error: '"standard", "preserve" or "deny-upgrades"' })
+    .default('standard'),
+});
+
+const upstream = object({
+  backends: z.array(backendEntry, { error: 'an array of backends' }).optional(),
+  discovery: discovery.optional(),
+  selector: selector.default({ type: 'round-robin', key: 'uri', mode: 'smooth' }),
+  health: health.optional(),
+  outlier: outlier.optional(),
+  tls: bool().default(false),
+  sni: z.string({ error: 'a string' }).default(''),
+  peer: peer.default({ requestPolicy: 'standard' }),
+  maxIterations: int(1, 65536).default(256),
+});
+
+const PREFIX = 'a path prefix starting with "/"';
+const route = object({
+  prefix: z.string({ error: PREFIX }).startsWith('/', { error: PREFIX }),
+  upstream: text('an upstream name'),
+  failover: z.array(text('an upstream name'), { error: 'an array of upstream names' }).default([]),
+});
+
+const serverTls = object({ cert: text('a file path'), key: text('a file path') });
+
+const server = object({
+  tls: serverTls.optional(),
+  headersTimeout: nonNegative().optional(),
+  requestTimeout: nonNegative().optional(),
+  keepAliveTimeout: nonNegative().optional(),
+  maxHeaderSize: int(1024, 1 << 20).optional(),
+  shutdownTimeoutMs: nonNegative().default(10_000),
+});
+
+/** The config file's schema (before file paths are resolved and backends parsed). */
+export const configSchema = object({
+  listen: listen().default('127.0.0.1:8080'),
+  upstreams: z.record(text('an upstream name'), upstream, { error: 'an object of named upstreams' }),
+  routes: z.array(route, { error: 'an array of routes' }).optional(),
+  retries: object({ maxAttempts: int(1, 16).default(3) }).default({ maxAttempts: 3 }),
+  accessLog: bool().default(true),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: '"fatal", "error", "warn", "info", "debug", "trace" or "silent"',
+    })
+    .default('info'),
+  trustedProxies: z
+    .array(
+      z.string().refine((v) => isIP(v) !== 0, 'an IP address'),
+      { error: 'an array of IP addresses' },
+    )
+    .default([]),
+  workers: int(1, 256).default(1),
+  server: server.default({ shutdownTimeoutMs: 10_000 }),
+});
+
+/** The parsed (not yet resolved) config. */
+export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,49 @@
+import { keyExtractor } from '@switchyard/proxy';
+import { describe, expect, it } from 'vitest';
+import { sessionOf } from './helpers/session.js';
+
+describe('keyExtractor', () => {
+  const s = sessionOf(
+    '/shop/cart?user=ann%20lee&empty=&flag&x=1&user=bob',
+    { 'x-tenant': 'acme', 'x-multi': ['a', 'b'], cookie: 'theme=dark; sid="s3cr3t"; sidx=no' },
+    '127.0.0.9',
+  );
+
+  it('uri, path and client-ip read the request as received', () => {
+    expect(keyExtractor('uri')(s)).toBe('/shop/cart?user=ann%20lee&empty=&flag&x=1&user=bob');
+    expect(keyExtractor('path')(s)).toBe('/shop/cart');
+    expect(keyExtractor('client-ip')(s)).toBe('127.0.0.9');
+  });
+
+  it('header:NAME is case-insensitive and joins repeated headers', () => {
+    expect(keyExtractor('header:X-Tenant')(s)).toBe('acme');
+    expect(keyExtractor('header:x-multi')(s)).toBe('a,b');
+    expect(keyExtractor('header:x-missing')(s)).toBe('');
+  });
+
+  it('cookie:NAME finds the exact cookie, unquoted, not a longer name', () => {
+    expect(keyExtractor('cookie:theme')(s)).toBe('dark');
+    expect(keyExtractor('cookie:sid')(s)).toBe('s3cr3t');
+    expect(keyExtractor('cookie:sidx')(s)).toBe('no');
+    expect(keyExtractor('cookie:si')(s)).toBe('');
+    expect(keyExtractor('cookie:theme')(sessionOf('/'))).toBe('');
+  });
+
+  it('query:NAME takes the first value, percent-decoded; present-but-empty and absent give ""', () => {
+    expect(keyExtractor('query:user')(s)).toBe('ann lee');
+    expect(keyExtractor('query:x')(s)).toBe('1');
+    expect(keyExtractor('query:empty')(s)).toBe('');
+    expect(keyExtractor('query:flag')(s)).toBe('');
+    expect(keyExtractor('query:nope')(s)).toBe('');
+    expect(keyExtractor('query:a')(sessionOf('/p?a=x+y%2Fz#frag'))).toBe('x y/z');
+    expect(keyExtractor('query:a')(sessionOf('/p?a=%E0%A4%A'))).toBe('%E0%A4%A');
+    expect(keyExtractor('query:a')(sessionOf('/p'))).toBe('');
+  });
+
+  it('rejects an unknown spec with LB_ERR_INVALID_OPTION naming what is accepted', () => {
+    for (const bad of ['url', 'header:', 'cookie', 'query:a b', '', 'header:a:b']) {
+      expect(() => keyExtractor(bad)).toThrow(expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION' }));
+    }
+    expect(() => keyExtractor('url')).toThrow(/header:NAME/);
+  });
+});
