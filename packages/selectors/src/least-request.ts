@@ -65,7 +65,8 @@ export function leastRequest(backends: readonly Backend[], options?: Partial<Lea
   const resolved = resolveOptions('leastRequest', LEAST_REQUEST_DEFAULTS, options, validate);
   const tracker = resolved.tracker ?? new LoadTracker();
   const { choices, random } = resolved;
-  const list = [...backends];
+  // Sorted by id so the picks for a given random sequence do not depend on list order.
+  const list = [...backends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids = list.map((b) => b.id);
   // Lower is better: the negated Envoy effective weight.
   const cost = (i: number): number => -list[i]!.weight / (tracker.inFlight(ids[i]!) + 1);

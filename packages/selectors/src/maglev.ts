@@ -69,8 +69,11 @@ function validate(options: Readonly<MaglevOptions>, backendCount: number): void 
 function populate(backends: readonly Backend[], m: number): Uint32Array {
   const n = backends.length;
   const table = new Uint32Array(m).fill(n);
-  const position = new Float64Array(n);
-  const skip = new Float64Array(n);
+  // Int32 arithmetic throughout: slot + skip < 2M <= 10,000,022 fits, and a compare-
+  // and-subtract replaces the floating-point modulo (the build's hot loop).
+  const position = new Int32Array(n);
+  const skip = new Int32Array(n);
+  const weight = new Int32Array(n);
   const credit = new Float64Array(n);
   const utf8 = new TextEncoder();
   let maxWeight = 0;
@@ -79,18 +82,24 @@ function populate(backends: readonly Backend[], m: number): Uint32Array {
     const id = utf8.encode(b.id);
     position[i] = murmur3(id, id.length, SEED_OFFSET) % m;
     skip[i] = (murmur3(id, id.length, SEED_SKIP) % (m - 1)) + 1;
+    weight[i] = b.weight;
     maxWeight = Math.max(maxWeight, b.weight);
   }
   let filled = 0;
   while (filled < m) {
     for (let i = 0; i < n && filled < m; i++) {
-      credit[i]! += backends[i]!.weight;
+      credit[i]! += weight[i]!;
       if (credit[i]! < maxWeight) continue;
       credit[i]! -= maxWeight;
+      const step = skip[i]!;
       let slot = position[i]!;
-      while (table[slot] !== n) slot = (slot + skip[i]!) % m;
+      while (table[slot] !== n) {
+        slot += step;
+        if (slot >= m) slot -= m;
+      }
       table[slot] = i;
-      position[i] = (slot + skip[i]!) % m;
+      slot += step;
+      position[i] = slot >= m ? slot - m : slot;
       filled++;
     }
   }

@@ -74,7 +74,8 @@ export function peakEwma(backends: readonly Backend[], options?: Partial<PeakEwm
   const resolved = resolveOptions('peakEwma', PEAK_EWMA_DEFAULTS, options, validate);
   const { choices, random, decayMs } = resolved;
   const tracker = resolved.tracker ?? new LoadTracker({ decayMs });
-  const list = [...backends];
+  // Sorted by id so the picks for a given random sequence do not depend on list order.
+  const list = [...backends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids = list.map((b) => b.id);
   const cost = (i: number): number => {
     const id = ids[i]!;

@@ -1,11 +1,12 @@
 import { backend, candidates, LoadTracker } from '@switchyard/core';
+import { checkSelectorLaws } from '@switchyard/selectors/testing';
 import { describe, expect, it } from 'vitest';
 import { LEAST_REQUEST_DEFAULTS, leastRequest } from '../src/least-request.js';
-import { checkSelectorContract, pool, seeded } from './helpers/beyond-laws.js';
+import { pool, seeded } from './helpers/beyond-laws.js';
 
 describe('leastRequest', () => {
-  it('honours the selector contract', () => {
-    checkSelectorContract((b) => leastRequest(b, { random: seeded(1) }), { deterministic: false });
+  it('passes the shared selector laws', () => {
+    checkSelectorLaws(leastRequest, { options: () => ({ random: seeded(1), tracker: new LoadTracker() }) });
   });
 
   it('has frozen defaults: two choices (Envoy choice_count)', () => {

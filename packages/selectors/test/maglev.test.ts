@@ -1,7 +1,8 @@
 import { backend, candidates } from '@switchyard/core';
+import { checkSelectorLaws } from '@switchyard/selectors/testing';
 import { describe, expect, it } from 'vitest';
 import { MAGLEV_DEFAULTS, maglev, nextPrime } from '../src/maglev.js';
-import { checkSelectorContract, pool, seeded } from './helpers/beyond-laws.js';
+import { pool, seeded } from './helpers/beyond-laws.js';
 
 function expectInvalid(fn: () => unknown, fragment: RegExp): void {
   expect(fn).toThrow(
@@ -15,8 +16,9 @@ function owners(selector: ReturnType<typeof maglev>, keys: number): string[] {
 }
 
 describe('maglev', () => {
-  it('honours the selector contract', () => {
-    checkSelectorContract((b) => maglev(b), { deterministic: true });
+  it('passes the shared selector laws', () => {
+    // 1,609 is the smallest prime >= 100 x 16, the most backends the laws generate.
+    checkSelectorLaws(maglev, { options: { tableSize: 1609 } });
   });
 
   it('has frozen defaults (Envoy: 65537)', () => {
@@ -49,7 +51,7 @@ describe('maglev', () => {
     const random = seeded(seed);
     for (const [n, m] of [
       [100, 65_537],
-      [1000, 5_000_011],
+      [500, 655_373],
       [10, 65_537],
     ] as const) {
       const backends = pool(n);
@@ -72,7 +74,7 @@ describe('maglev', () => {
       const gone = backends[removed]!.id;
       for (let k = 0; k < keys; k++) if (a[k] === gone) expect(b[k]).not.toBe(gone);
     }
-  });
+  }, 60_000);
 
   it('splits the table by weight: 1 vs 2 gives 21,846 / 43,691 of 65,537 (Envoy), within one entry', () => {
     const entries = maglev([backend('10.0.0.1:80', 1), backend('10.0.0.2:80', 2)]).entries();

@@ -1,7 +1,8 @@
 import { backend, candidates, LoadTracker } from '@switchyard/core';
+import { checkSelectorLaws } from '@switchyard/selectors/testing';
 import { describe, expect, it } from 'vitest';
 import { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, peakEwma } from '../src/peak-ewma.js';
-import { checkSelectorContract, pool, seeded } from './helpers/beyond-laws.js';
+import { pool, seeded } from './helpers/beyond-laws.js';
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 0;
@@ -9,8 +10,8 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
 }
 
 describe('peakEwma', () => {
-  it('honours the selector contract', () => {
-    checkSelectorContract((b) => peakEwma(b, { random: seeded(2) }), { deterministic: false });
+  it('passes the shared selector laws', () => {
+    checkSelectorLaws(peakEwma, { options: () => ({ random: seeded(2), tracker: new LoadTracker() }) });
   });
 
   it('has frozen defaults: decay 10 s, two choices (Finagle)', () => {
