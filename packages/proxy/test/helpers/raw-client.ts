@@ -114,6 +114,8 @@ export interface RawOptions {
   /** Stop reading once this many complete responses arrived. @defaultValue 1 */
   readonly responses?: number;
   readonly headRequest?: boolean;
+  /** Half-close (FIN) after writing, so the peer knows no more bytes follow. @defaultValue false */
+  readonly end?: boolean;
 }
 
 /**
@@ -156,6 +158,7 @@ export function rawExchange(
     socket.on('connect', () => {
       const pieces = Array.isArray(payload) ? payload : [payload];
       for (const piece of pieces) socket.write(piece);
+      if (options.end === true) socket.end();
     });
   });
 }
