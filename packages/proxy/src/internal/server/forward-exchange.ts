@@ -58,6 +58,8 @@ export class Exchange<C> implements Session {
   readonly #state: ServerState<C>;
   readonly #start = performance.now();
   readonly #hasBody: boolean;
+  /** Kept: `request.socket` is null once the response has finished. */
+  readonly #socket: Counted;
   /** The raw socket of an `upgrade` request (no ServerResponse drives it). */
   readonly #upgradeSocket: Socket | undefined;
   readonly #upgradeHead: Buffer | undefined;
@@ -79,6 +81,8 @@ export class Exchange<C> implements Session {
   #attemptOpen = false;
   #status = 0;
   #finished = false;
+  /** The connect failure that caused the current retry, reported if no peer is left. */
+  #retryCause: LbError | undefined;
 
   constructor(
     state: ServerState<C>,
@@ -92,6 +96,7 @@ export class Exchange<C> implements Session {
     this.response = res;
     this.method = req.method ?? 'GET';
     this.uri = req.url ?? '/';
+    this.#socket = req.socket;
     this.clientIp = normalizeIp(req.socket.remoteAddress);
     this.#hasBody = hasBody(req.rawHeaders);
     this.#upgradeSocket = upgradeSocket;
@@ -165,17 +170,27 @@ export class Exchange<C> implements Session {
     try {
       peer = this.#state.app.upstreamPeer(this, this.#ctx);
     } catch (err) {
-      this.#fail(err);
+      this.#failNoPeer(err);
       return;
     }
     if (peer instanceof Promise) {
       peer.then(
         (p) => this.#toPeer(p),
-        (err) => this.#fail(err),
+        (err) => this.#failNoPeer(err),
       );
     } else {
       this.#toPeer(peer);
     }
+  }
+
+  /**
+   * `upstreamPeer` threw. On a retry, "no backend left" means every candidate failed to
+   * connect: the client learns that (502) rather than a 503 that hides it.
+   */
+  #failNoPeer(err: unknown): void {
+    const cause = this.#retryCause;
+    if (cause !== undefined && isLbError(err) && err.code === 'LB_ERR_NO_HEALTHY_BACKEND') this.#fail(cause);
+    else this.#fail(err);
   }
 
   #toPeer(peer: HttpPeer): void {
@@ -383,6 +398,7 @@ export class Exchange<C> implements Session {
         }
       }
       if (decided.retryable && this.#attempts < state.maxAttempts && this.#canResend()) {
+        this.#retryCause = decided;
         this.#nextAttempt();
         return;
       }
@@ -466,20 +482,19 @@ export class Exchange<C> implements Session {
     const state = this.#state;
     const app = state.app;
     const access = state.accessLog;
-    if (access !== undefined) this.#accessLog(access, error);
-    if (app.logging !== undefined) {
-      try {
-        app.logging(this, error, this.#ctx);
-      } catch (err) {
-        state.logger.error({ err }, 'logging phase threw');
-      }
+    try {
+      if (access !== undefined) this.#accessLog(access, error);
+      app.logging?.(this, error, this.#ctx);
+    } catch (err) {
+      state.logger.error({ err }, 'logging phase threw');
+    } finally {
+      state.inflight--;
+      state.onSettled?.();
     }
-    state.inflight--;
-    state.onSettled?.();
   }
 
   #accessLog(log: NonNullable<ServerState<C>['accessLog']>, error: LbError | undefined): void {
-    const socket = this.request.socket as Counted;
+    const socket = this.#socket;
     const read = socket.bytesRead;
     const written = socket.bytesWritten;
     const bytesIn = read - (socket[kBytesRead] ?? 0);
