@@ -6,3 +6,12 @@ export {
   MAX_RING_POINTS,
   NGINX_POINTS_PER_WEIGHT,
 } from './consistent-hash.js';
+export { FNV_HASH_DEFAULTS, type FnvHashOptions, fnvHash } from './fnv-hash.js';
+export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
+export {
+  ROUND_ROBIN_DEFAULTS,
+  type RoundRobinMode,
+  type RoundRobinOptions,
+  roundRobin,
+  SMOOTH_SCHEDULE_LIMIT,
+} from './round-robin.js';

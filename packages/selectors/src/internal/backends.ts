@@ -96,7 +96,10 @@ function compareKeys(x: SortKey, y: SortKey): number {
     }
   }
   if (x.backend.port !== y.backend.port) return x.backend.port - y.backend.port;
-  return x.backend.weight - y.backend.weight;
+  if (x.backend.weight !== y.backend.weight) return x.backend.weight - y.backend.weight;
+  // Two spellings of one IPv6 address (`::1`, `0::1`) are distinct ids; order them by id
+  // so the result never depends on the input order.
+  return x.backend.id < y.backend.id ? -1 : x.backend.id > y.backend.id ? 1 : 0;
 }
 
 /**

@@ -52,8 +52,9 @@ export function runLaw<Ts extends [unknown, ...unknown[]]>(
   const details = fc.check(property, { seed, numRuns });
   if (!details.failed) return;
   const report = fc.defaultReportMessage(details) ?? 'property failed';
+  const reason = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
   throw new Error(
-    `${caller}: law "${law}" violated (fast-check seed ${seed}, path ${JSON.stringify(details.counterexamplePath)}).\n${report}`,
+    `${caller}: law "${law}" violated (fast-check seed ${seed}, path ${JSON.stringify(details.counterexamplePath)}): ${reason}\n${report}`,
     { cause: details.errorInstance },
   );
 }

@@ -1,0 +1,163 @@
+import {
+  type Backend,
+  emptyIterator,
+  invalidOption,
+  resolveOptions,
+  type Selector,
+  type SelectorFactory,
+} from '@switchyard/core';
+import { checkBackends } from './internal/backends.js';
+import { DONE } from './internal/ring.js';
+import { checkTotalWeight, WeightedTable } from './internal/weighted.js';
+
+/** Which round-robin {@link roundRobin} runs. */
+export type RoundRobinMode = 'smooth' | 'pingora';
+
+/** Options of {@link roundRobin}. */
+export interface RoundRobinOptions {
+  /**
+   * `'smooth'`: nginx's smooth weighted round-robin, in the order given.
+   * `'pingora'`: Pingora's `RoundRobin`, a counter over the weight-expanded list (bursty).
+   * @defaultValue `'smooth'`
+   */
+  readonly mode: RoundRobinMode;
+}
+
+/** Defaults of {@link roundRobin}. */
+export const ROUND_ROBIN_DEFAULTS: Readonly<RoundRobinOptions> = Object.freeze({ mode: 'smooth' });
+
+/**
+ * Longest smooth schedule kept: one period (the total weight) of first picks, 2 bytes
+ * each, so at most 128 KiB. Longer periods are computed step by step, O(n) per pick.
+ */
+export const SMOOTH_SCHEDULE_LIMIT = 65536;
+
+/**
+ * nginx's `ngx_http_upstream_get_peer`: every pick adds each weight to its current
+ * value, takes the largest (the first on ties) and subtracts the total from it. After
+ * one period of `total` picks every current value is back to 0, so the sequence is
+ * periodic and its first period can be recorded and replayed in O(1).
+ */
+class SmoothSchedule {
+  private readonly weights: Float64Array;
+  private readonly current: Float64Array;
+  private readonly total: number;
+  private readonly schedule: Uint16Array | undefined;
+  private filled = 0;
+  private position = 0;
+
+  constructor(backends: readonly Backend[]) {
+    this.weights = Float64Array.from(backends, (b) => b.weight);
+    this.current = new Float64Array(backends.length);
+    this.total = this.weights.reduce((a, b) => a + b, 0);
+    this.schedule = this.total <= SMOOTH_SCHEDULE_LIMIT ? new Uint16Array(this.total) : undefined;
+  }
+
+  /** Index of the next first pick. */
+  next(): number {
+    const schedule = this.schedule;
+    if (schedule !== undefined) {
+      const p = this.position;
+      this.position = p + 1 === this.total ? 0 : p + 1;
+      if (p < this.filled) return schedule[p]!;
+      const best = this.step();
+      schedule[p] = best;
+      this.filled = p + 1;
+      return best;
+    }
+    return this.step();
+  }
+
+  private step(): number {
+    const weights = this.weights;
+    const current = this.current;
+    let best = 0;
+    let bestValue = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < weights.length; i++) {
+      const v = current[i]! + weights[i]!;
+      current[i] = v;
+      if (v > bestValue) {
+        bestValue = v;
+        best = i;
+      }
+    }
+    current[best] = bestValue - this.total;
+    return best;
+  }
+}
+
+/** The smooth pick, then every other backend once in list order after it; n items. */
+class SmoothWalk implements IterableIterator<Backend> {
+  private step = 0;
+
+  constructor(
+    private readonly backends: readonly Backend[],
+    private readonly first: number,
+  ) {}
+
+  next(): IteratorResult<Backend, undefined> {
+    const n = this.backends.length;
+    if (this.step >= n) return DONE;
+    let i = this.first + this.step++;
+    if (i >= n) i -= n;
+    return { done: false, value: this.backends[i]! };
+  }
+
+  [Symbol.iterator](): SmoothWalk {
+    return this;
+  }
+}
+
+/** Pingora's walk: one shared counter; first pick from the expanded list, fallbacks from the plain list. Endless. */
+class PingoraWalk implements IterableIterator<Backend> {
+  private first = true;
+
+  constructor(private readonly state: { counter: number; readonly table: WeightedTable }) {}
+
+  next(): IteratorResult<Backend, undefined> {
+    const state = this.state;
+    const c = state.counter++;
+    if (this.first) {
+      this.first = false;
+      return { done: false, value: state.table.expanded(c % state.table.total) };
+    }
+    return { done: false, value: state.table.backends[c % state.table.backends.length]! };
+  }
+
+  [Symbol.iterator](): PingoraWalk {
+    return this;
+  }
+}
+
+/**
+ * Round-robin. The key is ignored; the selector's only mutable state is its private cursor.
+ *
+ * - `'smooth'` (default): nginx's smooth weighted round-robin over the backends in the
+ *   order given. Weights 5,1,1 give `a a b a c a a`; in every window of `total weight`
+ *   consecutive first picks from a fresh selector each backend appears exactly `weight`
+ *   times. Fallbacks within one `select()` are the other backends once each, in list
+ *   order after the first pick, and do not move the cursor; the iterator has n items.
+ * - `'pingora'`: Pingora's `RoundRobin`: a counter from 0 advanced by every pull, first
+ *   pick from the weight-expanded list in Pingora's `BTreeSet` order, fallbacks from the
+ *   plain list; bursty (weights 8,1,1 give a×8, b, c); the iterator is endless.
+ *
+ * Cost for n backends of total weight W: build O(n) (`'pingora'` O(n log n)), 16·n bytes
+ * plus, for `'smooth'` with W ≤ 65,536, a 2·W-byte schedule. Pick: `'smooth'` O(n) during
+ * the first W picks and O(1) after (O(n) always when W > 65,536); `'pingora'` O(log n).
+ */
+export const roundRobin: SelectorFactory<RoundRobinOptions> = (backends, options) => {
+  const resolved = resolveOptions('roundRobin', ROUND_ROBIN_DEFAULTS, options, (o) => {
+    if (o.mode !== 'smooth' && o.mode !== 'pingora') invalidOption('roundRobin mode', '"smooth" or "pingora"', o.mode);
+  });
+  checkBackends('roundRobin', backends);
+  checkTotalWeight('roundRobin', backends);
+  if (backends.length === 0) return { select: () => emptyIterator() };
+  if (resolved.mode === 'pingora') {
+    const state = { counter: 0, table: new WeightedTable(backends) };
+    return { select: () => new PingoraWalk(state) };
+  }
+  const list = [...backends];
+  const schedule = new SmoothSchedule(list);
+  const selector: Selector = { select: () => new SmoothWalk(list, schedule.next()) };
+  return selector;
+};

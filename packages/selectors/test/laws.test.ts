@@ -1,0 +1,129 @@
+import type { Backend, SelectorFactory } from '@switchyard/core';
+import { consistentHash, fnvHash, random, roundRobin } from '@switchyard/selectors';
+import {
+  arbBackend,
+  arbBackends,
+  checkBalance,
+  checkMinimalDisruption,
+  checkSelectorLaws,
+  DEFAULT_SEED,
+} from '@switchyard/selectors/testing';
+import { describe, expect, it } from 'vitest';
+
+/** A seeded uniform source (mulberry32), fresh per build so determinism holds. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+// Tolerance derivation (see checkBalance): σ² = 1/(P·w_min) + 1/(K·p_min), z = 4.5.
+// Default backends: 2–16 of weight 1–4, so p_min ≥ 1/(1 + 15·4) = 1/61; K = 20,000.
+const K = 20_000;
+const P_MIN = 1 / 61;
+const sampling = 1 / (K * P_MIN);
+const ringTolerance = (pointsPerWeight: number): number => 4.5 * Math.sqrt(1 / pointsPerWeight + sampling);
+
+describe('our selectors pass the public laws (@switchyard/selectors/testing)', () => {
+  const hashes: [string, SelectorFactory<never>][] = [
+    ["consistentHash 'nginx'", (bs) => consistentHash(bs)],
+    ["consistentHash 'ketama'", (bs) => consistentHash(bs, { algorithm: 'ketama' })],
+    ['fnvHash', (bs) => fnvHash(bs)],
+  ];
+  for (const [name, factory] of hashes) {
+    it(`${name}: selector laws`, () => {
+      const report = checkSelectorLaws(factory, { numRuns: 60 });
+      expect(report.laws).toEqual([
+        'deterministic',
+        'membership',
+        'reaches-all',
+        'empty',
+        'order-independent',
+        'candidates-bound',
+      ]);
+      expect(report.seed).toBe(DEFAULT_SEED);
+    });
+  }
+
+  it("roundRobin 'smooth': laws except order independence (it follows the list order by design)", () => {
+    const report = checkSelectorLaws(roundRobin, { numRuns: 60, skip: ['order-independent'] });
+    expect(report.laws).not.toContain('order-independent');
+  });
+
+  it("roundRobin 'pingora' and random (seeded per build): all laws", () => {
+    checkSelectorLaws(roundRobin, { numRuns: 60, options: { mode: 'pingora' } });
+    checkSelectorLaws(random, { numRuns: 60, options: () => ({ random: seeded(7) }) });
+  });
+
+  it("consistentHash 'nginx' and 'ketama' (equal weights): minimal disruption", () => {
+    checkMinimalDisruption(consistentHash, { numRuns: 30 });
+    // hashring gives each server floor((w/W)·40·n) vnodes: with unequal weights a membership
+    // change re-sizes every server's share, and even with equal weights floating point makes
+    // it 39 instead of 40 at n = 7, 14 and 28. Sizes 16–26 (15–27 after the change) avoid both.
+    checkMinimalDisruption(consistentHash, {
+      numRuns: 20,
+      options: { algorithm: 'ketama' },
+      backends: arbBackends({ min: 16, max: 26, weights: { min: 1, max: 1 } }),
+      added: arbBackend({ weights: { min: 1, max: 1 } }),
+    });
+  });
+
+  it('balance within the derived tolerance', () => {
+    const nginx = checkBalance(consistentHash, { tolerance: ringTolerance(160) });
+    expect(nginx.worstMaxOverMean).toBeGreaterThan(1);
+    // hashring: about 160 points per average-weight backend, so ≥ 40 for a weight-1 one among weight-4s.
+    checkBalance(consistentHash, { tolerance: 4.5 * Math.sqrt(1 / 40 + sampling), options: { algorithm: 'ketama' } });
+    // FNV and random have no ring: only sampling noise.
+    checkBalance(fnvHash, { tolerance: 4.5 * Math.sqrt(sampling) });
+    checkBalance(random, { tolerance: 4.5 * Math.sqrt(sampling), options: () => ({ random: seeded(11) }) });
+    // Smooth round-robin is exact up to one partial period: ≤ W/K·… stays far below 1%.
+    const smooth = checkBalance(roundRobin, { tolerance: 0.01 });
+    expect(smooth.worstMaxOverMean).toBeLessThan(1.01);
+  });
+});
+
+describe('the laws catch broken selectors', () => {
+  const set = (bs: readonly Backend[]) => bs;
+  it('a selector that ignores membership order is caught by order-independent', () => {
+    const firstListed: SelectorFactory = (bs) => ({
+      select: () => set(bs)[Symbol.iterator](),
+    });
+    expect(() => checkSelectorLaws(firstListed, { numRuns: 50 })).toThrow(/law "order-independent" violated.*seed/s);
+  });
+
+  it('a selector that yields a non-member is caught by membership', () => {
+    const stranger: SelectorFactory = (bs) => ({
+      select: () => [...bs, { id: 'evil:1', host: 'evil', port: 1, weight: 1, meta: {} }].reverse()[Symbol.iterator](),
+    });
+    expect(() => checkSelectorLaws(stranger, { numRuns: 20 })).toThrow(/law "membership" violated/);
+  });
+
+  it('a selector that stops early is caught by reaches-all', () => {
+    const onlyFirst: SelectorFactory = (bs) => ({ select: () => bs.slice(0, 1)[Symbol.iterator]() });
+    expect(() => checkSelectorLaws(onlyFirst, { numRuns: 50, skip: ['order-independent'] })).toThrow(/reaches-all/);
+  });
+
+  it('modulo hashing is caught by minimal disruption, and skew by balance', () => {
+    const modulo: SelectorFactory = (bs) => ({
+      select: (key) => {
+        const text = String(key);
+        let h = 0;
+        for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
+        return bs
+          .slice(h % Math.max(1, bs.length))
+          .concat(bs)
+          [Symbol.iterator]();
+      },
+    });
+    expect(() => checkMinimalDisruption(modulo, { numRuns: 20 })).toThrow(
+      /checkMinimalDisruption: law "(remove|add)-one"/,
+    );
+    const skewed: SelectorFactory = (bs) => ({ select: () => bs[Symbol.iterator]() });
+    expect(() => checkBalance(skewed, { tolerance: 0.5, numRuns: 3, keysPerRun: 100 })).toThrow(/checkBalance.*ratio/s);
+  });
+});

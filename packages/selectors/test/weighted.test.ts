@@ -1,0 +1,129 @@
+import { backend, candidates } from '@switchyard/core';
+import { fnvHash, random, roundRobin } from '@switchyard/selectors';
+import { describe, expect, it } from 'vitest';
+import { backendsOf, ids, pingoraVectors, shuffled, take } from './helpers/fixtures.js';
+
+const vectors = pingoraVectors();
+
+describe('fnvHash (Pingora FNVHash)', () => {
+  for (const [i, vector] of vectors.fnv_pingora.entries()) {
+    it(`vector ${i}: iter walk and first picks, for any insertion order`, () => {
+      for (const seed of [0, 1, 2, 3]) {
+        const set = seed === 0 ? backendsOf(vector.backends) : shuffled(backendsOf(vector.backends), seed);
+        const selector = fnvHash(set);
+        expect(ids(take(selector.select(vector.iter.key), vector.iter.walk.length))).toEqual(vector.iter.walk);
+        for (const [key, want] of Object.entries(vector.first)) {
+          expect([key, selector.select(key).next().value?.id]).toEqual([key, want]);
+        }
+      }
+    });
+  }
+
+  it('hashes a string as its UTF-8 bytes', () => {
+    const selector = fnvHash(backendsOf(vectors.fnv_pingora[0]!.backends));
+    for (const key of ['test', 'naïve', '😀']) {
+      expect(ids(take(selector.select(new TextEncoder().encode(key)), 20))).toEqual(
+        ids(take(selector.select(key), 20)),
+      );
+    }
+  });
+});
+
+describe("roundRobin 'pingora'", () => {
+  for (const [i, vector] of vectors.round_robin_pingora.entries()) {
+    it(`vector ${i}: first walk, then first picks, for any insertion order`, () => {
+      for (const seed of [0, 5, 6]) {
+        const set = seed === 0 ? backendsOf(vector.backends) : shuffled(backendsOf(vector.backends), seed);
+        const selector = roundRobin(set, { mode: 'pingora' });
+        expect(ids(take(selector.select('test'), vector.first_iter_walk.length))).toEqual(vector.first_iter_walk);
+        const firsts = vector.then_first_picks.map(() => selector.select('test').next().value?.id);
+        expect(firsts).toEqual(vector.then_first_picks);
+      }
+    });
+  }
+});
+
+describe("roundRobin 'smooth' (nginx)", () => {
+  for (const [i, vector] of vectors.smooth_round_robin_nginx.entries()) {
+    it(`vector ${i}: sequence`, () => {
+      const selector = roundRobin(backendsOf(vector.backends));
+      expect(vector.sequence.map(() => selector.select('').next().value?.id)).toEqual(vector.sequence);
+    });
+  }
+
+  it('follows the given order: ties go to the first listed', () => {
+    const [a, b, c] = [backend('10.0.0.3:1'), backend('10.0.0.1:1'), backend('10.0.0.2:1')];
+    const selector = roundRobin([a, b, c]);
+    expect(Array.from({ length: 6 }, () => selector.select('').next().value)).toEqual([a, b, c, a, b, c]);
+  });
+
+  it('fallbacks are the other backends once each, in list order, without moving the cursor', () => {
+    const set = [backend('10.0.0.1:1', 5), backend('10.0.0.2:1'), backend('10.0.0.3:1')];
+    const selector = roundRobin(set);
+    const walk = ids(take(selector.select(''), 10));
+    expect(walk).toEqual(['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1']);
+    expect(ids(take(selector.select(''), 10))).toEqual(['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1']);
+    expect(ids(take(selector.select(''), 10))).toEqual(['10.0.0.2:1', '10.0.0.3:1', '10.0.0.1:1']);
+  });
+
+  it('keeps exact counts per window past the schedule limit (O(n) path)', () => {
+    const set = [backend('10.0.0.1:1', 40_000), backend('10.0.0.2:1', 30_000), backend('10.0.0.3:1', 1)];
+    const selector = roundRobin(set);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 70_001; i++) {
+      const id = selector.select('').next().value!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(counts)).toEqual({ '10.0.0.1:1': 40_000, '10.0.0.2:1': 30_000, '10.0.0.3:1': 1 });
+  });
+});
+
+describe('random (Pingora Random)', () => {
+  it('first pick indexes the expanded list, fallbacks the plain list, in Pingora order', () => {
+    const set = backendsOf(vectors.fnv_pingora[0]!.backends); // weights 10, 1, 1 → W = 12, n = 3
+    const draws = [11 / 12, 0.5, 0.99, 0];
+    let i = 0;
+    const selector = random(shuffled(set, 9), { random: () => draws[i++ % draws.length]! });
+    expect(ids(take(selector.select('ignored'), 4))).toEqual([
+      '1.1.1.1:80',
+      '1.0.0.255:80',
+      '1.1.1.1:80',
+      '1.0.0.1:80',
+    ]);
+    expect(selector.select('x').next().value?.id).toBe('1.1.1.1:80');
+    expect(selector.select('x').next().value?.id).toBe('1.0.0.1:80');
+  });
+
+  it('defaults to Math.random and rejects a source outside [0, 1)', () => {
+    const set = [backend('10.0.0.1:1'), backend('10.0.0.2:1')];
+    const got = new Set(ids([...candidates(random(set).select(''), 1000)]));
+    expect(got).toEqual(new Set(ids(set)));
+    expect(() =>
+      random(set, { random: () => 1 })
+        .select('')
+        .next(),
+    ).toThrow(expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION' }));
+    expect(() => random(set, { random: 3 as never })).toThrow(
+      expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION' }),
+    );
+  });
+});
+
+describe('weighted selectors, common edges', () => {
+  it('yield nothing for no backends and reject bad input', () => {
+    for (const make of [
+      () => fnvHash([]),
+      () => random([]),
+      () => roundRobin([]),
+      () => roundRobin([], { mode: 'pingora' }),
+    ]) {
+      expect(make().select('k').next().done).toBe(true);
+    }
+    const invalid = expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION' });
+    expect(() => roundRobin([backend('10.0.0.1:1')], { mode: 'nginx' as never })).toThrow(invalid);
+    expect(() => fnvHash([backend('10.0.0.1:1')], { seed: 1 } as never)).toThrow(invalid);
+    expect(() => fnvHash([backend('10.0.0.1:1')]).select(null as never)).toThrow(invalid);
+    expect(() => fnvHash([backend('10.0.0.1:1', 2 ** 32), backend('10.0.0.2:1')])).toThrow(invalid);
+    expect(() => roundRobin([{ ...backend('10.0.0.1:1'), weight: 0 }])).toThrow(invalid);
+  });
+});
