@@ -250,6 +250,8 @@ function machineInfo(opts) {
     nginx: opts.upstreamKind === 'nginx' ? version(NGINX_PATH, ['-v']).replace(/^nginx version: /, '') : null,
     wrk: opts.loader === 'wrk' ? (version(WRK_PATH, ['--version']).match(/wrk (\S+)/)?.[1] ?? null) : null,
     note: 'shared VM; load generator, proxy and upstreams share the same cores',
+    // Other work on the VM moves every figure; the 1-minute load average says how busy it was.
+    loadAverage1mAtEnd: round(os.loadavg()[0], 2),
   };
 }
 
@@ -384,6 +386,7 @@ async function main() {
   if (opts.loader === 'wrk') run.scripts = await writeWrkScripts(dir);
   const manager = processManager(run);
   const startedAt = new Date().toISOString();
+  const loadAtStart = round(os.loadavg()[0], 2);
   try {
     if (opts.profile) return (await profileSwitchyard(run, manager, opts)) === 0 ? 0 : 1;
     log(
@@ -413,7 +416,7 @@ async function main() {
       command: `pnpm bench:proxy${opts.argv.length ? ` ${opts.argv.join(' ')}` : ''}`,
       startedAt,
       finishedAt: new Date().toISOString(),
-      machine: machineInfo(opts),
+      machine: { ...machineInfo(opts), loadAverage1mAtStart: loadAtStart },
       versions: VERSIONS,
       settings: {
         loader: opts.loader,

@@ -3,7 +3,7 @@
 import path from 'node:path';
 
 function owner(url) {
-  if (!url) return '(V8/native: GC, idle, builtins)';
+  if (!url) return '(native: syscalls such as writev, GC, builtins)';
   if (url.startsWith('node:'))
     return url
       .replace(/^node:(internal\/)?/, 'node:')

@@ -27,12 +27,15 @@ export function renderSvg(doc) {
   );
   y += 20;
   const machine = doc.machine;
-  out.push(
-    `<text x="16" y="${y}" font-size="12" fill="#495057">${xmlText(
-      `${machine.cpuCount} × ${machine.cpuModel}, ${machine.note}; Node ${machine.node}; ${doc.settings.loader}, ${doc.settings.connections} connections, ${doc.settings.durationS} s × ${doc.settings.rounds} rounds (median); ${doc.finishedAt}`,
-    )}</text>`,
-  );
-  y += 16;
+  const settings = doc.settings;
+  const lines = [
+    `${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.note}`,
+    `Node ${machine.node}${machine.nginx ? `, nginx ${machine.nginx}` : ''}; ${settings.loader}${machine.wrk ? ` ${machine.wrk}` : ''}, ${settings.connections} connections, ${settings.durationS} s × ${settings.rounds} rounds (median), upstreams: ${settings.upstreams}; ${doc.finishedAt}`,
+  ];
+  for (const line of lines) {
+    out.push(`<text x="16" y="${y}" font-size="12" fill="#495057">${xmlText(line)}</text>`);
+    y += 16;
+  }
   for (const scenario of doc.scenarios) {
     y += 24;
     out.push(`<text x="16" y="${y}" font-size="14" font-weight="bold">${xmlText(scenario.title)}</text>`);
@@ -51,6 +54,18 @@ export function renderSvg(doc) {
         )}</text>`,
       );
       y += BAR_H + GAP;
+    }
+  }
+  if (doc.rss?.checkpoints?.length) {
+    y += 24;
+    out.push(
+      `<text x="16" y="${y}" font-size="14" font-weight="bold">RSS of a fresh Switchyard process under load</text>`,
+    );
+    for (const c of doc.rss.checkpoints) {
+      y += 18;
+      out.push(
+        `<text x="16" y="${y}" font-size="12">${xmlText(`after ${num(c.requests)} requests: ${(c.rssBytes / 2 ** 20).toFixed(1)} MiB`)}</text>`,
+      );
     }
   }
   if (doc.goals?.length) {

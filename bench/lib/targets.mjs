@@ -29,7 +29,9 @@ export const VERSIONS = Object.freeze({
 
 /**
  * A `switchyard serve` config (issue 5's format): one upstream `web` over `backends`,
- * round-robin or consistent hashing on the key header, the access log on or off.
+ * round-robin or consistent hashing on the key header, the access log on or off. The features a
+ * user would run with stay on: an active TCP health check every second and passive outlier
+ * detection, on top of the request policy, X-Forwarded-* and retries the server always applies.
  */
 export function switchyardConfig({ port, backends, selector, accessLog }) {
   return {
@@ -39,6 +41,8 @@ export function switchyardConfig({ port, backends, selector, accessLog }) {
         backends,
         selector:
           selector === 'consistent' ? { type: 'consistent', key: `header:${KEY_HEADER}` } : { type: 'round-robin' },
+        health: { type: 'tcp', intervalMs: 1000 },
+        outlier: {},
       },
     },
     accessLog,
