@@ -1,0 +1,162 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DNSMASQ = '/usr/sbin/dnsmasq';
+const INSTALL_HINT =
+  "install Debian's dnsmasq-base package (apt-get install dnsmasq-base), which provides /usr/sbin/dnsmasq";
+
+/** One SRV record: `_service._proto.domain` → target:port. */
+export interface SrvRecord {
+  readonly name: string;
+  readonly target: string;
+  readonly port: number;
+  readonly priority?: number;
+  readonly weight?: number;
+}
+
+export interface DnsRecords {
+  /** Name → addresses (A for IPv4, AAAA for IPv6), served from an addn-hosts file (reloadable). */
+  readonly hosts: Readonly<Record<string, readonly string[]>>;
+  readonly srv?: readonly SrvRecord[];
+  /** TTL of every answer, in seconds. @defaultValue 0 (dnsmasq's default for local records) */
+  readonly ttl?: number;
+}
+
+/** A real dnsmasq serving only local records on 127.0.0.1:`port`, in the foreground, under the test's control. */
+export interface Dnsmasq {
+  readonly port: number;
+  /** `127.0.0.1:port`, for `dnsDiscovery({ servers })`. */
+  readonly server: string;
+  /** Rewrites the hosts file and makes dnsmasq re-read it (SIGHUP). */
+  setHosts(hosts: DnsRecords['hosts']): Promise<void>;
+  /** Stops dnsmasq: queries then time out (or are refused). */
+  stop(): Promise<void>;
+  /** Stops dnsmasq and removes its files. */
+  close(): Promise<void>;
+  /** Starts dnsmasq again on the same port with new records (SRV records are only read at start). */
+  restart(records: DnsRecords): Promise<void>;
+}
+
+/** A free UDP port on 127.0.0.1 (dnsmasq also takes the same TCP port). */
+async function freePort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+function hostsText(hosts: DnsRecords['hosts']): string {
+  return Object.entries(hosts)
+    .flatMap(([name, addresses]) => addresses.map((a) => `${a} ${name}`))
+    .join('\n')
+    .concat('\n');
+}
+
+/**
+ * Starts `/usr/sbin/dnsmasq --keep-in-foreground` with no upstream, no /etc/hosts and no
+ * config file, listening only on 127.0.0.1:<free port>, answering for `*.test` from the
+ * given records. Throws, saying what to install, when dnsmasq cannot be started.
+ */
+export async function startDnsmasq(records: DnsRecords, binary = DNSMASQ): Promise<Dnsmasq> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-dnsmasq-'));
+  const hostsFile = join(dir, 'hosts');
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const launch = async (r: DnsRecords): Promise<void> => {
+    writeFileSync(hostsFile, hostsText({ ...r.hosts, 'ready.test': ['127.0.0.1'] }));
+    const args = [
+      '--keep-in-foreground',
+      '--no-resolv',
+      '--no-hosts',
+      '--conf-file=/dev/null',
+      `--port=${port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      // Tests run as root; keep root rather than dropping to a "nobody" user that may not exist.
+      '--user=root',
+      '--group=root',
+      '--pid-file',
+      '--log-facility=-',
+      '--local=/test/',
+      `--local-ttl=${r.ttl ?? 0}`,
+      `--addn-hosts=${hostsFile}`,
+      ...(r.srv ?? []).map((s) => `--srv-host=${s.name},${s.target},${s.port},${s.priority ?? 0},${s.weight ?? 0}`),
+    ];
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    let exited: string | undefined;
+    proc.once('error', (err) => {
+      exited = `could not run ${binary}: ${err.message}`;
+    });
+    proc.once('exit', (code, signal) => {
+      exited ??= `dnsmasq exited with ${code ?? signal}`;
+    });
+    const resolver = new Resolver({ timeout: 200, tries: 1 });
+    resolver.setServers([`127.0.0.1:${port}`]);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      if (exited !== undefined) break;
+      try {
+        await resolver.resolve4('ready.test');
+        return;
+      } catch {
+        if (Date.now() > deadline) {
+          exited = 'dnsmasq did not answer within 5 s';
+          proc.kill('SIGKILL');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error(
+      `DNS tests need a real dnsmasq and it could not be started (${exited}); ${INSTALL_HINT}.\n${output}`,
+    );
+  };
+
+  const kill = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
+  };
+
+  await launch(records);
+  return {
+    port,
+    server: `127.0.0.1:${port}`,
+    setHosts: async (hosts) => {
+      writeFileSync(hostsFile, hostsText({ ...hosts, 'ready.test': ['127.0.0.1'] }));
+      child?.kill('SIGHUP');
+      // dnsmasq re-reads addn-hosts on SIGHUP; give it a moment, then the next query sees the change.
+      await new Promise((r) => setTimeout(r, 100));
+    },
+    stop: kill,
+    close: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async (r) => {
+      await kill();
+      await launch(r);
+    },
+  };
+}
