@@ -6,7 +6,9 @@ export {
   MAX_RING_POINTS,
   NGINX_POINTS_PER_WEIGHT,
 } from './consistent-hash.js';
+export { FAILOVER_DEFAULTS, type FailoverOptions, failover } from './failover.js';
 export { FNV_HASH_DEFAULTS, type FnvHashOptions, fnvHash } from './fnv-hash.js';
+export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
   ROUND_ROBIN_DEFAULTS,
