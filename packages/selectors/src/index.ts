@@ -1,3 +1,4 @@
+export { BOUNDED_LOAD_DEFAULTS, type BoundedLoadOptions, boundedLoad, boundedLoadSlots } from './bounded-load.js';
 export {
   CONSISTENT_HASH_DEFAULTS,
   type ConsistentHashAlgorithm,
@@ -6,9 +7,22 @@ export {
   MAX_RING_POINTS,
   NGINX_POINTS_PER_WEIGHT,
 } from './consistent-hash.js';
-export { FAILOVER_DEFAULTS, type FailoverOptions, failover } from './failover.js';
 export { FNV_HASH_DEFAULTS, type FnvHashOptions, fnvHash } from './fnv-hash.js';
-export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
+export {
+  LEAST_REQUEST_DEFAULTS,
+  type LeastRequestOptions,
+  type LoadAwareSelector,
+  leastRequest,
+} from './least-request.js';
+export {
+  MAGLEV_DEFAULTS,
+  MAGLEV_MAX_TABLE_SIZE,
+  type MaglevOptions,
+  type MaglevSelector,
+  maglev,
+  nextPrime,
+} from './maglev.js';
+export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
   ROUND_ROBIN_DEFAULTS,
@@ -17,3 +31,4 @@ export {
   roundRobin,
   SMOOTH_SCHEDULE_LIMIT,
 } from './round-robin.js';
+export { SLOW_START_DEFAULTS, type SlowStartFactory, type SlowStartOptions, withSlowStart } from './slow-start.js';
