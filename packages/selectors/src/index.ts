@@ -7,6 +7,7 @@ export {
   MAX_RING_POINTS,
   NGINX_POINTS_PER_WEIGHT,
 } from './consistent-hash.js';
+export { FAILOVER_DEFAULTS, type FailoverOptions, failover } from './failover.js';
 export { FNV_HASH_DEFAULTS, type FnvHashOptions, fnvHash } from './fnv-hash.js';
 export {
   LEAST_REQUEST_DEFAULTS,
@@ -22,6 +23,7 @@ export {
   maglev,
   nextPrime,
 } from './maglev.js';
+export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
