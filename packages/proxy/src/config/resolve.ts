@@ -242,6 +242,8 @@ function resolveUpstream(
 }
 
 function resolveRoutes(config: ParsedConfig, names: readonly string[], issues: ConfigIssue[]): ResolvedRoute[] {
+  // With no upstream at all, that one problem is reported; every route would repeat it.
+  if (names.length === 0) return [];
   if (config.routes === undefined) {
     if (names.length > 1) {
       issues.push({

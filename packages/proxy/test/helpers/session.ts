@@ -6,7 +6,12 @@ import type { Session } from '@switchyard/proxy';
  * (key extractors, upstreamPeer choice). `request`/`response` are absent: anything that
  * touches them fails loudly.
  */
-export function sessionOf(uri: string, headers: IncomingHttpHeaders = {}, clientIp = '127.0.0.1', method = 'GET'): Session {
+export function sessionOf(
+  uri: string,
+  headers: IncomingHttpHeaders = {},
+  clientIp = '127.0.0.1',
+  method = 'GET',
+): Session {
   const q = uri.indexOf('?');
   const path = q < 0 ? uri : uri.slice(0, q);
   return {

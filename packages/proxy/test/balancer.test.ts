@@ -1,0 +1,244 @@
+import { EventEmitter } from 'node:events';
+import { type Backend, backend, HttpPeer, type Selector, type SelectorFactory } from '@switchyard/core';
+import { createHealthMonitor, type Discovery, type HealthCheck, tcpCheck } from '@switchyard/health';
+import { type Balancer, createBalancer } from '@switchyard/proxy';
+import { consistentHash } from '@switchyard/selectors';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deadAddress, startBackend, until } from './helpers/backends.js';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((o) => o.close()));
+});
+
+function track<T extends { close(): Promise<void> }>(x: T): T {
+  open.push(x);
+  return x;
+}
+
+/** A discovery whose list the test sets; `change` events as a watched file or DNS would emit them. */
+class ManualDiscovery extends EventEmitter implements Discovery {
+  constructor(public list: readonly Backend[]) {
+    super();
+  }
+  discover(): Promise<readonly Backend[]> {
+    return Promise.resolve(this.list);
+  }
+  set(list: readonly Backend[]): void {
+    this.list = list;
+    this.emit('change', list);
+  }
+}
+
+/** consistentHash, counting how often a selector is built. */
+function countingFactory(): { factory: SelectorFactory; builds: () => number } {
+  let builds = 0;
+  return {
+    factory: (backends, options) => {
+      builds++;
+      return consistentHash(backends, options as never);
+    },
+    builds: () => builds,
+  };
+}
+
+/** Every id the balancer picks over `keys` keys. */
+function picks(balancer: Balancer, keys = 200): Set<string | undefined> {
+  const seen = new Set<string | undefined>();
+  for (let i = 0; i < keys; i++) seen.add(balancer.select(`/k/${i}`)?.id);
+  return seen;
+}
+
+describe('createBalancer', () => {
+  it('rebuilds and swaps the selector when discovery reports a new membership, not for the same one', async () => {
+    const a = backend('127.0.0.1:7001');
+    const b = backend('127.0.0.1:7002');
+    const c = backend('127.0.0.1:7003');
+    const discovery = new ManualDiscovery([a, b]);
+    const { factory, builds } = countingFactory();
+    const balancer = track(createBalancer({ discovery, selector: factory }));
+    expect(balancer.select('x')).toBeUndefined();
+    await balancer.ready();
+    expect(balancer.backends().map((x) => x.id)).toEqual([a.id, b.id]);
+    expect(picks(balancer)).toEqual(new Set([a.id, b.id]));
+    const afterReady = builds();
+
+    discovery.set([c]);
+    expect(balancer.backends().map((x) => x.id)).toEqual([c.id]);
+    expect(picks(balancer)).toEqual(new Set([c.id]));
+    expect(builds()).toBe(afterReady + 1);
+
+    discovery.set([backend('127.0.0.1:7003')]);
+    expect(builds()).toBe(afterReady + 1);
+    discovery.set([backend('127.0.0.1:7003', 3)]);
+    expect(builds()).toBe(afterReady + 2);
+
+    await balancer.close();
+    discovery.set([a]);
+    expect(balancer.backends().map((x) => x.id)).toEqual([c.id]);
+    expect(discovery.listenerCount('change')).toBe(0);
+  });
+
+  it('keeps health state for backends that stay and hands new members to the monitor', async () => {
+    const live = await startBackend('live');
+    track(live);
+    const dead = await deadAddress();
+    const discovery = new ManualDiscovery([backend(dead)]);
+    const balancer = track(
+      createBalancer({
+        discovery,
+        selector: consistentHash,
+        health: { check: tcpCheck({ timeoutMs: 200 }), intervalMs: 30, jitter: 0 },
+      }),
+    );
+    await balancer.ready();
+    await until('the dead backend to turn unhealthy', () => balancer.health?.isHealthy(dead) === false);
+    expect(balancer.select('k')).toBeUndefined();
+    discovery.set([backend(dead), backend(live.address)]);
+    expect(balancer.health?.isHealthy(dead)).toBe(false);
+    expect(picks(balancer)).toEqual(new Set([live.address]));
+  });
+
+  it('select walks candidates with accept(backend, ready): health by default, overridable', async () => {
+    const alive = await Promise.all([startBackend('a'), startBackend('b')]);
+    alive.forEach(track);
+    const dead = await deadAddress();
+    const all = [...alive.map((x) => backend(x.address)), backend(dead)];
+    const balancer = track(
+      createBalancer({
+        backends: all,
+        selector: consistentHash,
+        health: { check: tcpCheck({ timeoutMs: 200 }), intervalMs: 30, jitter: 0 },
+      }),
+    );
+    // Before the first check every backend starts healthy (Pingora), so the dead one is picked for its keys.
+    expect(picks(balancer).has(dead)).toBe(true);
+    await balancer.ready();
+    await until('health to mark the dead backend', () => !balancer.isReady(dead));
+    expect(picks(balancer)).toEqual(new Set(alive.map((x) => x.address)));
+    // Ignoring health (Pingora's `select_with(|_, _| true)`) gives the first choice back.
+    expect(picks(balancer, 200)).not.toContain(dead);
+    const ignoring = new Set<string | undefined>();
+    for (let i = 0; i < 200; i++) ignoring.add(balancer.select(`/k/${i}`, undefined, () => true)?.id);
+    expect(ignoring.has(dead)).toBe(true);
+    // Skipping a set of ids while still honouring health.
+    const firstAlive = alive[0]!.address;
+    const skipping = new Set<string | undefined>();
+    for (let i = 0; i < 200; i++)
+      skipping.add(balancer.select(`/k/${i}`, undefined, (b, ready) => ready && b.id !== firstAlive)?.id);
+    expect(skipping).toEqual(new Set([alive[1]!.address]));
+    expect(balancer.select('k', undefined, () => false)).toBeUndefined();
+  });
+
+  it('the observer feeds outlier detection by peer id; a passing active check reinstates the backend', async () => {
+    const servers = await Promise.all([startBackend('a'), startBackend('b')]);
+    servers.forEach(track);
+    const [a, b] = servers.map((s) => backend(s.address)) as [Backend, Backend];
+    let checksOfA = 0;
+    let passing = false;
+    const base = tcpCheck({ timeoutMs: 200 });
+    // A real TCP check that the test can hold back, so the reinstatement happens when the test says.
+    const check: HealthCheck = {
+      async check(target, signal) {
+        const result = await base.check(target, signal);
+        if (target.id === a.id) checksOfA++;
+        return target.id === a.id && !passing ? { ok: false, reason: 'held back by the test', durationMs: 0 } : result;
+      },
+    };
+    const balancer = track(
+      createBalancer({
+        backends: [a, b],
+        selector: consistentHash,
+        health: { check, intervalMs: 30, jitter: 0, unhealthyThreshold: 1000 },
+        outlier: { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectedPercent: 100 },
+      }),
+    );
+    await balancer.ready();
+    const peerA = new HttpPeer(a, false);
+    balancer.observer.onFinish?.(peerA, 'connect-error', 1);
+    balancer.observer.onFinish?.(peerA, 'error', 1);
+    expect(balancer.outlier?.isEjected(a)).toBe(false);
+    balancer.observer.onFinish?.(peerA, 'timeout', 1);
+    expect(balancer.outlier?.isEjected(a)).toBe(true);
+    expect(balancer.isReady(a)).toBe(false);
+    expect(picks(balancer)).toEqual(new Set([b.id]));
+    // Outcomes of ids outside the pool are ignored.
+    balancer.observer.onFinish?.(new HttpPeer('127.0.0.1:1', false), 'connect-error', 1);
+    balancer.observer.onFinish?.(new HttpPeer('127.0.0.1:1', false), 'connect-error', 1);
+    expect(balancer.outlier?.ejected()).toEqual([a.id]);
+
+    const seen = checksOfA;
+    await until('more checks of a', () => checksOfA > seen + 2);
+    expect(balancer.outlier?.isEjected(a)).toBe(true);
+    passing = true;
+    await until('a passing check to reinstate a', () => balancer.outlier?.isEjected(a) === false);
+    expect(picks(balancer)).toEqual(new Set([a.id, b.id]));
+  });
+
+  it('an adopted monitor reinstates on its healthy transition and is stopped by close()', async () => {
+    const s = track(await startBackend('a'));
+    const a = backend(s.address);
+    let checks = 0;
+    let ok = false;
+    const monitor = createHealthMonitor({
+      backends: [],
+      check: {
+        async check() {
+          checks++;
+          return ok ? { ok: true, durationMs: 0 } : { ok: false, reason: 'down', durationMs: 0 };
+        },
+      },
+      intervalMs: 20,
+      jitter: 0,
+    });
+    const balancer = createBalancer({
+      backends: [a],
+      selector: consistentHash,
+      health: monitor,
+      outlier: { consecutiveFailures: 1, maxEjectedPercent: 100 },
+    });
+    await balancer.ready();
+    await until('a unhealthy', () => !monitor.isHealthy(a));
+    balancer.observer.onFinish?.(new HttpPeer(a, false), 'http-5xx', 1);
+    expect(balancer.outlier?.isEjected(a)).toBe(true);
+    ok = true;
+    await until('a healthy and reinstated', () => monitor.isHealthy(a) && balancer.outlier?.isEjected(a) === false);
+    await balancer.close();
+    const after = checks;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(checks).toBe(after);
+    // select keeps answering from the last snapshot after close, so in-flight retries can finish.
+    expect(balancer.select('k')?.id).toBe(a.id);
+  });
+
+  it('bounds the walk by maxIterations even over an endless selector', () => {
+    const a = backend('127.0.0.1:7001');
+    let pulls = 0;
+    const endless: SelectorFactory = (): Selector => ({
+      select: () => ({
+        next: () => {
+          pulls++;
+          return { done: false, value: a };
+        },
+      }),
+    });
+    const balancer = createBalancer({ backends: [a], selector: endless, maxIterations: 10 });
+    expect(balancer.select('k', undefined, () => false)).toBeUndefined();
+    expect(pulls).toBe(10);
+    expect(() => createBalancer({ backends: [a], selector: endless, maxIterations: 0 })).toThrow(/maxIterations/);
+    expect(() => createBalancer({ selector: endless } as never)).toThrow(/exactly one of backends and discovery/);
+  });
+
+  it('feeds a LoadTracker from the observer', async () => {
+    const { LoadTracker } = await import('@switchyard/core');
+    const a = backend('127.0.0.1:7001');
+    const tracker = new LoadTracker();
+    const balancer = createBalancer({ backends: [a], selector: consistentHash, tracker });
+    const peer = new HttpPeer(a, false);
+    balancer.observer.onStart?.(peer);
+    balancer.observer.onStart?.(peer);
+    expect(tracker.inFlight(a.id)).toBe(2);
+    balancer.observer.onFinish?.(peer, 'success', 5);
+    expect(tracker.inFlight(a.id)).toBe(1);
+  });
+});
