@@ -1,7 +1,7 @@
 // `pnpm bench:proxy`: Switchyard against the proxies a user would pick instead, in one run on
 // loopback, with ratios. See docs/benchmarks.md for what is measured and how to read it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -203,6 +203,8 @@ function scenarioList(opts) {
 /** Starts processes on first use (dependencies first) and stops them when no later scenario needs them. */
 function processManager(run) {
   const started = new Map();
+  // Kept after a process stops: the access log is read at the end of the run.
+  const stdoutFiles = new Map();
   async function ensure(id) {
     if (started.has(id)) return started.get(id);
     const spec = PROCESSES[id];
@@ -211,6 +213,7 @@ function processManager(run) {
     for (const need of spec.needs) deps[need] = await ensure(need);
     const proc = await spec.start(run, deps);
     started.set(id, proc);
+    if (proc.stdoutFile) stdoutFiles.set(id, proc.stdoutFile);
     return proc;
   }
   function closure(ids) {
@@ -232,7 +235,7 @@ function processManager(run) {
       }
     }
   }
-  return { ensure, keepOnly, started };
+  return { ensure, keepOnly, stdoutFiles };
 }
 
 function machineInfo(opts) {
@@ -377,6 +380,15 @@ async function profileSwitchyard(run, manager, opts) {
   return result.errors;
 }
 
+/** Size and access-log line count of the access-log-on target's stdout: proof the log was written. */
+async function accessLogStats(file) {
+  let lines = 0;
+  for await (const chunk of createReadStream(file)) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  return { file: 'stdout of switchyard-log (a file in the temp dir)', bytes: (await stat(file)).size, lines };
+}
+
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-'));
@@ -402,8 +414,8 @@ async function main() {
       if (result) scenarios.push(result);
       await manager.keepOnly(chosen.slice(i + 1).flatMap((s) => s.targets.map((t) => t.process)));
     }
-    const logFile = manager.started.get('switchyard-log')?.stdoutFile;
-    const accessLog = logFile && existsSync(logFile) ? { bytes: (await stat(logFile)).size } : null;
+    const logFile = manager.stdoutFiles.get('switchyard-log');
+    const accessLog = logFile && existsSync(logFile) ? await accessLogStats(logFile) : null;
     let rss = null;
     if (wanted('rss') && (!opts.targets || opts.targets.includes('switchyard'))) {
       rss = await measureRss(manager, opts, run);
