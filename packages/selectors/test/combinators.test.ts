@@ -139,7 +139,7 @@ describe('failover', () => {
   });
 });
 
-describe('combinators pass the public laws', () => {
+describe('combinators pass the public laws', { timeout: 60_000 }, () => {
   // Split by a property of each backend (not its position) so the build is order independent.
   const tierOf = (b: Backend): number => b.port % 2;
   it('failover over two consistent-hash tiers', () => {

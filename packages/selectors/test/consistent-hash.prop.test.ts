@@ -36,7 +36,7 @@ function referenceNginxRing(backends: readonly Backend[]): { hash: number; id: s
   return points.filter((p, i) => i === 0 || points[i - 1]!.hash !== p.hash);
 }
 
-describe("consistentHash 'nginx' against a reference implementation", () => {
+describe("consistentHash 'nginx' against a reference implementation", { timeout: 60_000 }, () => {
   it('first pick and walk agree for any backends, weights and key bytes', () => {
     fc.assert(
       fc.property(arbBackends({ min: 1, max: 12, weights: { min: 1, max: 4 } }), arbKey(), (backends, key) => {
@@ -56,7 +56,7 @@ describe("consistentHash 'nginx' against a reference implementation", () => {
   });
 });
 
-describe("consistentHash 'ketama' against the hashring package", () => {
+describe("consistentHash 'ketama' against the hashring package", { timeout: 60_000 }, () => {
   it('first pick equals new HashRing(...).get(key); distinct walk equals range(key)', () => {
     fc.assert(
       fc.property(

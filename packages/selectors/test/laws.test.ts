@@ -29,7 +29,7 @@ const P_MIN = 1 / 61;
 const sampling = 1 / (K * P_MIN);
 const ringTolerance = (pointsPerWeight: number): number => 4.5 * Math.sqrt(1 / pointsPerWeight + sampling);
 
-describe('our selectors pass the public laws (@switchyard/selectors/testing)', () => {
+describe('our selectors pass the public laws (@switchyard/selectors/testing)', { timeout: 60_000 }, () => {
   const hashes: [string, SelectorFactory<never>][] = [
     ["consistentHash 'nginx'", (bs) => consistentHash(bs)],
     ["consistentHash 'ketama'", (bs) => consistentHash(bs, { algorithm: 'ketama' })],
@@ -87,7 +87,7 @@ describe('our selectors pass the public laws (@switchyard/selectors/testing)', (
   });
 });
 
-describe('the laws catch broken selectors', () => {
+describe('the laws catch broken selectors', { timeout: 60_000 }, () => {
   const set = (bs: readonly Backend[]) => bs;
   it('a selector that ignores membership order is caught by order-independent', () => {
     const firstListed: SelectorFactory = (bs) => ({

@@ -22,7 +22,7 @@ function nginxSmooth(weights: readonly number[], picks: number): number[] {
   return out;
 }
 
-describe("roundRobin 'smooth' properties", () => {
+describe("roundRobin 'smooth' properties", { timeout: 60_000 }, () => {
   it('equals nginx smooth WRR and every window of W picks holds each backend exactly weight times', () => {
     fc.assert(
       fc.property(arbBackends({ min: 1, max: 12, weights: { min: 1, max: 20 } }), (backends) => {
