@@ -168,19 +168,38 @@ export function boundedLoad(backends: readonly Backend[], options?: Partial<Boun
     select(key, request) {
       if (n === 0) return list[Symbol.iterator]();
       const first = choose(key, request);
-      const rest = (function* (): Generator<Backend, void, undefined> {
-        const seen = new Uint8Array(n);
-        seen[first] = 1;
-        yield list[first]!;
-        for (const b of candidates(inner.select(key, request), bound)) {
-          const i = index.get(b.id);
-          if (i === undefined || seen[i] === 1) continue;
-          seen[i] = 1;
-          yield b;
-        }
-        for (let i = 0; i < n; i++) if (seen[i] === 0) yield list[i]!;
-      })();
-      return rest;
+      let started = false;
+      let seen: Uint8Array | undefined;
+      let walk: Iterator<Backend> | undefined;
+      let leftover = 0;
+      return {
+        next(): IteratorResult<Backend> {
+          if (!started) {
+            // The first pull allocates nothing more; fallbacks set up the walk lazily.
+            started = true;
+            return { done: false, value: list[first]! };
+          }
+          if (seen === undefined || walk === undefined) {
+            seen = new Uint8Array(n);
+            seen[first] = 1;
+            walk = candidates(inner.select(key, request), bound);
+          }
+          for (let step = walk.next(); !step.done; step = walk.next()) {
+            const i = index.get(step.value.id);
+            if (i === undefined || seen[i] === 1) continue;
+            seen[i] = 1;
+            return { done: false, value: step.value };
+          }
+          while (leftover < n) {
+            const i = leftover++;
+            if (seen[i] === 0) {
+              seen[i] = 1;
+              return { done: false, value: list[i]! };
+            }
+          }
+          return { done: true, value: undefined };
+        },
+      };
     },
   };
 }

@@ -106,6 +106,8 @@ function populate(backends: readonly Backend[], m: number): Uint32Array {
   return table;
 }
 
+const invalidKey = (got: unknown): never => invalidOption('maglev key', 'a string or Uint8Array', got);
+
 /**
  * The key's slot first; then the fallback walk over the table with a per-key
  * stride, yielding each backend once.
@@ -113,7 +115,7 @@ function populate(backends: readonly Backend[], m: number): Uint32Array {
 class MaglevIterator implements Iterator<Backend> {
   readonly #backends: readonly Backend[];
   readonly #table: Uint32Array;
-  readonly #strideHash: () => number;
+  readonly #key: string | Uint8Array;
   #slot: number;
   #stride = 0;
   #steps = 0;
@@ -121,11 +123,11 @@ class MaglevIterator implements Iterator<Backend> {
   #yielded = 0;
   #leftover = 0;
 
-  constructor(backends: readonly Backend[], table: Uint32Array, slot: number, strideHash: () => number) {
+  constructor(backends: readonly Backend[], table: Uint32Array, slot: number, key: string | Uint8Array) {
     this.#backends = backends;
     this.#table = table;
     this.#slot = slot;
-    this.#strideHash = strideHash;
+    this.#key = key;
   }
 
   next(): IteratorResult<Backend> {
@@ -141,7 +143,9 @@ class MaglevIterator implements Iterator<Backend> {
     if (this.#seen === undefined) {
       this.#seen = new Uint8Array(n);
       this.#seen[table[this.#slot]!] = 1;
-      this.#stride = (this.#strideHash() % (m - 1)) + 1;
+      // Only failover needs the stride, so the key is hashed again only here.
+      const bytes = keyBytes(this.#key, invalidKey);
+      this.#stride = (murmur3(bytes.bytes, bytes.length, SEED_STRIDE) % (m - 1)) + 1;
       this.#slot = (this.#slot + this.#stride) % m;
       this.#steps = 1;
     }
@@ -204,18 +208,12 @@ export function maglev(backends: readonly Backend[], options?: Partial<MaglevOpt
   const list = [...backends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const n = list.length;
   const table = n === 0 ? new Uint32Array(0) : populate(list, m);
-  const invalidKey = (got: unknown): never => invalidOption('maglev key', 'a string or Uint8Array', got);
   return {
     select(key) {
       if (n === 0) return emptyIterator();
       const bytes = keyBytes(key, invalidKey);
       const slot = murmur3(bytes.bytes, bytes.length, SEED_KEY) % m;
-      // Only failover needs the stride, so it is hashed on the second pull.
-      const strideHash = (): number => {
-        const b = keyBytes(key, invalidKey);
-        return murmur3(b.bytes, b.length, SEED_STRIDE);
-      };
-      return new MaglevIterator(list, table, slot, strideHash);
+      return new MaglevIterator(list, table, slot, key);
     },
     entries() {
       const byId = new Map<string, number>();
