@@ -469,6 +469,20 @@ describe('upgrades', () => {
     expect(out.headers).toEqual(['Host', 'example.com', ...secWebSocket]);
   });
 
+  it('removes the upgrade fields under deny even without hop-by-hop stripping', () => {
+    const out = apply(
+      [
+        ['Connection', 'Upgrade'],
+        ['Upgrade', 'websocket'],
+        ['HTTP2-Settings', 'x'],
+        ['TE', 'trailers'],
+        ['Keep-Alive', 'timeout=5'],
+      ],
+      { ...denyUpgrades(), stripHopByHop: false },
+    );
+    expect(out).toEqual({ headers: ['TE', 'trailers', 'Keep-Alive', 'timeout=5'], upgrade: undefined });
+  });
+
   it('removes Sec-WebSocket-* fields only when nominated', () => {
     const out = apply([
       ['Connection', 'Upgrade, Sec-WebSocket-Extensions'],
