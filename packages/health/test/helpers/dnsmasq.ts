@@ -41,7 +41,7 @@ export interface Dnsmasq {
   restart(records: DnsRecords): Promise<void>;
 }
 
-/** A free UDP port on 127.0.0.1 (dnsmasq also takes the same TCP port). */
+/** A free UDP port on 127.0.0.1 (dnsmasq also takes the same TCP port; exit code 2 means it was busy). */
 async function freePort(): Promise<number> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
@@ -68,11 +68,12 @@ function hostsText(hosts: DnsRecords['hosts']): string {
 export async function startDnsmasq(records: DnsRecords, binary = DNSMASQ): Promise<Dnsmasq> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-dnsmasq-'));
   const hostsFile = join(dir, 'hosts');
-  const port = await freePort();
+  let port = 0;
   let child: ChildProcess | undefined;
   let output = '';
 
   const launch = async (r: DnsRecords): Promise<void> => {
+    output = '';
     writeFileSync(hostsFile, hostsText({ ...r.hosts, 'ready.test': ['127.0.0.1'] }));
     const args = [
       '--keep-in-foreground',
@@ -139,7 +140,16 @@ export async function startDnsmasq(records: DnsRecords, binary = DNSMASQ): Promi
     });
   };
 
-  await launch(records);
+  // A port found free can be taken (e.g. its TCP twin) before dnsmasq binds it: try a few.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await launch(records);
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/exited with 2/.test((err as Error).message)) throw err;
+    }
+  }
   return {
     port,
     server: `127.0.0.1:${port}`,
