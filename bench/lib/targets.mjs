@@ -80,7 +80,14 @@ async function startPeer(run, name, script, backends) {
   const child = startChild(
     name,
     process.execPath,
-    [path.join(ROOT, 'bench/peers', script), '--port', String(port), '--upstreams', backends.join(',')],
+    [
+      ...(run.nodeArgs?.[name] ?? []),
+      path.join(ROOT, 'bench/peers', script),
+      '--port',
+      String(port),
+      '--upstreams',
+      backends.join(','),
+    ],
     { stdoutFile: path.join(run.dir, `${name}.stdout.log`), stderrFile: path.join(run.dir, `${name}.stderr.log`) },
   );
   await waitForPort(port, { child });
