@@ -11,7 +11,7 @@ import { checkBackends, pingoraOrder, totalWeight } from './internal/backends.js
 import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateLe32 } from './internal/crc32.js';
 import { ketamaRing } from './internal/hashring-adapter.js';
 import { md5FirstWord } from './internal/md5.js';
-import { type Ring, type RingWalk, ringFromPacked } from './internal/ring.js';
+import { type Ring, type RingWalk, ringFromPoints } from './internal/ring.js';
 import { encodeUtf8, keyBytes } from './internal/utf8.js';
 
 /** Which ring {@link consistentHash} builds. */
@@ -71,7 +71,9 @@ function invalidKey(got: unknown): never {
  * dropped, the lowest-ranked backend in Pingora order keeping the point.
  */
 function nginxRing(sorted: readonly Backend[], pointsPerWeight: number): Ring {
-  const packed = new Float64Array(totalWeight(sorted) * pointsPerWeight);
+  const total = totalWeight(sorted) * pointsPerWeight;
+  const hashes = new Uint32Array(total);
+  const ranks = new Uint16Array(total);
   let n = 0;
   for (let rank = 0; rank < sorted.length; rank++) {
     const b = sorted[rank]!;
@@ -80,10 +82,11 @@ function nginxRing(sorted: readonly Backend[], pointsPerWeight: number): Ring {
     let prev = 0;
     for (let j = b.weight * pointsPerWeight; j > 0; j--) {
       prev = crc32Final(crc32UpdateLe32(state, prev));
-      packed[n++] = prev * 65536 + rank;
+      hashes[n] = prev;
+      ranks[n++] = rank;
     }
   }
-  return ringFromPacked(packed, sorted, true);
+  return ringFromPoints(hashes, ranks, sorted, true);
 }
 
 class ConsistentHashSelector implements Selector {

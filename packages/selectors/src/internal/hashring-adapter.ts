@@ -1,6 +1,6 @@
 import type { Backend } from '@switchyard/core';
 import HashRing from 'hashring';
-import { type Ring, ringFromPacked } from './ring.js';
+import { type Ring, ringFromPoints } from './ring.js';
 
 /**
  * Builds the `hashring` package's libketama MD5 continuum for `backends` (in the
@@ -18,10 +18,14 @@ export function ketamaRing(backends: readonly Backend[], vnodes: number): Ring {
   const byServer = ring.points(backends.map((b) => b.id)) as unknown as Record<string, number[]>;
   let total = 0;
   for (const b of backends) total += byServer[b.id]?.length ?? 0;
-  const packed = new Float64Array(total);
+  const hashes = new Uint32Array(total);
+  const ranks = new Uint16Array(total);
   let n = 0;
   for (let rank = 0; rank < backends.length; rank++) {
-    for (const value of byServer[backends[rank]!.id] ?? []) packed[n++] = value * 65536 + rank;
+    for (const value of byServer[backends[rank]!.id] ?? []) {
+      hashes[n] = value;
+      ranks[n++] = rank;
+    }
   }
-  return ringFromPacked(packed, backends, false);
+  return ringFromPoints(hashes, ranks, backends, false);
 }

@@ -62,27 +62,60 @@ export class RingWalk implements IterableIterator<Backend> {
 }
 
 /**
- * Sorts packed `hash * 65536 + rank` values (exact in a float64 for 32-bit hashes
- * and ranks below 65536), drops repeated hashes keeping the lowest rank, and
- * returns the ring. Sorting one Float64Array is several times faster than sorting
- * objects, and the rank tie-break makes the ring independent of insertion order.
+ * Sorts points by hash with a stable two-pass LSD radix sort (16 bits per pass), so
+ * points with equal hashes keep their insertion order; callers insert in backend rank
+ * order, which makes the lowest rank win ties and the ring independent of the order
+ * the backends were listed in. With `dedupe`, repeated hashes keep only the first.
+ * Radix sort is O(n) and several times faster than sorting objects or float keys.
  */
-export function ringFromPacked(packed: Float64Array, backends: readonly Backend[], dedupe: boolean): Ring {
-  packed.sort();
-  const points = new Uint32Array(packed.length);
-  const owners = new Uint16Array(packed.length);
-  let n = 0;
-  for (let i = 0; i < packed.length; i++) {
-    const v = packed[i]!;
-    const hash = Math.floor(v / 65536);
-    if (dedupe && n > 0 && points[n - 1] === hash) continue;
-    points[n] = hash;
-    owners[n] = v - hash * 65536;
-    n++;
+export function ringFromPoints(
+  hashes: Uint32Array,
+  ranks: Uint16Array,
+  backends: readonly Backend[],
+  dedupe: boolean,
+): Ring {
+  const n = hashes.length;
+  const counts = new Uint32Array(65536);
+  const tmpHashes = new Uint32Array(n);
+  const tmpRanks = new Uint16Array(n);
+  // Pass 1: low 16 bits, hashes → tmp.
+  for (let i = 0; i < n; i++) counts[hashes[i]! & 0xffff]!++;
+  prefixSums(counts);
+  for (let i = 0; i < n; i++) {
+    const h = hashes[i]!;
+    const at = counts[h & 0xffff]!++;
+    tmpHashes[at] = h;
+    tmpRanks[at] = ranks[i]!;
   }
-  return new Ring(
-    n === points.length ? points : points.slice(0, n),
-    n === owners.length ? owners : owners.slice(0, n),
-    backends,
-  );
+  // Pass 2: high 16 bits, tmp → the caller's arrays (reused as output).
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[tmpHashes[i]! >>> 16]!++;
+  prefixSums(counts);
+  for (let i = 0; i < n; i++) {
+    const h = tmpHashes[i]!;
+    const at = counts[h >>> 16]!++;
+    hashes[at] = h;
+    ranks[at] = tmpRanks[i]!;
+  }
+  let kept = n;
+  if (dedupe && n > 0) {
+    kept = 1;
+    for (let i = 1; i < n; i++) {
+      if (hashes[i] === hashes[kept - 1]) continue;
+      hashes[kept] = hashes[i]!;
+      ranks[kept] = ranks[i]!;
+      kept++;
+    }
+  }
+  return new Ring(kept === n ? hashes : hashes.slice(0, kept), kept === n ? ranks : ranks.slice(0, kept), backends);
+}
+
+/** Turns counts into exclusive prefix sums (start offsets), in place. */
+function prefixSums(counts: Uint32Array): void {
+  let sum = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    counts[i] = sum;
+    sum += c;
+  }
 }
