@@ -14,14 +14,14 @@ Starts three demo backends and the proxy on loopback, sends keyed requests throu
 stops one backend mid-run, shows health checks taking it out and traffic failing over
 with no failed request, brings it back, and prints where every key went. ~10 s.
 
-  --requests, -n N   requests per phase (3 phases) @default 1000`;
+  --requests, -n N   requests per phase (3 phases; default 800)`;
 
 /** Distinct keys (request URIs): enough for a stable share per backend, few enough that each repeats. */
 const KEYS = 200;
 /** Concurrent client requests. Paced (see PAUSE_MS) so a phase lasts long enough to watch health react. */
-const CONCURRENCY = 4;
-/** Pause after each response per client lane: ~4 lanes / (8 ms + latency) ≈ 400 requests/s. */
-const PAUSE_MS = 8;
+const CONCURRENCY = 8;
+/** Pause after each response per client lane, so a phase lasts about a second or two on a laptop. */
+const PAUSE_MS = 2;
 /** Health-check interval of the demo: short, so detection is visible within a phase. */
 const HEALTH_INTERVAL_MS = 200;
 /** Longest wait for a health transition before the demo gives up. */
@@ -32,7 +32,7 @@ export const demoCommand: Command = {
   summary: 'see Switchyard work: consistent hashing, health checks and failover on loopback (~10 s)',
   usage: USAGE,
   async run(args) {
-    let perPhase = 1000;
+    let perPhase = 800;
     try {
       const { values } = parseArgs({
         args: [...args],

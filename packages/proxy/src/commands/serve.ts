@@ -121,6 +121,13 @@ function runPrimary(count: number): Promise<number> {
 
 /** One serving process: the embedded default when `config` is undefined. */
 async function runServer(initial: ResolvedConfig | undefined, configPath: string | undefined): Promise<number> {
+  // Installed first: a SIGHUP's default action would kill a process still starting up.
+  let pendingHup = false;
+  let onReload: (why: string) => void = () => {
+    pendingHup = true;
+  };
+  const onHup = () => onReload('SIGHUP');
+  process.on('SIGHUP', onHup);
   let demo: DemoBackend[] = [];
   let config = initial;
   let fallbackPort = false;
@@ -140,6 +147,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     if (!fallbackPort || (err as { code?: unknown }).code !== 'EADDRINUSE') {
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
+      process.off('SIGHUP', onHup);
       process.stderr.write(
         `switchyard serve: cannot listen on ${config.listen.host}:${config.listen.port}: ${errorText(err)}\n`,
       );
@@ -159,7 +167,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   }
 
   let reloading: Promise<void> = Promise.resolve();
-  const reload = (why: string): void => {
+  onReload = (why: string): void => {
     if (configPath === undefined) return;
     reloading = reloading.then(async () => {
       try {
@@ -189,7 +197,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       watcher = watch(dirname(configPath), (_event, name) => {
         if (name !== file) return;
         clearTimeout(debounce);
-        debounce = setTimeout(() => reload('file changed'), WATCH_DEBOUNCE_MS);
+        debounce = setTimeout(() => onReload('file changed'), WATCH_DEBOUNCE_MS);
       });
       watcher.on('error', (err) =>
         logger.warn({ err: errorText(err) }, 'config file watch stopped; SIGHUP still reloads'),
@@ -198,8 +206,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       logger.warn({ err: errorText(err) }, 'cannot watch the config file; SIGHUP still reloads');
     }
   }
-  const onHup = () => reload('SIGHUP');
-  process.on('SIGHUP', onHup);
+  if (pendingHup) onReload('SIGHUP during startup');
 
   return new Promise((done) => {
     let stopping = false;

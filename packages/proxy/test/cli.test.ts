@@ -1,0 +1,201 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBackend, type TestBackend, until } from './helpers/backends.js';
+import { CLI_PATH, ensureBuilt, freePort, probe, runCli, startServe, tempDir } from './helpers/serve-process.js';
+
+// The CLI runs as a child process from packages/proxy/dist (built on demand by ensureBuilt).
+
+function get(port: number, path = '/'): Promise<{ status: number; backend: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string | undefined }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const config = (port: number, backends: readonly TestBackend[]) => ({
+  listen: `127.0.0.1:${port}`,
+  upstreams: {
+    web: {
+      backends: backends.map((b) => b.address),
+      selector: { type: 'round-robin' },
+      health: { type: 'http', path: '/healthz', intervalMs: 200, timeoutMs: 200 },
+      peer: { connectionTimeout: 500, readTimeout: 2000 },
+    },
+  },
+  logLevel: 'info',
+});
+
+let backends: TestBackend[] = [];
+beforeAll(async () => {
+  await ensureBuilt();
+  backends = await Promise.all(['one', 'two', 'three'].map((n) => startBackend(n)));
+}, 200_000);
+afterAll(async () => {
+  await Promise.all(backends.map((b) => b.close()));
+});
+
+describe('switchyard check', () => {
+  it('prints the resolved config and exits 0 for a valid file', async () => {
+    const dir = tempDir('switchyard-check-');
+    const file = join(dir, 'switchyard.yaml');
+    writeFileSync(
+      file,
+      'upstreams:\n  web:\n    backends: ["127.0.0.1:9001", { address: "127.0.0.1:9002", weight: 2 }]\n',
+    );
+    const run = await runCli(['check', '--config', file]);
+    expect(run.code, run.stderr).toBe(0);
+    const printed = JSON.parse(run.stdout);
+    expect(printed.upstreams.web.backends).toEqual(['127.0.0.1:9001', { address: '127.0.0.1:9002', weight: 2 }]);
+    expect(printed.routes).toEqual([{ prefix: '/', upstream: 'web', failover: [] }]);
+    expect(run.stderr).toMatch(/is valid \(1 upstream: web\)/);
+  }, 30_000);
+
+  it('exits 1 with path-named errors and no stack trace for an invalid file', async () => {
+    const dir = tempDir('switchyard-check-');
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ upstreams: { web: { backends: ['x:1'], peer: { connectionTimeout: 'abc' } } }, workers: -2 }),
+    );
+    const run = await runCli(['check', '--config', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('upstreams.web.peer.connectionTimeout: expected a number >= 0, got "abc"');
+    expect(run.stderr).toContain('workers: expected an integer from 1 to 256, got -2');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.stdout).toBe('');
+    const missing = await runCli(['check', '--config', join(dir, 'absent.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/absent\.json: \(file\): cannot read it \(ENOENT\)/);
+  }, 30_000);
+
+  it('help and unknown commands', async () => {
+    const help = await runCli(['help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/serve\s+run the reverse proxy/);
+    expect(help.stdout).toMatch(/check\s+validate/);
+    expect(help.stdout).toMatch(/demo\s+see Switchyard work/);
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const badFlag = await runCli(['check', '--nope']);
+    expect(badFlag.code).toBe(64);
+  }, 30_000);
+});
+
+describe('switchyard serve', () => {
+  it('exits non-zero before listening when the config is invalid', async () => {
+    const port = await freePort();
+    const dir = tempDir('switchyard-serve-bad-');
+    const file = join(dir, 'switchyard.json');
+    const bad = config(port, backends) as { upstreams: { web: Record<string, unknown> } };
+    bad.upstreams.web.selector = { type: 'magic' };
+    writeFileSync(file, JSON.stringify(bad));
+    // Watch the port while the process runs: it must never answer.
+    let answered = false;
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    while (!done) {
+      if (await probe(port)) answered = true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await exited).toBe(1);
+    expect(answered).toBe(false);
+    expect(stderr).toMatch(/upstreams\.web\.selector\.type: expected a selector type/);
+  }, 30_000);
+
+  it('proxies to real backends, reloads a new backend set on SIGHUP, and exits 0 on SIGTERM', async () => {
+    const [one, two, three] = backends as [TestBackend, TestBackend, TestBackend];
+    const serve = await startServe({ config: (port) => config(port, [one, two]) });
+    try {
+      const first = new Set<string | undefined>();
+      for (let i = 0; i < 6; i++) first.add((await get(serve.port, `/r${i}`)).backend);
+      expect(first).toEqual(new Set(['one', 'two']));
+      expect(serve.logs().some((l) => l.msg === 'switchyard listening')).toBe(true);
+
+      serve.writeConfig(config(serve.port, [three]));
+      serve.signal('SIGHUP');
+      await until(
+        'a reload on SIGHUP',
+        () => serve.logs().some((l) => l.msg === 'config reloaded' && l.why === 'SIGHUP'),
+        10_000,
+      );
+      const after = new Set<string | undefined>();
+      for (let i = 0; i < 6; i++) after.add((await get(serve.port, `/s${i}`)).backend);
+      expect(after).toEqual(new Set(['three']));
+
+      // A reload that fails validation keeps the running config.
+      writeFileSync(serve.configPath, '{ "upstreams": { "web": { "backends": [] } } }');
+      serve.signal('SIGHUP');
+      await until(
+        'the failed reload to be logged',
+        () => serve.logs().some((l) => l.msg?.toString().includes('reload failed') === true),
+        10_000,
+      );
+      expect((await get(serve.port, '/t')).backend).toBe('three');
+    } finally {
+      serve.signal('SIGTERM');
+    }
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+    expect(serve.logs().some((l) => l.msg === 'stopped')).toBe(true);
+  }, 60_000);
+
+  it('without --config runs the embedded default: three demo backends behind the proxy, URL printed', async () => {
+    const child = spawn(process.execPath, [CLI_PATH, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await until('the URL to be printed', () => /proxying http:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000);
+      const port = Number(/proxying http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+      const served = new Set<string>();
+      for (let i = 0; i < 30; i++) {
+        const res = await new Promise<string>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: `/hello/${i}`, agent: false }, (r) => {
+            r.resume();
+            r.on('end', () => resolve(String(r.headers['x-served-by'])));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        served.add(res);
+      }
+      expect(served).toEqual(new Set(['alpha', 'bravo', 'charlie']));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
+
+describe('switchyard demo', () => {
+  it('exits 0 and prints the per-backend table, the outage and the recovery', async () => {
+    const run = await runCli(['demo', '--requests', '300'], { timeoutMs: 90_000 });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/backend\s+health\s+requests\s+share\s+keys/);
+    for (const name of ['alpha', 'bravo', 'charlie']) expect(run.stdout).toContain(name);
+    expect(run.stdout).toMatch(/✗ bravo is DOWN/);
+    expect(run.stdout).toMatch(/✓ bravo is UP/);
+    expect(run.stdout).toMatch(/900 requests, 0 failed/);
+    expect(run.stdout).toMatch(/only bravo's \d+ keys moved/);
+  }, 100_000);
+});
