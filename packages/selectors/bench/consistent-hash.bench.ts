@@ -1,0 +1,41 @@
+import { consistentHash } from '@switchyard/selectors';
+import HashRing from 'hashring';
+import { bench, describe } from 'vitest';
+import { BATCH, backends, KEYS } from './keys.js';
+
+// Same 100 backends, same keys, every pick a miss for hashring's LRU. hashring's
+// `get` consults its LRU first; `max cache size: 0` crashes it (simple-lru-cache
+// evicts from an empty list), so the fair "uncached get" is a 1-entry cache that never
+// hits on 10,000 cycling keys, and "uncached lookup" calls the same steps `get` runs
+// on a miss (`ring[find(hashValue(key))]`) with no cache at all.
+const SET = backends(100);
+const servers = Object.fromEntries(SET.map((b) => [b.id, { weight: b.weight }]));
+const hashring = new HashRing(servers, 'md5', { 'max cache size': 1 });
+const internals = hashring as unknown as {
+  ring: { server: string }[];
+  find(hash: number): number;
+  hashValue(key: string): number;
+};
+const nginx = consistentHash(SET);
+const ketama = consistentHash(SET, { algorithm: 'ketama' });
+
+let cursor = 0;
+let sink = 0;
+function run(pick: (key: string) => unknown): void {
+  for (let i = 0; i < BATCH; i++) {
+    const key = KEYS[cursor]!;
+    cursor = cursor + 1 === KEYS.length ? 0 : cursor + 1;
+    if (pick(key) !== undefined) sink++;
+  }
+}
+
+describe(`first pick, 100 backends (${BATCH} picks per op)`, () => {
+  bench("consistentHash 'nginx'", () => run((key) => nginx.select(key).next().value));
+  bench("consistentHash 'ketama'", () => run((key) => ketama.select(key).next().value));
+  bench('hashring get (cache never hits)', () => run((key) => hashring.get(key)));
+  bench('hashring uncached lookup', () =>
+    run((key) => internals.ring[internals.find(internals.hashValue(key))]?.server),
+  );
+});
+
+export { sink };

@@ -1,0 +1,17 @@
+import { type Backend, backend } from '@switchyard/core';
+
+/** Request-URI-like keys, all distinct, so no cache (hashring's LRU included) ever hits. */
+export const KEYS: readonly string[] = Array.from(
+  { length: 10_000 },
+  (_, i) => `/static/${((i * 2654435761) >>> 0).toString(16)}/item-${i}.js`,
+);
+
+/** `n` backends 10.x.y.z:8080 of the given weight. */
+export function backends(n: number, weight = 1): Backend[] {
+  return Array.from({ length: n }, (_, i) =>
+    backend(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`, weight),
+  );
+}
+
+/** Picks per bench iteration: batching keeps tinybench's per-call overhead out of the ratios. */
+export const BATCH = 1000;

@@ -1,0 +1,61 @@
+// Prints the issue-3 speed targets as ratios from a `vitest bench --outputJson` run
+// (bench-results/selectors.json) and the ring memory figure (bench-results/memory.json).
+// Usage: node bench/report.mjs [results.json]. Exits 1 if a target is missed.
+import { readFileSync } from 'node:fs';
+
+const resultsPath = process.argv[2] ?? new URL('../bench-results/selectors.json', import.meta.url);
+const results = JSON.parse(readFileSync(resultsPath, 'utf8'));
+const memory = JSON.parse(readFileSync(new URL('../bench-results/memory.json', import.meta.url), 'utf8'));
+const BATCH = 1000; // picks per bench op, as in bench/keys.ts
+
+const byName = new Map();
+for (const file of results.files) {
+  for (const group of file.groups) for (const b of group.benchmarks) byName.set(b.name, b);
+}
+const get = (name) => {
+  const b = byName.get(name);
+  if (b === undefined) throw new Error(`no benchmark named ${JSON.stringify(name)} in ${resultsPath}`);
+  return b;
+};
+const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
+
+let missed = 0;
+const row = (what, value, target, ok) => {
+  if (!ok) missed++;
+  console.log(`${ok ? 'ok  ' : 'MISS'}  ${what.padEnd(58)} ${value.padStart(16)}   target ${target}`);
+};
+
+const nginx = get("consistentHash 'nginx'").hz;
+const ketama = get("consistentHash 'ketama'").hz;
+const hrGet = get('hashring get (cache never hits)').hz;
+const hrLookup = get('hashring uncached lookup').hz;
+const hrBest = Math.max(hrGet, hrLookup);
+console.log(
+  `first picks/s, 100 backends: nginx ${fmt(nginx * BATCH)}, ketama ${fmt(ketama * BATCH)}, ` +
+    `hashring get ${fmt(hrGet * BATCH)}, hashring uncached lookup ${fmt(hrLookup * BATCH)}\n`,
+);
+row('nginx ring vs hashring get (cache never hits)', `${fmt(nginx / hrGet)}x`, '>= 10x', nginx / hrGet >= 10);
+row('nginx ring vs hashring uncached lookup', `${fmt(nginx / hrLookup)}x`, '>= 10x', nginx / hrBest >= 10);
+row('ketama vs hashring get (cache never hits)', `${fmt(ketama / hrGet)}x`, '>= 2x', ketama / hrGet >= 2);
+row('ketama vs hashring uncached lookup', `${fmt(ketama / hrLookup)}x`, '>= 2x', ketama / hrBest >= 2);
+
+const rr10 = get('smooth, 10 backends (weights 1–4)').hz * BATCH;
+const rr1000 = get('smooth, 1000 backends (weight 1)').hz * BATCH;
+row('smooth round-robin first picks/s, 10 backends', fmt(rr10), '>= 20,000,000', rr10 >= 20e6);
+row('smooth round-robin first picks/s, 1000 backends', fmt(rr1000), '>= 1,000,000', rr1000 >= 1e6);
+const rrLong = get('smooth, 1000 backends, total weight 599,500 (O(n) per pick)').hz * BATCH;
+console.log(`      (1000 backends with total weight above the schedule limit, O(n) per pick: ${fmt(rrLong)} picks/s)`);
+
+const build = get("consistentHash 'nginx' (160,000 points)");
+row("build 'nginx' ring, 1000 backends (mean ms)", fmt(build.mean), '< 50 ms', build.mean < 50);
+const hrBuild = get('hashring');
+console.log(
+  `      (min ${fmt(build.min)} ms; hashring builds the same size ring in ${fmt(hrBuild.mean)} ms, ` +
+    `${fmt(hrBuild.mean / build.mean)}x slower)`,
+);
+console.log(
+  `      memory: ${memory.points.toLocaleString('en-US')} points x 6 bytes = ` +
+    `${(memory.retainedBytes / 2 ** 20).toFixed(2)} MiB retained; typed-array growth during build ` +
+    `${(memory.arrayBuffersDelta / 2 ** 20).toFixed(2)} MiB (includes radix-sort scratch)`,
+);
+process.exitCode = missed === 0 ? 0 : 1;
