@@ -95,6 +95,9 @@ export function createProxyServer<C = ProxyCtx>(
     requestTimeout: o.requestTimeout,
     maxHeaderSize: o.maxHeaderSize,
     keepAliveTimeout: o.keepAliveTimeout,
+    // Node enforces headersTimeout/requestTimeout only on this sweep (30 s by default), which
+    // would let a slowloris client hold a socket for up to 30 s past the limit.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(o.headersTimeout / 4))),
     // Never lenient: request smuggling defenses depend on the strict parser.
     insecureHTTPParser: false,
     noDelay: true,

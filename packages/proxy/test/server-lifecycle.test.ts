@@ -1,0 +1,162 @@
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { createProxyServer, PROXY_SERVER_DEFAULTS, type ProxyServer } from '@switchyard/proxy';
+import { afterEach, describe, expect, it } from 'vitest';
+import { peer, peersApp, send, until } from './helpers/server-client.js';
+import { startUpstream, type TestUpstream } from './helpers/upstreams.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()?.();
+});
+
+async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
+  const u = await startUpstream(...args);
+  cleanup.push(() => u.close());
+  return u;
+}
+
+async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
+  const p = createProxyServer(...args);
+  cleanup.push(() => p.close({ deadlineMs: 500 }));
+  const { port } = await p.listen(0);
+  return { proxy: p, port };
+}
+
+/** Answers after `ms`. */
+function slowHandler(ms: number): NonNullable<TestUpstream['handler']> {
+  return (req, res) => {
+    req.resume();
+    setTimeout(() => res.end(`done ${req.url}`), ms);
+  };
+}
+
+describe('graceful close', () => {
+  it('lets in-flight requests finish, refuses new connections, and resolves', async () => {
+    const u = await upstream();
+    u.handler = slowHandler(300);
+    const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const inflight = [send(port, '/a'), send(port, '/b'), send(port, '/c')];
+    await until(() => u.requests === 3);
+    const start = Date.now();
+    const closed = p.close({ deadlineMs: 5000 });
+    // The listener is gone at once.
+    await expect(send(port, '/late', { timeoutMs: 1000 })).rejects.toThrow();
+    const replies = await Promise.all(inflight);
+    expect(replies.map((r) => [r.status, r.body])).toEqual([
+      [200, 'done /a'],
+      [200, 'done /b'],
+      [200, 'done /c'],
+    ]);
+    await closed;
+    expect(Date.now() - start).toBeLessThan(3000);
+    expect(p.server.listening).toBe(false);
+    // The upstream pools were closed: no connection from the proxy stays open.
+    await until(() => u.sockets.size === 0, 2000);
+  });
+
+  it('cuts what is still running at the deadline', async () => {
+    const u = await upstream({ mode: 'hang' });
+    const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const pending = send(port, '/stuck').then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await until(() => u.requests === 1);
+    const start = Date.now();
+    await p.close({ deadlineMs: 300 });
+    expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - start).toBeLessThan(2000);
+    expect(await pending).toBe('cut');
+  });
+
+  it('closes an idle keep-alive downstream connection at once', async () => {
+    const u = await upstream();
+    const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false, keepAliveTimeout: 60_000 });
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const start = Date.now();
+    await p.close({ deadlineMs: 5000 });
+    await ended;
+    expect(Date.now() - start).toBeLessThan(2000);
+  });
+});
+
+describe('hostile-client defaults', () => {
+  it('has bounded head size, head time, request time and keep-alive', () => {
+    expect(PROXY_SERVER_DEFAULTS).toMatchObject({
+      headersTimeout: 20_000,
+      requestTimeout: 300_000,
+      maxHeaderSize: 16_384,
+      keepAliveTimeout: 5_000,
+    });
+    const p = createProxyServer(peersApp([]));
+    expect(p.server.headersTimeout).toBe(20_000);
+    expect(p.server.requestTimeout).toBe(300_000);
+    expect(p.server.keepAliveTimeout).toBe(5_000);
+    expect(p.server.maxHeaderSize).toBe(16_384);
+  });
+
+  it('answers 431 to a head larger than maxHeaderSize without contacting the upstream', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false, maxHeaderSize: 2048 });
+    const reply = await send(port, '/', { headers: { 'x-big': 'y'.repeat(4096) } }).catch((e: Error) => e);
+    if (reply instanceof Error) expect(reply.message).toMatch(/socket hang up|ECONNRESET/);
+    else expect(reply.status).toBe(431);
+    expect(u.requests).toBe(0);
+  });
+
+  it('drops a client that sends its head too slowly (headersTimeout)', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), {
+      accessLog: false,
+      headersTimeout: 300,
+      requestTimeout: 1000,
+    });
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+    });
+    const closed = await new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 3000);
+    });
+    expect(closed).toBe(true);
+    expect(text).toMatch(/^HTTP\/1.1 408/);
+    expect(u.requests).toBe(0);
+  });
+
+  it('refuses obsolete line folding and other malformed heads (strict parser) with 400', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const raw = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n');
+    });
+    expect(raw).toMatch(/^HTTP\/1.1 400/);
+    expect(u.requests).toBe(0);
+  });
+
+  it('keeps serving other clients while one holds a request open', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const hold = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false });
+    hold.on('error', () => {});
+    hold.write('partial body');
+    expect((await send(port, '/')).status).toBe(200);
+    hold.destroy();
+  });
+});
