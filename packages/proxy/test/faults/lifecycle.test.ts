@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultBackend, startFaultBackend, stopAll } from '../helpers/fault-backend.js';
 import { sleep, startLoad, waitFor } from '../helpers/load.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { ensureBuilt, type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { HEALTHY_BOUND_MS, serveConfig, summarize, UNHEALTHY_BOUND_MS } from './scenario.js';
 
 // Whole-pool and whole-process events under load: every backend down, a config reload that
@@ -9,6 +9,8 @@ import { HEALTHY_BOUND_MS, serveConfig, summarize, UNHEALTHY_BOUND_MS } from './
 
 let backends: FaultBackend[] = [];
 let serve: ServeProcess | undefined;
+
+beforeAll(ensureBuilt, 180_000);
 
 afterEach(async () => {
   await serve?.stop();
@@ -25,7 +27,7 @@ async function startBackends(count: number, delayMs = 0): Promise<FaultBackend[]
   return started;
 }
 
-describe('pool and process lifecycle under load', () => {
+describe('pool and process lifecycle under load', { timeout: 30_000 }, () => {
   it('all backends down: an immediate 503 with a clear body, no hanging client; recovery when they return', async () => {
     const pool = await startBackends(3);
     serve = await startServe({ config: (port) => serveConfig(port, { backends: pool.map((b) => b.address) }) });

@@ -59,7 +59,7 @@ export interface FaultBackend {
   delayMs: number;
   readonly requests: ReceivedRequest[];
   readonly anomalies: Anomaly[];
-  /** Requests that were not for the health path. */
+  /** Requests that were not for the health path nor the readiness probe of `startServe`. */
   trafficCount(): number;
   /** Connections accepted since start (including reset ones). */
   readonly accepted: () => number;
@@ -70,6 +70,9 @@ export interface FaultBackend {
   /** Listens again on the same port. */
   restart(): Promise<void>;
 }
+
+/** The path `startServe` probes readiness with; not counted as traffic. */
+export const PROBE_PATH = '/__probe';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_HEAD = 64 * 1024;
@@ -171,7 +174,7 @@ export async function startFaultBackend(options: FaultBackendOptions): Promise<F
     delayMs: options.delayMs ?? 0,
     requests: [],
     anomalies: [],
-    trafficCount: () => self.requests.filter((r) => r.target !== healthPath).length,
+    trafficCount: () => self.requests.filter((r) => r.target !== healthPath && r.target !== PROBE_PATH).length,
     accepted: () => connections,
     openSockets: () => sockets.size,
     stop,

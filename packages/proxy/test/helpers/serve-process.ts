@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROBE_PATH } from './fault-backend.js';
 import { sleep, waitFor } from './load.js';
 
 /** The repository root (this file is packages/proxy/test/helpers/). */
@@ -42,7 +43,14 @@ function newestMtime(dir: string, depth = 0): number {
  * `packages/*\/src` file is newer than it. Test files run in parallel workers, so the build runs
  * under a directory lock (`mkdir` is atomic) and the others wait for it.
  */
-export async function ensureBuilt(): Promise<void> {
+export function ensureBuilt(): Promise<void> {
+  built ??= build();
+  return built;
+}
+
+let built: Promise<void> | undefined;
+
+async function build(): Promise<void> {
   const sources = ['core', 'selectors', 'health', 'proxy'].map((p) =>
     newestMtime(join(REPO_ROOT, 'packages', p, 'src')),
   );
@@ -256,7 +264,7 @@ export function probe(port: number, host = '127.0.0.1'): Promise<boolean> {
   return import('node:http').then(
     ({ request }) =>
       new Promise<boolean>((resolve) => {
-        const req = request({ host, port, path: '/__probe', method: 'GET', timeout: 1000, agent: false }, (res) => {
+        const req = request({ host, port, path: PROBE_PATH, method: 'GET', timeout: 1000, agent: false }, (res) => {
           res.resume();
           res.on('end', () => resolve(true));
         });

@@ -174,7 +174,9 @@ describe('fuzzed request heads', () => {
         expect(rig.backend.anomalies, label).toEqual([]);
         const connection = headers.filter(([n]) => n.toLowerCase() === 'connection').map(([, v]) => v);
         if (clean && policyViolation(connection) !== undefined) {
-          expect(arrived, `${label}: ${policyViolation(connection)} must not be forwarded`).toEqual([]);
+          // A separately framed request pipelined in the body ('GET /smuggled') is a request of its own.
+          const itself = arrived.filter((r) => r.target === head.target && r.method === head.method);
+          expect(itself, `${label}: ${policyViolation(connection)} must not be forwarded`).toEqual([]);
         }
         for (const received of arrived) expectForwardedClean(received, clean ? headers : []);
         if (arrived.length > 0) forwarded++;
