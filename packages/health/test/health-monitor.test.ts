@@ -160,17 +160,21 @@ describe('createHealthMonitor scheduling', () => {
   });
 
   it('runs every intervalMs with ± jitter drawn from random()', async () => {
-    const check = new ScriptedCheck();
-    const [a] = pool(1) as [Backend];
-    // random() = 0 gives the shortest interval: 100 × (1 - 0.5) = 50 ms.
-    const m = createHealthMonitor({ backends: [a], check, intervalMs: 100, jitter: 0.5, random: () => 0 });
-    m.start();
-    m.start(); // idempotent
-    await new Promise((r) => setTimeout(r, 275));
-    await m.stop();
-    // Ticks at 0, 50, 100, 150, 200, 250 ms → 6 checks; without jitter there would be 3.
-    expect(check.calls).toBeGreaterThanOrEqual(5);
-    expect(check.calls).toBeLessThanOrEqual(6);
+    const calls = async (random: () => number): Promise<number> => {
+      const check = new ScriptedCheck();
+      const m = createHealthMonitor({ backends: pool(1), check, intervalMs: 200, jitter: 0.5, random });
+      m.start();
+      m.start(); // idempotent
+      await new Promise((r) => setTimeout(r, 550));
+      await m.stop();
+      return check.calls;
+    };
+    const [fast, slow] = await Promise.all([calls(() => 0), calls(() => 0.999)]);
+    // random() = 0: every 200 × (1 - 0.5) = 100 ms → ticks at 0, 100, …, 500 (6; 5 if timers run late).
+    expect(fast).toBeGreaterThanOrEqual(5);
+    expect(fast).toBeLessThanOrEqual(6);
+    // random() ≈ 1: every ≈ 300 ms → ticks at 0 and 300. Without jitter it would be 3 (0, 200, 400).
+    expect(slow).toBe(2);
   });
 
   it('stop() clears every timer, aborts checks in flight and closes the check', async () => {
@@ -199,8 +203,10 @@ describe('createHealthMonitor against real HTTP backends', () => {
   it('a killed backend turns unhealthy within U × interval + timeout, and healthy within H × interval of its return', async () => {
     const up = await startBackend();
     const other = await startBackend();
-    const intervalMs = 100;
-    const timeoutMs = 200;
+    const intervalMs = 250;
+    const timeoutMs = 250;
+    // Timer and event-loop latency on a loaded 2-core CI machine; small next to the bounds.
+    const slackMs = 60;
     const [U, H] = [2, 3];
     const check = httpCheck({ timeoutMs });
     const changes: HealthChange[] = [];
@@ -211,26 +217,30 @@ describe('createHealthMonitor against real HTTP backends', () => {
       jitter: 0,
       unhealthyThreshold: U,
       healthyThreshold: H,
+      now: () => performance.now(),
     });
     m.on('change', (c) => changes.push(c));
     m.start();
     try {
-      await waitFor(() => (m.snapshot()[0]?.consecutiveSuccesses ?? 0) >= 2, 1000, 'first checks');
+      await waitFor(() => (m.snapshot()[0]?.consecutiveSuccesses ?? 0) >= 2, 2000, 'first checks');
       await up.kill();
-      const down = await waitFor(() => !m.isHealthy(up.backend), U * intervalMs + timeoutMs, 'unhealthy');
-      expect(down).toBeLessThanOrEqual(U * intervalMs + timeoutMs);
+      const killedAt = performance.now();
+      await waitFor(() => changes.length === 1, U * intervalMs + timeoutMs + slackMs, 'unhealthy');
       expect(changes[0]).toMatchObject({ backend: up.backend, healthy: false, reason: 'connection refused' });
+      expect(changes[0]!.at - killedAt).toBeLessThanOrEqual(U * intervalMs + timeoutMs);
       await up.revive();
-      // 50 ms of slack covers timer and event-loop latency on a loaded machine.
-      const back = await waitFor(() => m.isHealthy(up.backend), H * intervalMs + 50, 'healthy again');
-      expect(back).toBeLessThanOrEqual(H * intervalMs + 50);
+      const revivedAt = performance.now();
+      await waitFor(() => changes.length === 2, H * intervalMs + slackMs, 'healthy again');
+      expect(changes[1]).toMatchObject({ backend: up.backend, healthy: true });
+      expect(changes[1]!.at - revivedAt).toBeLessThanOrEqual(H * intervalMs + slackMs);
+      expect(m.isHealthy(up.backend)).toBe(true);
       expect(m.isHealthy(other.backend)).toBe(true);
 
       up.behaviour = { kind: 'hang' };
-      await waitFor(() => !m.isHealthy(up.backend), U * (intervalMs + timeoutMs) + 100, 'unhealthy on hang');
+      await waitFor(() => !m.isHealthy(up.backend), U * (intervalMs + timeoutMs) + intervalMs, 'unhealthy on hang');
       expect(m.snapshot()[0]?.lastResult?.reason).toBe(`timeout after ${timeoutMs} ms`);
       up.behaviour = { kind: 'status', status: 503 };
-      await waitFor(() => m.snapshot()[0]?.lastResult?.reason === 'status 503', 1000, '503 reason');
+      await waitFor(() => m.snapshot()[0]?.lastResult?.reason === 'status 503', 2000, '503 reason');
       expect(m.isHealthy(up.backend)).toBe(false);
     } finally {
       await m.stop();
