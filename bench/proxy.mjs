@@ -32,6 +32,8 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,floor,http-proxy,reply-from,…)
   --backends N       backends in the cost-growth run (default 1000)
   --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
+  --requests N       autocannon only: exactly N requests per run instead of --duration, so a request
+                     dropped without an answer is counted (default 300 with --smoke)
   --profile          instead of the benchmark: CPU-profile \`switchyard serve\` under load and print the hot spots
   --profile-target T switchyard | floor | http-proxy | reply-from: which process --profile profiles
   --no-docs          do not write docs/benchmarks.{json,svg} even on a full run
@@ -53,6 +55,7 @@ function parseOptions(argv) {
       targets: { type: 'string' },
       backends: { type: 'string' },
       'rss-requests': { type: 'string' },
+      requests: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-target': { type: 'string', default: 'switchyard' },
       'no-docs': { type: 'boolean', default: false },
@@ -114,6 +117,7 @@ function parseOptions(argv) {
     threads: number('threads', 1, { min: 1 }),
     backendsWide: number('backends', 1000, { min: 4 }),
     rssRequests,
+    requests: loader === 'autocannon' ? number('requests', smoke ? 300 : undefined, { min: 1 }) : undefined,
     scenarios,
     targets,
     profile: values.profile,
@@ -289,6 +293,7 @@ async function runScenario(run, manager, scenario, opts) {
       connections: opts.connections,
       threads: opts.threads,
       scripts: run.scripts,
+      amount: opts.requests,
     });
   if (opts.warmupS > 0) {
     for (const target of targets) {
@@ -338,6 +343,7 @@ async function measureRss(manager, opts, run) {
       connections: opts.connections,
       threads: opts.threads,
       scripts: run.scripts,
+      amount: opts.requests === undefined ? undefined : Math.ceil(first / 2),
     });
     total += result.requests;
     errors += result.errors;
