@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { type Backend, formatHostPort, type HostPort, parseHostPort } from './backend.js';
 import { invalidOption } from './errors.js';
 import { type PeerOptions, resolvePeerOptions } from './peer-options.js';
@@ -107,22 +107,28 @@ export class HttpPeer {
    * The connection-pool key: equal keys may share connections. Built, as Pingora's
    * `reuse_hash`, from address, scheme, proxy, SNI, client certificate, `verifyCert`,
    * `verifyHostname`, `alternativeCn` and `groupKey` — not from timeouts, ALPN, CA or
-   * `bindTo`. Secrets (proxy credentials, keys) enter only as a SHA-256 digest.
+   * `bindTo`. Secrets (proxy credentials, keys) enter only as a keyed digest whose key is
+   * random per process, so a logged pool key reveals nothing that can be guessed offline.
+   * Keys are comparable within one process only.
    */
   reuseKey(): string {
     const o = this.#options;
-    const proxy = this.#proxy ? digest(JSON.stringify([this.#proxy.uri, sortedEntries(this.#proxy.headers)])) : '-';
-    const cert = this.#clientCertKey ? digest(`${this.#clientCertKey.cert}\0${this.#clientCertKey.key}`) : '-';
-    return [
+    const proxy = this.#proxy ? digest(JSON.stringify([this.#proxy.uri, sortedEntries(this.#proxy.headers)])) : null;
+    const cert = this.#clientCertKey
+      ? digest(JSON.stringify([this.#clientCertKey.cert, this.#clientCertKey.key]))
+      : null;
+    // JSON keeps fields apart: an SNI or alternativeCn containing a separator cannot mimic another peer's key.
+    return JSON.stringify([
       this.scheme,
       this.id,
-      `sni=${this.sni}`,
-      `proxy=${proxy}`,
-      `cert=${cert}`,
-      `verify=${o.verifyCert ? 1 : 0}${o.verifyHostname ? 1 : 0}`,
-      `cn=${o.alternativeCn ?? ''}`,
-      `group=${this.#groupKey}`,
-    ].join('|');
+      this.sni,
+      proxy,
+      cert,
+      o.verifyCert,
+      o.verifyHostname,
+      o.alternativeCn ?? null,
+      this.#groupKey,
+    ]);
   }
 
   /** A log-safe description: scheme, address and SNI, never credentials. */
@@ -156,6 +162,9 @@ function checkProxy(proxy: PeerProxy | undefined): PeerProxy | undefined {
     invalidOption('HttpPeer proxy.uri scheme', "'http:' or 'https:'", url.protocol);
   }
   if (proxy.headers !== undefined) {
+    if (typeof proxy.headers !== 'object' || proxy.headers === null || Array.isArray(proxy.headers)) {
+      invalidOption('HttpPeer proxy.headers', 'an object of string values', proxy.headers);
+    }
     for (const [name, value] of Object.entries(proxy.headers)) {
       if (typeof value !== 'string') invalidOption(`HttpPeer proxy.headers.${name}`, 'a string', value);
     }
@@ -176,8 +185,11 @@ function checkClientCertKey(pair: ClientCertKey | undefined): ClientCertKey | un
   return Object.freeze({ cert: pair.cert, key: pair.key });
 }
 
+// Per-process key for reuse-key digests (see reuseKey).
+const DIGEST_KEY = randomBytes(32);
+
 function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+  return createHmac('sha256', DIGEST_KEY).update(text).digest('base64url').slice(0, 22);
 }
 
 function sortedEntries(headers: Readonly<Record<string, string>> | undefined): [string, string][] {

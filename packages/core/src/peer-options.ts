@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { invalidOption } from './errors.js';
 import { checkInteger, checkNonNegative, resolveOptions } from './options.js';
 import { standard, type UpstreamRequestPolicy } from './upstream-request-policy.js';
@@ -82,21 +83,40 @@ const DURATIONS = [
 const UPGRADE_MODES = ['websocket-only', 'preserve', 'deny'];
 
 /**
- * Validates `overrides` and merges them over {@link PEER_OPTIONS_DEFAULTS}.
- * Throws `LB_ERR_INVALID_OPTION` for negative or non-finite durations, wrong types,
- * unknown fields, and the s2n-only fields that do not apply on Node.
+ * Validates `overrides` and merges them over `base` ({@link PEER_OPTIONS_DEFAULTS} by default),
+ * returning a frozen object whose nested objects are frozen too.
+ * Throws `LB_ERR_INVALID_OPTION` naming the field for negative or non-finite durations, wrong
+ * types, a `bindTo` that is not an IP address, unknown fields, and the s2n-only fields that do
+ * not apply on Node (their values are never echoed).
  */
-export function resolvePeerOptions(overrides: Partial<PeerOptions> = {}, base: PeerOptions = PEER_OPTIONS_DEFAULTS) {
+export function resolvePeerOptions(
+  overrides: Partial<PeerOptions> = {},
+  base: PeerOptions = PEER_OPTIONS_DEFAULTS,
+): PeerOptions {
   for (const field of S2N_ONLY) {
     if (typeof overrides === 'object' && overrides !== null && field in overrides) {
+      // The value is not echoed: a PSK is a secret.
       invalidOption(
         `peer option ${field}`,
         'nothing: it exists only for s2n-tls in Pingora and does not apply on Node',
-        (overrides as Record<string, unknown>)[field],
+        `a ${typeof (overrides as Record<string, unknown>)[field]} (not shown)`,
       );
     }
   }
-  return resolveOptions<PeerOptions>('peer', base, overrides, validatePeerOptions);
+  return resolveOptions<PeerOptions>('peer', base, detachNested(overrides), validatePeerOptions);
+}
+
+// Copies and freezes nested objects the caller has not frozen, so mutating them later cannot
+// bypass validation or change a peer's behaviour behind its back.
+function detachNested(overrides: Partial<PeerOptions>): Partial<PeerOptions> {
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) return overrides;
+  const copy: Record<string, unknown> = { ...overrides };
+  for (const field of ['tcpKeepalive', 'httpUpstreamRequestPolicy', 'ca'] as const) {
+    const value = overrides[field];
+    if (typeof value !== 'object' || value === null || Object.isFrozen(value)) continue;
+    copy[field] = Object.freeze(Array.isArray(value) ? [...value] : { ...value });
+  }
+  return copy as Partial<PeerOptions>;
 }
 
 function validatePeerOptions(o: PeerOptions): void {
@@ -106,7 +126,7 @@ function validatePeerOptions(o: PeerOptions): void {
   for (const field of ['verifyCert', 'verifyHostname', 'useSystemCerts'] as const) {
     if (typeof o[field] !== 'boolean') invalidOption(`peer option ${field}`, 'a boolean', o[field]);
   }
-  if (o.bindTo !== undefined && (typeof o.bindTo !== 'string' || o.bindTo === '')) {
+  if (o.bindTo !== undefined && (typeof o.bindTo !== 'string' || isIP(o.bindTo) === 0)) {
     invalidOption('peer option bindTo', 'a local IP address', o.bindTo);
   }
   if (o.alternativeCn !== undefined && (typeof o.alternativeCn !== 'string' || o.alternativeCn === '')) {
