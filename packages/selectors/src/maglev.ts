@@ -113,61 +113,61 @@ const invalidKey = (got: unknown): never => invalidOption('maglev key', 'a strin
  * stride, yielding each backend once.
  */
 class MaglevIterator implements Iterator<Backend> {
-  readonly #backends: readonly Backend[];
-  readonly #table: Uint32Array;
-  readonly #key: string | Uint8Array;
-  #slot: number;
-  #stride = 0;
-  #steps = 0;
-  #seen: Uint8Array | undefined;
-  #yielded = 0;
-  #leftover = 0;
+  // Plain fields (not #private ones) keep construction cheap on the pick path.
+  private slot: number;
+  private stride = 0;
+  private steps = 0;
+  private seen: Uint8Array | undefined = undefined;
+  private yielded = 0;
+  private leftover = 0;
 
-  constructor(backends: readonly Backend[], table: Uint32Array, slot: number, key: string | Uint8Array) {
-    this.#backends = backends;
-    this.#table = table;
-    this.#slot = slot;
-    this.#key = key;
+  constructor(
+    private readonly backends: readonly Backend[],
+    private readonly table: Uint32Array,
+    slot: number,
+    private readonly key: string | Uint8Array,
+  ) {
+    this.slot = slot;
   }
 
   next(): IteratorResult<Backend> {
-    const backends = this.#backends;
-    const table = this.#table;
+    const backends = this.backends;
+    const table = this.table;
     const n = backends.length;
     const m = table.length;
-    if (this.#yielded === 0) {
+    if (this.yielded === 0) {
       // The hot path: one array read, nothing allocated.
-      this.#yielded = 1;
-      return { done: false, value: backends[table[this.#slot]!]! };
+      this.yielded = 1;
+      return { done: false, value: backends[table[this.slot]!]! };
     }
-    if (this.#seen === undefined) {
-      this.#seen = new Uint8Array(n);
-      this.#seen[table[this.#slot]!] = 1;
+    if (this.seen === undefined) {
+      this.seen = new Uint8Array(n);
+      this.seen[table[this.slot]!] = 1;
       // Only failover needs the stride, so the key is hashed again only here.
-      const bytes = keyBytes(this.#key, invalidKey);
-      this.#stride = (murmur3(bytes.bytes, bytes.length, SEED_STRIDE) % (m - 1)) + 1;
-      this.#slot = (this.#slot + this.#stride) % m;
-      this.#steps = 1;
+      const bytes = keyBytes(this.key, invalidKey);
+      this.stride = (murmur3(bytes.bytes, bytes.length, SEED_STRIDE) % (m - 1)) + 1;
+      this.slot = (this.slot + this.stride) % m;
+      this.steps = 1;
     }
-    const seen = this.#seen;
-    if (this.#yielded >= n) return { done: true, value: undefined };
+    const seen = this.seen;
+    if (this.yielded >= n) return { done: true, value: undefined };
     // M steps of a stride coprime to M (M is prime) visit every slot once.
-    while (this.#steps < m) {
-      const i = table[this.#slot]!;
-      this.#slot = (this.#slot + this.#stride) % m;
-      this.#steps++;
+    while (this.steps < m) {
+      const i = table[this.slot]!;
+      this.slot = (this.slot + this.stride) % m;
+      this.steps++;
       if (seen[i] === 0) {
         seen[i] = 1;
-        this.#yielded++;
+        this.yielded++;
         return { done: false, value: backends[i]! };
       }
     }
     // Only backends whose weight was too small to own a slot are left.
-    while (this.#leftover < n) {
-      const i = this.#leftover++;
+    while (this.leftover < n) {
+      const i = this.leftover++;
       if (seen[i] === 0) {
         seen[i] = 1;
-        this.#yielded++;
+        this.yielded++;
         return { done: false, value: backends[i]! };
       }
     }
