@@ -3,12 +3,14 @@ import { checkCommand } from './commands/check.js';
 import { type Command, EXIT_USAGE, errorText } from './commands/command.js';
 import { demoCommand } from './commands/demo.js';
 import { serveCommand } from './commands/serve.js';
+import { simulateCommand } from './commands/simulate.js';
 
 /** The `switchyard` sub-commands: adding one is a module under `commands/` and one line here. */
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: serveCommand,
   check: checkCommand,
   demo: demoCommand,
+  simulate: simulateCommand,
 };
 
 function help(): string {
