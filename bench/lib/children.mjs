@@ -1,7 +1,7 @@
 // Child processes of one benchmark run: every process started here is registered, and every
 // registered process is stopped on normal exit, on error and on SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -108,21 +108,48 @@ function canConnect(port) {
   });
 }
 
+// Other suites run on this machine at the same time and listen on port 0, i.e. on ephemeral
+// ports. A port picked here is released before its real owner binds it; were it ephemeral,
+// another process could take it in between and answer in its place. So ports come from below
+// the ephemeral range, where port-0 listeners never land.
+const PICK_FLOOR = 20000;
+
+function ephemeralLow() {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function tryListen(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, HOST, () => resolve(server));
+  });
+}
+
 /**
- * `count` distinct free loopback ports: all are held open until every one is allocated, so the
- * kernel cannot hand out the same port twice; they are free again when this resolves.
+ * `count` distinct free loopback ports below the ephemeral range (random ones, so two runs rarely
+ * collide). All are held open until every one is allocated; they are free again when this resolves.
  */
 export async function freePorts(count) {
+  const high = ephemeralLow() - 1;
+  const span = high - PICK_FLOOR;
+  if (span < count * 4) throw new Error(`not enough ports between ${PICK_FLOOR} and ${high} for ${count}`);
   const servers = [];
+  const tried = new Set();
   try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, HOST, resolve);
-      });
-      servers.push(server);
+    for (let attempt = 0; servers.length < count && attempt < count * 20; attempt++) {
+      const port = PICK_FLOOR + Math.floor(Math.random() * span);
+      if (tried.has(port)) continue;
+      tried.add(port);
+      const server = await tryListen(port);
+      if (server) servers.push(server);
     }
+    if (servers.length < count) throw new Error(`found only ${servers.length} of ${count} free ports`);
     return servers.map((server) => server.address().port);
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
