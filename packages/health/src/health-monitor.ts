@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { type Backend, checkInteger, checkNonNegative, invalidOption, resolveOptions } from '@switchyard/core';
 import type { Logger } from 'pino';
 import type { CheckResult, HealthCheck } from './check.js';
@@ -139,6 +139,13 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   });
 }
 
+/** The monitor's stop signal: every check in flight listens to it, so the default cap of 10 listeners does not apply. */
+function newAbort(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 interface Hooks {
   readonly log: Logger;
   readonly now: () => number;
@@ -152,7 +159,7 @@ class Monitor implements HealthMonitor {
   readonly #queue: Array<() => void> = [];
   #active = 0;
   #running = false;
-  #abort = new AbortController();
+  #abort = newAbort();
 
   constructor(
     private readonly settings: HealthMonitorSettings,
@@ -236,14 +243,14 @@ class Monitor implements HealthMonitor {
   }
 
   async checkNow(): Promise<void> {
-    if (this.#abort.signal.aborted) this.#abort = new AbortController();
+    if (this.#abort.signal.aborted) this.#abort = newAbort();
     await Promise.all([...this.#entries.values()].map((e) => this.#schedule(e)));
   }
 
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    if (this.#abort.signal.aborted) this.#abort = new AbortController();
+    if (this.#abort.signal.aborted) this.#abort = newAbort();
     for (const entry of this.#entries.values()) this.#tick(entry);
   }
 
