@@ -85,6 +85,37 @@ describe('graceful close', () => {
   });
 });
 
+describe('upstream pools', () => {
+  it('maxPools: the least recently used pool is closed when a new one is needed', async () => {
+    const a = await upstream();
+    const b = await upstream();
+    let target = a;
+    const { port } = await proxy(
+      { upstreamPeer: () => peer(target.id, { options: { idleTimeout: 60_000 } }) },
+      { accessLog: false, maxPools: 1 },
+    );
+    expect((await send(port, '/')).status).toBe(200);
+    expect(a.sockets.size).toBe(1);
+    target = b;
+    expect((await send(port, '/')).status).toBe(200);
+    // a's pool was evicted and closed: its idle keep-alive connection goes away.
+    await until(() => a.sockets.size === 0, 2000);
+    expect(b.sockets.size).toBe(1);
+  });
+
+  it('poolIdleMs: a pool unused that long is closed by the sweep', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id, { options: { idleTimeout: 60_000 } })]), {
+      accessLog: false,
+      poolIdleMs: 200,
+    });
+    expect((await send(port, '/')).status).toBe(200);
+    expect(u.sockets.size).toBe(1);
+    // The sweep runs every max(1 s, poolIdleMs / 2).
+    await until(() => u.sockets.size === 0, 3000);
+  });
+});
+
 describe('hostile-client defaults', () => {
   it('has bounded head size, head time, request time and keep-alive', () => {
     expect(PROXY_SERVER_DEFAULTS).toMatchObject({

@@ -243,6 +243,22 @@ describe('WebSocket upgrades', () => {
     expect(await closed).toBe(1000);
   });
 
+  it('an upstream that refuses the upgrade (401) is answered as is', async () => {
+    const u = await upstream();
+    u.handler = (_req, res) => {
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end('no ticket');
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('opened')));
+    });
+    expect(status).toBe(401);
+    expect(u.seen[0]?.headers.upgrade).toBe('websocket');
+  });
+
   it('an upgrade is not forwarded under denyUpgrades(): the upstream sees a plain request', async () => {
     const { denyUpgrades } = await import('@switchyard/core');
     const u = await upstream();
