@@ -28,7 +28,8 @@ const config = (port: number, backends: readonly TestBackend[]) => ({
     web: {
       backends: backends.map((b) => b.address),
       selector: { type: 'round-robin' },
-      health: { type: 'http', path: '/healthz', intervalMs: 200, timeoutMs: 200 },
+      // A generous check timeout: the box running these tests may be loaded, and a false 'down' would fail them.
+      health: { type: 'http', path: '/healthz', intervalMs: 200, timeoutMs: 1000 },
       peer: { connectionTimeout: 500, readTimeout: 2000 },
     },
   },
@@ -155,6 +156,35 @@ describe('switchyard serve', () => {
     }
     expect(await serve.exited).toEqual({ code: 0, signal: null });
     expect(serve.logs().some((l) => l.msg === 'stopped')).toBe(true);
+  }, 60_000);
+
+  it('--workers 2 runs two processes on one port; SIGTERM to the primary stops both and exits 0', async () => {
+    const serve = await startServe({
+      config: (port) => config(port, backends),
+      extraArgs: ['--workers', '2'],
+      // Three processes start on a shared CI box: give them time.
+      readyTimeoutMs: 45_000,
+    });
+    try {
+      await until(
+        'both workers listening',
+        () => serve.logs().filter((l) => l.msg === 'switchyard listening').length === 2,
+        20_000,
+      );
+      const pids = new Set(
+        serve
+          .logs()
+          .filter((l) => l.msg === 'switchyard listening')
+          .map((l) => l.pid),
+      );
+      expect(pids.size).toBe(2);
+      expect(pids.has(serve.pid)).toBe(false);
+      for (let i = 0; i < 4; i++) expect((await get(serve.port, `/w${i}`)).status).toBe(200);
+    } finally {
+      serve.signal('SIGTERM');
+    }
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+    expect(serve.logs().filter((l) => l.msg === 'stopped').length).toBe(2);
   }, 60_000);
 
   it('without --config runs the embedded default: three demo backends behind the proxy, URL printed', async () => {

@@ -105,7 +105,8 @@ export function embeddedConfig(
           type: 'http',
           path: DEMO_HEALTH_PATH,
           intervalMs: healthIntervalMs,
-          timeoutMs: 500,
+          // Refused connections fail at once; the long timeout only guards against false alarms on a busy machine.
+          timeoutMs: 1000,
           healthyThreshold: 1,
           unhealthyThreshold: 1,
         },

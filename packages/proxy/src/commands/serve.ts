@@ -212,7 +212,9 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     let stopping = false;
     const shutdown = async (signal: string) => {
       if (stopping) {
-        // A second signal: the operator does not want to wait.
+        // A worker gets Ctrl-C's SIGINT and the primary's SIGTERM: only a second signal to a
+        // lone process means the operator does not want to wait.
+        if (cluster.isWorker) return;
         process.exit(1);
       }
       stopping = true;
