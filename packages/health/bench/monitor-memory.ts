@@ -116,6 +116,10 @@ async function main(): Promise<void> {
   console.log(
     `delta ${first.t}→${last.t} s: rss ${mb((last.rssMb - first.rssMb) * 1048576)} MB, heap ${mb((last.heapMb - first.heapMb) * 1048576)} MB`,
   );
+  const load = loadavg().map((l) => l.toFixed(1));
+  console.log(
+    `machine: ${cpus().length} CPUs, load average ${load.join(' ')} (other work on the machine slows checks)`,
+  );
   console.log(
     `checks: ${last.checks} (${Math.round(last.checks / SECONDS)}/s), failed ${last.failed}; healthy at end ${healthy}/${BACKENDS}`,
   );
