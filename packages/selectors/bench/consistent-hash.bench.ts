@@ -1,7 +1,7 @@
 import { consistentHash } from '@switchyard/selectors';
 import HashRing from 'hashring';
 import { bench, describe } from 'vitest';
-import { BATCH, backends, KEYS } from './keys.js';
+import { HASH_BATCH as BATCH, backends, KEYS } from './keys.js';
 
 // Same 100 backends, same keys, every pick a miss for hashring's LRU. hashring's
 // `get` consults its LRU first; `max cache size: 0` crashes it (simple-lru-cache

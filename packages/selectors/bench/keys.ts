@@ -13,5 +13,12 @@ export function backends(n: number, weight = 1): Backend[] {
   );
 }
 
-/** Picks per bench iteration: batching keeps tinybench's per-call overhead out of the ratios. */
-export const BATCH = 1000;
+/**
+ * Picks per bench op for the hash selectors: enough to hide tinybench's per-op overhead,
+ * short enough (≈ 0.1–3 ms) that most samples run without being descheduled, which
+ * keeps the medians steady on a shared machine. The report reads it from the group name.
+ */
+export const HASH_BATCH = 100;
+
+/** Picks per bench op for round-robin, whose picks cost tens of nanoseconds. */
+export const RR_BATCH = 1000;

@@ -1,6 +1,6 @@
 import { roundRobin } from '@switchyard/selectors';
 import { bench, describe } from 'vitest';
-import { BATCH, backends } from './keys.js';
+import { RR_BATCH as BATCH, backends } from './keys.js';
 
 const small = roundRobin(backends(10).map((b, i) => ({ ...b, weight: 1 + (i % 4) })));
 const large = roundRobin(backends(1000));
