@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackend, type TestBackend, until } from './helpers/backends.js';
+import { deadAddress, startBackend, type TestBackend, until } from './helpers/backends.js';
 import { CLI_PATH, ensureBuilt, freePort, probe, runCli, startServe, tempDir } from './helpers/serve-process.js';
 
 // The CLI runs as a child process from packages/proxy/dist (built on demand by ensureBuilt).
@@ -156,6 +156,35 @@ describe('switchyard serve', () => {
     }
     expect(await serve.exited).toEqual({ code: 0, signal: null });
     expect(serve.logs().some((l) => l.msg === 'stopped')).toBe(true);
+  }, 60_000);
+
+  it('wires retries.maxAttempts and accessLog from the file into the server', async () => {
+    const dead = await deadAddress();
+    const live = backends[0]!;
+    const raw = (port: number, maxAttempts: number, accessLog: boolean) => ({
+      listen: `127.0.0.1:${port}`,
+      upstreams: { web: { backends: [dead, live.address], selector: { type: 'round-robin' } } },
+      retries: { maxAttempts },
+      accessLog,
+    });
+    // Round-robin without health checks: every other request's first choice is the dead backend.
+    const single = await startServe({ config: (port) => raw(port, 1, false) });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await get(single.port, `/a${i}`)).status);
+      expect(statuses.filter((s) => s === 502).length).toBe(3);
+      expect(single.logs().some((l) => typeof l.attempts === 'number')).toBe(false);
+    } finally {
+      await single.stop();
+    }
+    const retrying = await startServe({ config: (port) => raw(port, 2, true) });
+    try {
+      for (let i = 0; i < 6; i++) expect((await get(retrying.port, `/b${i}`)).status).toBe(200);
+      await until('access-log lines', () => retrying.logs().filter((l) => typeof l.attempts === 'number').length >= 6);
+      expect(retrying.logs().some((l) => l.attempts === 2)).toBe(true);
+    } finally {
+      await retrying.stop();
+    }
   }, 60_000);
 
   it('--workers 2 runs two processes on one port; SIGTERM to the primary stops both and exits 0', async () => {

@@ -1,0 +1,109 @@
+import { request } from 'node:http';
+import {
+  createConfiguredApp,
+  createProxyServer,
+  type ProxyServer,
+  resolveConfig,
+  SELECTOR_TYPES,
+} from '@switchyard/proxy';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deadAddress, startBackend, type TestBackend } from './helpers/backends.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+let live: TestBackend[] = [];
+beforeAll(async () => {
+  live = await Promise.all(['web1', 'web2', 'dr'].map((n) => startBackend(n)));
+});
+afterAll(async () => {
+  await Promise.all(live.map((b) => b.close()));
+});
+
+function get(port: number, path: string): Promise<{ status: number; backend: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string | undefined }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function serve(raw: unknown): Promise<{ port: number; app: ReturnType<typeof createConfiguredApp> }> {
+  const configured = createConfiguredApp(resolveConfig(raw, process.cwd()));
+  await configured.ready();
+  const proxy: ProxyServer = createProxyServer(configured.app, { observers: [configured.observer], maxAttempts: 3 });
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  cleanup.push(() => configured.close());
+  cleanup.push(() => proxy.close({ deadlineMs: 1000 }));
+  return { port, app: configured };
+}
+
+describe('createConfiguredApp', () => {
+  it('routes by longest prefix on segment boundaries and fails over to the route’s failover upstreams', async () => {
+    const [web1, web2, dr] = live as [TestBackend, TestBackend, TestBackend];
+    const { port } = await serve({
+      upstreams: {
+        web: { backends: [web1.address, web2.address] },
+        api: { backends: [await deadAddress(), await deadAddress()], selector: { type: 'consistent', key: 'path' } },
+        'api-dr': { backends: [dr.address] },
+      },
+      routes: [
+        { prefix: '/api', upstream: 'api', failover: ['api-dr'] },
+        { prefix: '/', upstream: 'web' },
+      ],
+    });
+    // /api: both api backends refuse; the third attempt goes to the failover upstream.
+    expect(await get(port, '/api/users')).toEqual({ status: 200, backend: 'dr' });
+    expect(await get(port, '/api')).toEqual({ status: 200, backend: 'dr' });
+    // /apix is not under /api: it takes the / route.
+    const other = await get(port, '/apix');
+    expect(other.status).toBe(200);
+    expect(['web1', 'web2']).toContain(other.backend);
+  });
+
+  it('answers 503 for a path no route matches', async () => {
+    const { port } = await serve({
+      upstreams: { web: { backends: [live[0]!.address] } },
+      routes: [{ prefix: '/only', upstream: 'web' }],
+    });
+    expect((await get(port, '/only/x')).status).toBe(200);
+    expect((await get(port, '/elsewhere')).status).toBe(503);
+  });
+
+  it('builds every selector type of the table and spreads keys over the backends', async () => {
+    for (const type of Object.keys(SELECTOR_TYPES)) {
+      const { port } = await serve({
+        upstreams: { web: { backends: [live[0]!.address, live[1]!.address], selector: { type, key: 'uri' } } },
+      });
+      const seen = new Set<string | undefined>();
+      for (let i = 0; i < 20; i++) seen.add((await get(port, `/k/${i}`)).backend);
+      expect(seen, type).toEqual(new Set(['web1', 'web2']));
+    }
+  }, 30_000);
+
+  it('reload swaps in the new backend set and closes the old balancers', async () => {
+    const [web1, web2] = live as [TestBackend, TestBackend];
+    const raw = (address: string) => ({
+      upstreams: { web: { backends: [address], health: { type: 'tcp', intervalMs: 50 } } },
+    });
+    const { port, app } = await serve(raw(web1.address));
+    expect((await get(port, '/')).backend).toBe('web1');
+    const before = app.balancers().get('web');
+    await app.reload(resolveConfig(raw(web2.address), process.cwd()));
+    expect((await get(port, '/')).backend).toBe('web2');
+    expect(app.balancers().get('web')).not.toBe(before);
+    expect(before?.health?.snapshot().length).toBe(1);
+    // The old balancer's health monitor is stopped: its last result no longer changes.
+    const last = JSON.stringify(before?.health?.snapshot());
+    await new Promise((r) => setTimeout(r, 200));
+    expect(JSON.stringify(before?.health?.snapshot())).toBe(last);
+  });
+});
