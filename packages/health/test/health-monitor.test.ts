@@ -91,6 +91,19 @@ describe('createHealthMonitor state', () => {
     expect(logs.lines.some((l) => l.level === 50 && /listener threw/.test(String(l.msg)))).toBe(true);
   });
 
+  it('a check that throws counts as a failure with the error message as reason', async () => {
+    const [a] = pool(1) as [Backend];
+    const m = createHealthMonitor({
+      backends: [a],
+      check: {
+        check: () => Promise.reject(new Error('check exploded')),
+      },
+    });
+    await m.checkNow();
+    expect(m.isHealthy(a)).toBe(false);
+    expect(m.snapshot()[0]?.lastResult).toMatchObject({ ok: false, reason: 'check exploded' });
+  });
+
   it('manual enable/disable is separate from health', async () => {
     const [a] = pool(1) as [Backend];
     const check = new ScriptedCheck();
