@@ -81,11 +81,15 @@ async function main(): Promise<void> {
   const inner = httpCheck({ timeoutMs: 1000 });
   let checks = 0;
   let failed = 0;
+  // Clients are created lazily, so memory is compared from the end of the first full round.
+  const seen = new Set<string>();
+  let firstRound: Sample | undefined;
   const counting: HealthCheck = {
     check: async (b, signal): Promise<CheckResult> => {
       const result = await inner.check(b, signal);
       checks++;
       if (!result.ok) failed++;
+      if (firstRound === undefined && seen.add(b.id).size === BACKENDS) firstRound = sample(startedAt, checks, failed);
       return result;
     },
     release: (b) => inner.release?.(b) ?? Promise.resolve(),
@@ -103,7 +107,7 @@ async function main(): Promise<void> {
   }
   await monitor.stop();
   child.disconnect();
-  const first = samples[1] as Sample;
+  const first = firstRound ?? (samples[1] as Sample);
   const last = samples.at(-1) as Sample;
   const healthy = monitor.snapshot().filter((h) => h.healthy).length;
   console.log('');
@@ -111,7 +115,9 @@ async function main(): Promise<void> {
     `node ${process.version}, ${BACKENDS} backends, interval ${INTERVAL_MS} ms, concurrency ${CONCURRENCY}, ${SECONDS} s`,
   );
   console.log(`before start: rss ${samples[0]?.rssMb} MB, heap ${samples[0]?.heapMb} MB`);
-  console.log(`at ${first.t} s: rss ${first.rssMb} MB, heap ${first.heapMb} MB`);
+  console.log(
+    `${firstRound === undefined ? 'first sample' : 'first round done'} at ${first.t} s: rss ${first.rssMb} MB, heap ${first.heapMb} MB`,
+  );
   console.log(`at ${last.t} s: rss ${last.rssMb} MB, heap ${last.heapMb} MB`);
   console.log(
     `delta ${first.t}→${last.t} s: rss ${mb((last.rssMb - first.rssMb) * 1048576)} MB, heap ${mb((last.heapMb - first.heapMb) * 1048576)} MB`,
