@@ -128,7 +128,7 @@ describe('hostile-client defaults', () => {
     expect(p.server.headersTimeout).toBe(20_000);
     expect(p.server.requestTimeout).toBe(300_000);
     expect(p.server.keepAliveTimeout).toBe(5_000);
-    expect(p.server.maxHeaderSize).toBe(16_384);
+    expect((p.server as unknown as { maxHeaderSize: number }).maxHeaderSize).toBe(16_384);
   });
 
   it('answers 431 to a head larger than maxHeaderSize without contacting the upstream', async () => {

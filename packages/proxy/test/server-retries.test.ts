@@ -1,6 +1,13 @@
 import { request } from 'node:http';
 import { HttpPeer, LbError } from '@switchyard/core';
-import { createProxyServer, type ProxyServer, type UpstreamOutcome } from '@switchyard/proxy';
+import {
+  createProxyServer,
+  type ProxyApp,
+  type ProxyCtx,
+  type ProxyServer,
+  type ProxyServerOptions,
+  type UpstreamOutcome,
+} from '@switchyard/proxy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { peer, peersApp, send } from './helpers/server-client.js';
 import { startUpstream, type TestUpstream, type UpstreamEcho } from './helpers/upstreams.js';
@@ -16,8 +23,11 @@ async function upstream(...args: Parameters<typeof startUpstream>): Promise<Test
   return u;
 }
 
-async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(...args);
+async function proxy(
+  app: ProxyApp<ProxyCtx>,
+  options: Partial<ProxyServerOptions>,
+): Promise<{ proxy: ProxyServer; port: number }> {
+  const p = createProxyServer(app, options);
   cleanup.push(() => p.close({ deadlineMs: 1000 }));
   const { port } = await p.listen(0);
   return { proxy: p, port };

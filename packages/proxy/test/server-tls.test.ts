@@ -50,7 +50,7 @@ function tlsPeer(
 describe('TLS PeerOptions', () => {
   it('sni is sent and the certificate verified against ca', async () => {
     const u = await upstream({ tls: pki.server });
-    let servername: string | false | undefined;
+    let servername: string | false | null | undefined;
     u.handler = (req, res) => {
       servername = (req.socket as TLSSocket).servername;
       res.end('ok');
@@ -120,6 +120,36 @@ describe('TLS PeerOptions', () => {
   it("alpn 'h2h1' falls back to HTTP/1.1 with an HTTP/1.1-only upstream", async () => {
     const u = await upstream({ tls: pki.server });
     expect(await statusVia(tlsPeer(u.id, 'localhost', { ca: pki.ca.cert, alpn: 'h2h1' }))).toBe(200);
+  });
+});
+
+describe('HTTPS downstream', () => {
+  it('serves HTTPS with tls: { cert, key } and says so in X-Forwarded-Proto', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false, tls: pki.server });
+    const { request } = await import('node:https');
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        path: '/secure',
+        ca: pki.ca.cert,
+        servername: 'localhost',
+        agent: false,
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.end();
+    });
+    const echo = JSON.parse(body) as UpstreamEcho;
+    expect(echo.url).toBe('/secure');
+    expect(echo.headers['x-forwarded-proto']).toBe('https');
   });
 });
 

@@ -1,7 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { applyUpstreamRequestPolicy, type HttpPeer, isLbError, LbError, type RequestInfo } from '@switchyard/core';
-import type { Session, UpstreamOutcome, UpstreamRequest, UpstreamResponse } from '../../proxy-app.js';
+import {
+  applyUpstreamRequestPolicy,
+  type HttpPeer,
+  invalidOption,
+  isLbError,
+  LbError,
+  type RequestInfo,
+} from '@switchyard/core';
+import type { Session, UpstreamObserver, UpstreamOutcome, UpstreamRequest, UpstreamResponse } from '../../proxy-app.js';
 import { forwardRequestHeaders, forwardResponseHeaders, normalizeIp } from './forward-headers.js';
 import type { PoolEntry } from './pool-cache.js';
 import type { ServerState } from './server-state.js';
@@ -175,11 +182,11 @@ export class Exchange<C> implements Session {
     }
     if (peer instanceof Promise) {
       peer.then(
-        (p) => this.#toPeer(p),
+        (p) => this.#toPeerSafely(p),
         (err) => this.#failNoPeer(err),
       );
     } else {
-      this.#toPeer(peer);
+      this.#toPeerSafely(peer);
     }
   }
 
@@ -191,6 +198,17 @@ export class Exchange<C> implements Session {
     const cause = this.#retryCause;
     if (cause !== undefined && isLbError(err) && err.code === 'LB_ERR_NO_HEALTHY_BACKEND') this.#fail(cause);
     else this.#fail(err);
+  }
+
+  #toPeerSafely(peer: HttpPeer): void {
+    try {
+      if (typeof peer !== 'object' || peer === null || typeof peer.reuseKey !== 'function') {
+        invalidOption('upstreamPeer result', 'an HttpPeer', peer);
+      }
+      this.#toPeer(peer);
+    } catch (err) {
+      this.#fail(err);
+    }
   }
 
   #toPeer(peer: HttpPeer): void {
@@ -265,7 +283,7 @@ export class Exchange<C> implements Session {
     this.#attemptStart = entry.lastUsed = performance.now();
     this.#attemptOpen = true;
     const observers = state.observers;
-    for (let i = 0; i < observers.length; i++) observers[i]?.onStart?.(peer);
+    for (let i = 0; i < observers.length; i++) notifyStart(state, observers[i], peer);
     entry.pool.dispatch(
       {
         method,
@@ -291,7 +309,15 @@ export class Exchange<C> implements Session {
     if (observers.length === 0) return;
     const peer = this.#peer as HttpPeer;
     const ms = performance.now() - this.#attemptStart;
-    for (let i = 0; i < observers.length; i++) observers[i]?.onFinish?.(peer, outcome, ms);
+    for (let i = 0; i < observers.length; i++) {
+      const onFinish = observers[i]?.onFinish;
+      if (onFinish === undefined) continue;
+      try {
+        onFinish.call(observers[i], peer, outcome, ms);
+      } catch (err) {
+        this.#state.logger.error({ err }, 'upstream observer threw');
+      }
+    }
   }
 
   // --- undici handler (legacy callback API) ---
@@ -330,6 +356,7 @@ export class Exchange<C> implements Session {
   }
 
   #writeHead(status: number, headers: string[]): boolean {
+    if (this.#finished) return false;
     const res = this.response;
     if (this.#state.closing) res.shouldKeepAlive = false;
     this.#status = status;
@@ -524,6 +551,16 @@ export function upgradeResponse(res: ServerResponse, socket: Socket): void {
   res.assignSocket(socket);
   res.shouldKeepAlive = false;
   res.on('finish', onUpgradeResponseFinish);
+}
+
+/** An observer's bug must not break the request it observes. */
+function notifyStart<C>(state: ServerState<C>, observer: UpstreamObserver | undefined, peer: HttpPeer): void {
+  if (observer?.onStart === undefined) return;
+  try {
+    observer.onStart(peer);
+  } catch (err) {
+    state.logger.error({ err }, 'upstream observer threw');
+  }
 }
 
 function defaultCtx(): { triedBackends: Set<string>; attempts: number } {
