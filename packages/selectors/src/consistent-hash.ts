@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   type Backend,
   checkInteger,
@@ -32,6 +33,15 @@ export interface ConsistentHashOptions {
    * @defaultValue 160
    */
   readonly pointsPerWeight: number;
+  /**
+   * How an IPv6 host enters a backend's base hash (`'nginx'` algorithm only).
+   * `'pingora'`: without brackets (`::1\0` + port), as Pingora formats `Ipv6Addr` and as
+   * DESIGN.md and the Pingora vectors require. `'nginx'`: with brackets (`[::1]\0` + port),
+   * what nginx itself hashes for `server [::1]:port` (checked against nginx 1.22).
+   * IPv4 and host names are the same either way.
+   * @defaultValue `'pingora'`
+   */
+  readonly ipv6HashFormat: 'pingora' | 'nginx';
 }
 
 /** nginx's `ngx_http_upstream_hash_module` and Pingora's `DEFAULT_POINT_MULTIPLE`: 160 points per weight. */
@@ -41,6 +51,7 @@ export const NGINX_POINTS_PER_WEIGHT = 160;
 export const CONSISTENT_HASH_DEFAULTS: Readonly<ConsistentHashOptions> = Object.freeze({
   algorithm: 'nginx',
   pointsPerWeight: NGINX_POINTS_PER_WEIGHT,
+  ipv6HashFormat: 'pingora',
 });
 
 /** Upper bound on ring points (weights × pointsPerWeight), 16 Mi points ≈ 96 MiB, so a typo cannot exhaust memory. */
@@ -51,6 +62,9 @@ function validate(options: Readonly<ConsistentHashOptions>): void {
     invalidOption('consistentHash algorithm', '"nginx" or "ketama"', options.algorithm);
   }
   checkInteger('consistentHash pointsPerWeight', options.pointsPerWeight, 1, MAX_RING_POINTS);
+  if (options.ipv6HashFormat !== 'pingora' && options.ipv6HashFormat !== 'nginx') {
+    invalidOption('consistentHash ipv6HashFormat', '"pingora" or "nginx"', options.ipv6HashFormat);
+  }
   if (options.algorithm === 'ketama' && options.pointsPerWeight % 4 !== 0) {
     invalidOption(
       'consistentHash pointsPerWeight (ketama)',
@@ -70,14 +84,15 @@ function invalidKey(got: unknown): never {
  * previous point as 4 little-endian bytes (0 before the first). Equal points are
  * dropped, the lowest-ranked backend in Pingora order keeping the point.
  */
-function nginxRing(sorted: readonly Backend[], pointsPerWeight: number): Ring {
+function nginxRing(sorted: readonly Backend[], pointsPerWeight: number, bracketIpv6: boolean): Ring {
   const total = totalWeight(sorted) * pointsPerWeight;
   const hashes = new Uint32Array(total);
   const ranks = new Uint16Array(total);
   let n = 0;
   for (let rank = 0; rank < sorted.length; rank++) {
     const b = sorted[rank]!;
-    const base = encodeUtf8(`${b.host}\0${b.port}`);
+    const host = bracketIpv6 && isIP(b.host) === 6 ? `[${b.host}]` : b.host;
+    const base = encodeUtf8(`${host}\0${b.port}`);
     const state = crc32Update(CRC32_INIT, base.bytes, 0, base.length);
     let prev = 0;
     for (let j = b.weight * pointsPerWeight; j > 0; j--) {
@@ -138,5 +153,6 @@ export const consistentHash: SelectorFactory<ConsistentHashOptions> = (backends,
   if (points > MAX_RING_POINTS) {
     invalidOption('consistentHash total weight × pointsPerWeight', `at most ${MAX_RING_POINTS} ring points`, points);
   }
-  return new ConsistentHashSelector(nginxRing(sorted, resolved.pointsPerWeight), crc32Of);
+  const ring = nginxRing(sorted, resolved.pointsPerWeight, resolved.ipv6HashFormat === 'nginx');
+  return new ConsistentHashSelector(ring, crc32Of);
 };

@@ -70,6 +70,15 @@ describe("consistentHash 'nginx'", () => {
     expect(ids([...candidates(consistentHash(set).select('k'), 10_000)]).sort()).toEqual(ids(set).sort());
   });
 
+  it("ipv6HashFormat changes only IPv6 backends' points", () => {
+    const v4 = [backend('10.0.0.1:80'), backend('example.internal:80')];
+    const v6 = [backend('[2001:db8::1]:80'), backend('[2001:db8::2]:80')];
+    const walk = (set: typeof v4, format: 'pingora' | 'nginx') =>
+      ids(take(consistentHash(set, { ipv6HashFormat: format }).select('key'), 1_000_000));
+    expect(walk(v4, 'nginx')).toEqual(walk(v4, 'pingora'));
+    expect(walk(v6, 'nginx')).not.toEqual(walk(v6, 'pingora'));
+  });
+
   it('honours pointsPerWeight', () => {
     expect(take(consistentHash([backend('10.0.0.1:1')], { pointsPerWeight: 7 }).select('x'), 1_000_000).length).toBe(7);
   });
@@ -87,6 +96,7 @@ describe("consistentHash 'nginx'", () => {
       () => consistentHash(one, { pointsPerWeight: 1.5 }),
       () => consistentHash(one, { algorithm: 'ketama', pointsPerWeight: 10 }),
       () => consistentHash(one, { bogus: 1 } as never),
+      () => consistentHash(one, { ipv6HashFormat: 'brackets' as never }),
       () => consistentHash([backend('10.0.0.1:1'), backend('10.0.0.1:1')]),
       () => consistentHash([backend('10.0.0.1:1', 1 << 20)], { pointsPerWeight: 160 }),
       () => consistentHash('10.0.0.1:1' as never),

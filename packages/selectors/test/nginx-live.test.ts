@@ -19,6 +19,7 @@ const servers: Server[] = [];
 let nginx: Nginx;
 let ring: Backend[];
 let rr: Backend[];
+let v6: Backend[];
 
 beforeAll(async () => {
   // Distinct loopback addresses as well as ports, so host bytes vary in the hash.
@@ -28,11 +29,17 @@ beforeAll(async () => {
   const ringWeights = weights(labelled.length, 7, 5);
   const rrWeights = weights(labelled.length, 11, 6);
   ring = labelled.map((l, i) => backend(l.id, ringWeights[i]));
+  const labelledV6 = await Promise.all(['::1', '::1', '::1', '::1'].map((h) => labelledServer(h)));
+  servers.push(...labelledV6.map((l) => l.server));
+  v6 = labelledV6.map((l, i) => backend(l.id, 1 + i));
   rr = labelled.map((l, i) => backend(l.id, rrWeights[i]));
   nginx = await startNginx(
     (listen) => `
   upstream chash { hash $request_uri consistent;
 ${ring.map((b) => `    server ${b.id} weight=${b.weight};`).join('\n')}
+  }
+  upstream chash6 { hash $request_uri consistent;
+${v6.map((b) => `    server ${b.id} weight=${b.weight};`).join('\n')}
   }
   upstream wrr {
 ${rr.map((b) => `    server ${b.id} weight=${b.weight};`).join('\n')}
@@ -41,6 +48,7 @@ ${rr.map((b) => `    server ${b.id} weight=${b.weight};`).join('\n')}
     listen ${listen};
     location = /__ready { return 204; }
     location /rr/ { proxy_pass http://wrr; }
+    location /v6/ { proxy_pass http://chash6; }
     location / { proxy_pass http://chash; }
   }`,
   );
@@ -68,6 +76,22 @@ describe('agreement with a real nginx', { timeout: 60_000 }, () => {
       if (got !== want) mismatches.push(`${encoded}: nginx ${got}, ours ${want}`);
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it("IPv6 backends: nginx hashes the bracketed host; ipv6HashFormat 'nginx' agrees", async () => {
+    const asNginx = consistentHash(v6, { ipv6HashFormat: 'nginx' });
+    const asPingora = consistentHash(v6);
+    let pingoraAgrees = 0;
+    const mismatches: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const uri = `/v6/${i}/${(i * 2654435761) >>> 0}`;
+      const got = await nginx.get(uri);
+      if (got !== asNginx.select(uri).next().value?.id) mismatches.push(`${uri}: nginx ${got}`);
+      if (got === asPingora.select(uri).next().value?.id) pingoraAgrees++;
+    }
+    expect(mismatches).toEqual([]);
+    // The default follows Pingora (no brackets), so it disagrees with nginx for IPv6 literals.
+    expect(pingoraAgrees).toBeLessThan(120);
   });
 
   it("roundRobin 'smooth' reproduces nginx's weighted round-robin sequence", async () => {

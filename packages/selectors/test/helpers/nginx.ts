@@ -5,14 +5,15 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A loopback HTTP server that answers every request with its own id in `x-backend`. */
+/** A loopback HTTP server that answers every request with its own id (`host:port`, `[v6]:port`) in `x-backend`. */
 export async function labelledServer(host: string): Promise<{ server: Server; id: string }> {
+  const shown = host.includes(':') ? `[${host}]` : host;
   const server = createServer((_req, res) => {
-    res.setHeader('x-backend', `${host}:${(server.address() as { port: number }).port}`);
+    res.setHeader('x-backend', `${shown}:${(server.address() as { port: number }).port}`);
     res.end();
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { server, id: `${host}:${(server.address() as { port: number }).port}` };
+  return { server, id: `${shown}:${(server.address() as { port: number }).port}` };
 }
 
 async function freePort(): Promise<number> {
