@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createConfiguredApp,
   createProxyServer,
@@ -88,6 +91,25 @@ describe('createConfiguredApp', () => {
       expect(seen, type).toEqual(new Set(['web1', 'web2']));
     }
   }, 30_000);
+
+  it('file discovery: rewriting the list moves traffic to the new backend set', async () => {
+    const [web1, web2] = live as [TestBackend, TestBackend];
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-discovery-'));
+    const list = join(dir, 'backends.json');
+    writeFileSync(list, JSON.stringify([web1.address]));
+    const { port } = await serve({
+      upstreams: { web: { discovery: { type: 'file', path: list, pollMs: 20 } } },
+    });
+    expect((await get(port, '/')).backend).toBe('web1');
+    writeFileSync(list, JSON.stringify([web2.address]));
+    const deadline = Date.now() + 5000;
+    let served: string | undefined;
+    while (Date.now() < deadline && served !== 'web2') {
+      served = (await get(port, '/')).backend;
+      if (served !== 'web2') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(served).toBe('web2');
+  });
 
   it('reload swaps in the new backend set and closes the old balancers', async () => {
     const [web1, web2] = live as [TestBackend, TestBackend];

@@ -247,7 +247,7 @@ describe('loadConfig', () => {
       /upstreams\.w: expected exactly one of "backends" and "discovery"/,
     );
     const c = loadConfig(join(sub, 'c.yml'));
-    expect(c.upstreams.w!.discovery).toEqual({ type: 'file', path: join(sub, 'list.yaml') });
+    expect(c.upstreams.w!.discovery).toEqual({ type: 'file', path: join(sub, 'list.yaml'), pollMs: 1000 });
     expect(c.source).toBe(join(sub, 'c.yml'));
   });
 

@@ -192,7 +192,7 @@ function buildCheck(u: ResolvedUpstream): HealthCheck {
 function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
   const d = u.discovery;
   if (d === undefined) throw new LbError('LB_ERR_INVALID_CONFIG', `upstreams.${u.name}: no discovery`);
-  if (d.type === 'file') return fileDiscovery(d.path);
+  if (d.type === 'file') return fileDiscovery(d.path, { pollMs: d.pollMs, logger });
   return dnsDiscovery({
     name: d.name,
     type: d.recordType,

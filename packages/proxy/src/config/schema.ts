@@ -99,7 +99,7 @@ const outlier = object({
 const discovery = z.discriminatedUnion(
   'type',
   [
-    object({ type: z.literal('file'), path: text('a file path') }),
+    object({ type: z.literal('file'), path: text('a file path'), pollMs: int(1, 3_600_000).default(1000) }),
     object({
       type: z.literal('dns'),
       name: text('a DNS name'),

@@ -1,5 +1,16 @@
-import type { SelectorFactory } from '@switchyard/core';
-import { consistentHash, fnvHash, random, roundRobin } from '@switchyard/selectors';
+import type { LoadTracker, SelectorFactory } from '@switchyard/core';
+import {
+  boundedLoad,
+  consistentHash,
+  fnvHash,
+  leastRequest,
+  MAGLEV_MAX_TABLE_SIZE,
+  maglev,
+  nextPrime,
+  peakEwma,
+  random,
+  roundRobin,
+} from '@switchyard/selectors';
 import { z } from 'zod';
 
 /**
@@ -19,6 +30,9 @@ export interface SelectorType {
   readonly tracker?: boolean;
 }
 
+const TABLE_SIZE = `a prime from 2 to ${MAGLEV_MAX_TABLE_SIZE}, at least 100 x the number of backends (e.g. 65537, 100003)`;
+const CHOICES = 'an integer from 2 to 64';
+
 /** The selector types the config accepts, by `selector.type`. */
 export const SELECTOR_TYPES = {
   consistent: {
@@ -34,6 +48,47 @@ export const SELECTOR_TYPES = {
   },
   random: { shape: {}, factory: random as SelectorFactory<never> },
   fnv: { shape: {}, factory: fnvHash as SelectorFactory<never> },
+  maglev: {
+    shape: {
+      tableSize: z
+        .int({ error: TABLE_SIZE })
+        .min(2, { error: TABLE_SIZE })
+        .max(MAGLEV_MAX_TABLE_SIZE, { error: TABLE_SIZE })
+        .refine((m) => nextPrime(m) === m, { error: TABLE_SIZE })
+        .optional(),
+    },
+    factory: maglev as SelectorFactory<never>,
+  },
+  'bounded-load': {
+    shape: {
+      balanceFactor: z
+        .number({ error: 'a number >= 1 (e.g. 1.25)' })
+        .min(1, { error: 'a number >= 1 (e.g. 1.25)' })
+        .optional(),
+      hash: z.enum(['consistent', 'maglev'], { error: '"consistent" or "maglev"' }).default('consistent'),
+    },
+    factory: ((
+      backends,
+      options?: { balanceFactor?: number; hash?: 'consistent' | 'maglev'; tracker?: LoadTracker },
+    ) => {
+      const { hash, ...rest } = options ?? {};
+      return boundedLoad(backends, hash === 'maglev' ? { ...rest, inner: maglev as SelectorFactory<never> } : rest);
+    }) as SelectorFactory<never>,
+    tracker: true,
+  },
+  'least-request': {
+    shape: { choices: z.int({ error: CHOICES }).min(2, { error: CHOICES }).max(64, { error: CHOICES }).optional() },
+    factory: leastRequest as SelectorFactory<never>,
+    tracker: true,
+  },
+  'peak-ewma': {
+    shape: {
+      decayMs: z.number({ error: 'a duration in ms > 0' }).positive({ error: 'a duration in ms > 0' }).optional(),
+      choices: z.int({ error: CHOICES }).min(2, { error: CHOICES }).max(64, { error: CHOICES }).optional(),
+    },
+    factory: peakEwma as SelectorFactory<never>,
+    tracker: true,
+  },
 } as const satisfies Record<string, SelectorType>;
 
 /** A `selector.type` name. */
