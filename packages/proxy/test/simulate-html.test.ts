@@ -80,7 +80,10 @@ describe('switchyard simulate --html', () => {
       const charts: ChartInfo[] = await page.$$eval('svg', (svgs) =>
         svgs.map((svg) => {
           const box = svg.getBoundingClientRect();
-          const marks = [...svg.querySelectorAll('rect, polyline')] as SVGGraphicsElement[];
+          // getBBox is SVG-only; the test compiles without the DOM lib, so it is typed here.
+          const marks = [...svg.querySelectorAll('rect, polyline')] as unknown as {
+            getBBox(): { width: number; height: number };
+          }[];
           const visible = marks.filter((m) => {
             const b = m.getBBox();
             return b.width > 0 && b.height > 0;
