@@ -20,7 +20,10 @@ export interface MovementReport {
   readonly added: readonly string[];
   /** Fraction of keys whose first pick changed. */
   readonly moved: number;
-  /** The removed backends' weight share before plus the added ones' share after. */
+  /**
+   * Fraction of keys that had to move: those on a removed backend before, plus those
+   * on an added backend after (no algorithm can keep them in place).
+   */
   readonly minimum: number;
 }
 
@@ -93,15 +96,19 @@ export function analyseKeys(
   const oldIds = new Set(pool.map((b) => b.id));
   const added = after.filter((b) => !oldIds.has(b.id));
   const next = firstPicks(build(after), after, keys, progress, keys, total);
+  const removedIds = new Set(removed.map((b) => b.id));
+  const addedIds = new Set(added.map((b) => b.id));
   let moved = 0;
+  let forced = 0;
   for (let k = 0; k < keys; k++) {
     const a = before.picks[k]!;
     const b = next.picks[k]!;
-    if (a < 0 || b < 0 || pool[a]!.id !== after[b]!.id) moved++;
+    const was = a < 0 ? undefined : pool[a]!.id;
+    const is = b < 0 ? undefined : after[b]!.id;
+    if (was !== is) moved++;
+    if ((was !== undefined && removedIds.has(was)) || (is !== undefined && addedIds.has(is))) forced++;
   }
-  const afterWeight = after.reduce((s, b) => s + b.weight, 0);
-  const minimum =
-    removed.reduce((s, b) => s + b.weight, 0) / totalWeight + added.reduce((s, b) => s + b.weight, 0) / afterWeight;
+  const minimum = forced / keys;
   progress(total, total);
   return {
     shares,
