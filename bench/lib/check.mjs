@@ -5,9 +5,9 @@ import http from 'node:http';
 import { BIG_BODY, BIG_PATH, BIG_SIZE, KEY_HEADER, SMALL_BODY, UPSTREAM_HEADER } from './bodies.mjs';
 import { HOST } from './children.mjs';
 
-function request(port, { method = 'GET', path = '/', headers = {}, body } = {}) {
+function request(agent, port, { method = 'GET', path = '/', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: HOST, port, method, path, headers, agent: false, timeout: 5000 }, (res) => {
+    const req = http.request({ host: HOST, port, method, path, headers, agent, timeout: 5000 }, (res) => {
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -24,6 +24,8 @@ function expectOk(what, res, expected) {
   if (!res.body.equals(expected)) {
     throw new Error(`${what}: body of ${res.body.length} bytes differs from the expected ${expected.length} bytes`);
   }
+  // The load generators keep connections open; a target that closes each one measures connects.
+  if (res.headers.connection === 'close') throw new Error(`${what}: the response closes the keep-alive connection`);
   const upstream = res.headers[UPSTREAM_HEADER];
   if (typeof upstream !== 'string') throw new Error(`${what}: no ${UPSTREAM_HEADER} header in the response`);
   return upstream;
@@ -33,10 +35,20 @@ function expectOk(what, res, expected) {
  * Checks `port` for one load shape. `balance`: 'round-robin' expects `distinct` upstreams over 12
  * requests, 'consistent' expects each key to stick to one upstream, 'none' checks bytes only.
  */
-export async function checkTarget(label, port, { load, balance, distinct = 3 }) {
+export async function checkTarget(label, port, options) {
+  // One keep-alive connection, like each of the load generator's.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    await checkWith(agent, label, port, options);
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function checkWith(agent, label, port, { load, balance, distinct = 3 }) {
   const small = Buffer.from(SMALL_BODY);
   if (load === 'big') {
-    const res = await request(port, {
+    const res = await request(agent, port, {
       method: 'POST',
       path: BIG_PATH,
       headers: { 'content-type': 'application/octet-stream', 'content-length': BIG_SIZE },
@@ -49,8 +61,8 @@ export async function checkTarget(label, port, { load, balance, distinct = 3 }) 
     const seen = new Set();
     for (let k = 0; k < 20; k++) {
       const headers = { [KEY_HEADER]: `check-${k}` };
-      const first = expectOk(`${label} key ${k}`, await request(port, { headers }), small);
-      const second = expectOk(`${label} key ${k}`, await request(port, { headers }), small);
+      const first = expectOk(`${label} key ${k}`, await request(agent, port, { headers }), small);
+      const second = expectOk(`${label} key ${k}`, await request(agent, port, { headers }), small);
       if (first !== second) throw new Error(`${label}: key check-${k} went to ${first}, then to ${second}`);
       seen.add(first);
     }
@@ -60,7 +72,7 @@ export async function checkTarget(label, port, { load, balance, distinct = 3 }) 
   const seen = new Set();
   for (let i = 0; i < 12; i++) {
     const headers = load === 'keyed' ? { [KEY_HEADER]: `check-${i}` } : {};
-    seen.add(expectOk(`${label} GET /`, await request(port, { headers }), small));
+    seen.add(expectOk(`${label} GET /`, await request(agent, port, { headers }), small));
   }
   if (balance === 'round-robin' && seen.size < distinct) {
     throw new Error(

@@ -44,23 +44,46 @@ function nginxString(text) {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
+// The large body as a variable, 64 copies of a 1 KiB piece (config tokens are limited to a few KiB).
+function bigBodyVariables() {
+  const piece = 1024;
+  if (BIG_SIZE % piece !== 0) throw new Error(`BIG_SIZE ${BIG_SIZE} is not a multiple of ${piece}`);
+  const copies = '$big_piece'.repeat(BIG_SIZE / piece);
+  return `      set $big_piece "${'y'.repeat(piece)}";\n      set $big_body "${copies}";`;
+}
+
 /**
  * Upstreams: one server block listening on every port. `/` answers SMALL_BODY; BIG_PATH answers
- * a BIG_SIZE file — also to POST, through `error_page 405 =200 $uri` (the static module refuses
- * POST; the internal redirect re-serves the file as GET after the request body was read).
+ * BIG_SIZE bytes of 'y' to any method, only after reading the whole request body, with
+ * keep-alive. nginx's `return` answers before it has read a request body (the rest is discarded
+ * afterwards), which no application does and which makes careful proxies close the downstream
+ * connection; so BIG_PATH goes through nginx's proxy module, which reads the body first, to an
+ * internal server on a unix socket that answers it.
  */
 export async function upstreamConfig(dir, name, ports) {
-  const www = path.join(dir, `${name}-www`);
-  await mkdir(www, { recursive: true });
-  await writeFile(path.join(www, BIG_PATH.slice(1)), Buffer.alloc(BIG_SIZE, 'y'));
   const listens = ports.map((port) => `    listen ${HOST}:${port};`).join('\n');
+  const socket = path.join(dir, `${name}-big.sock`);
   return `${preamble(dir, name, { connections: Math.max(4096, ports.length * 4) })}
+  upstream big_body {
+    server unix:${socket};
+    keepalive 16;
+  }
+  server {
+    listen unix:${socket};
+    location / {
+${bigBodyVariables()}
+      return 200 $big_body;
+    }
+  }
   server {
 ${listens}
     add_header ${UPSTREAM_HEADER} $server_port always;
     location = ${BIG_PATH} {
-      root ${www};
-      error_page 405 =200 $uri;
+      proxy_pass http://big_body;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffer_size 16k;
+      proxy_buffers 16 16k;
     }
     location / {
       return 200 ${nginxString(SMALL_BODY)};
