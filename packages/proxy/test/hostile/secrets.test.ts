@@ -1,0 +1,158 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HttpPeer } from '@switchyard/core';
+import { generateTestPki } from '@switchyard/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultBackend, startFaultBackend } from '../helpers/fault-backend.js';
+import { startLoad } from '../helpers/load.js';
+import { ensureBuilt, freePort, runCli, type ServeProcess, startServe, tempDir } from '../helpers/serve-process.js';
+
+// A run that uses every kind of credential, logging at trace level; then its whole output is
+// searched for each secret.
+
+const PROXY_USER = 'scott';
+const PROXY_PASSWORD = 'Pr0xyPa55w0rd-7f3a';
+const AUTH_TOKEN = 'SECRET-BEARER-9b1c4e';
+const PROXY_AUTH = 'SECRET-PROXYAUTH-52d0';
+const COOKIE = 'SECRET-COOKIE-e8a1';
+
+const pki = generateTestPki();
+/** A line from the middle of the client key's base64: enough to identify it anywhere. */
+const KEY_LINE = pki.client.key.split('\n').filter((l) => l.length > 0 && !l.startsWith('-----'))[1] ?? '';
+
+const SECRETS: Record<string, string> = {
+  'proxy URI password': PROXY_PASSWORD,
+  'proxy URI credentials (base64)': Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'),
+  Authorization: AUTH_TOKEN,
+  'Proxy-Authorization': PROXY_AUTH,
+  'Proxy-Authorization (base64)': Buffer.from(`x:${PROXY_AUTH}`).toString('base64'),
+  Cookie: COOKIE,
+  'client key': KEY_LINE,
+};
+
+function expectNoSecret(text: string, where: string): void {
+  for (const [what, secret] of Object.entries(SECRETS)) {
+    expect(secret.length).toBeGreaterThan(8);
+    expect(text.includes(secret), `${what} appears in ${where}`).toBe(false);
+  }
+}
+
+describe('credentials never reach logs or errors', () => {
+  let backend: FaultBackend;
+  let serve: ServeProcess;
+  let dir: string;
+  let config: (port: number) => unknown;
+  const responses: string[] = [];
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    backend = await startFaultBackend({ name: 'web' });
+    const deadProxyPort = await freePort();
+    dir = tempDir('switchyard-secrets-');
+    writeFileSync(join(dir, 'client.pem'), pki.client.cert);
+    writeFileSync(join(dir, 'client.key'), pki.client.key);
+    writeFileSync(join(dir, 'ca.pem'), pki.ca.cert);
+    config = (port: number) => ({
+      listen: `127.0.0.1:${port}`,
+      logLevel: 'trace',
+      accessLog: true,
+      upstreams: {
+        web: { backends: [backend.address], health: { type: 'http', path: '/healthz', intervalMs: 200 } },
+        tunnel: {
+          backends: ['127.0.0.1:9'],
+          tls: true,
+          sni: 'localhost',
+          peer: {
+            proxy: `http://${PROXY_USER}:${PROXY_PASSWORD}@127.0.0.1:${deadProxyPort}`,
+            proxyHeaders: { 'Proxy-Authorization': `Basic ${Buffer.from(`x:${PROXY_AUTH}`).toString('base64')}` },
+            clientCert: { cert: join(dir, 'client.pem'), key: join(dir, 'client.key') },
+            ca: join(dir, 'ca.pem'),
+            connectionTimeout: 500,
+          },
+        },
+      },
+      routes: [
+        { prefix: '/tunnel', upstream: 'tunnel' },
+        { prefix: '/', upstream: 'web' },
+      ],
+    });
+    serve = await startServe({ config });
+    const headers = {
+      authorization: `Bearer ${AUTH_TOKEN}`,
+      'proxy-authorization': `Basic ${Buffer.from(`x:${PROXY_AUTH}`).toString('base64')}`,
+      cookie: `session=${COOKIE}; theme=dark`,
+    };
+    for (const path of ['/web/a', '/tunnel/b']) {
+      const load = startLoad({
+        port: serve.port,
+        concurrency: 2,
+        maxRequests: 10,
+        headers,
+        path: () => path,
+        timeoutMs: 5000,
+      });
+      await load.done;
+      for (const r of load.records) responses.push(`${r.status} ${r.body ?? ''} ${r.error ?? ''}`);
+    }
+    // Let the health checks and the access log flush.
+    await new Promise((r) => setTimeout(r, 500));
+  }, 120_000);
+
+  afterAll(async () => {
+    await serve?.stop();
+    await backend?.stop();
+  });
+
+  it('the run did exercise both paths (the grep below is not vacuous)', () => {
+    const access = serve.logs().filter((l) => typeof l.attempts === 'number' || l.log === 'access');
+    expect(access.some((l) => String(l.path).startsWith('/web') && l.status === 200)).toBe(true);
+    expect(access.some((l) => String(l.path).startsWith('/tunnel') && Number(l.status) >= 500)).toBe(true);
+    expect(backend.requests.some((r) => r.target === '/web/a')).toBe(true);
+    expect(serve.stdout.length).toBeGreaterThan(20);
+  });
+
+  it('the proxy log output (trace level, access log on) holds none of the credentials', () => {
+    expectNoSecret(serve.output(), 'the serve output');
+  });
+
+  it('the error responses sent to clients hold none of them', () => {
+    expectNoSecret(responses.join('\n'), 'responses');
+  });
+
+  it('the Authorization and Cookie of the client still reach the backend (end-to-end headers are forwarded, not logged)', () => {
+    const received = backend.requests.find((r) => r.target === '/web/a');
+    expect(received?.rawHead).toContain(AUTH_TOKEN);
+    expect(received?.rawHead).toContain(COOKIE);
+    expect(received?.rawHead).not.toContain(PROXY_AUTH);
+  });
+
+  it('switchyard check prints the resolved config without the secrets', async () => {
+    const file = join(dir, 'switchyard.json');
+    writeFileSync(file, JSON.stringify(config(8080)));
+    const run = await runCli(['check', '--config', file], { timeoutMs: 30_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expectNoSecret(run.stdout + run.stderr, 'switchyard check output');
+  }, 40_000);
+
+  it('an invalid config holding a credential: the error names the field but not the secret', async () => {
+    const file = join(dir, 'bad.json');
+    const bad = config(8080) as { upstreams: { tunnel: { peer: Record<string, unknown> } } };
+    bad.upstreams.tunnel.peer.proxy = `ftp://${PROXY_USER}:${PROXY_PASSWORD}@127.0.0.1:21`;
+    writeFileSync(file, JSON.stringify(bad));
+    const run = await runCli(['check', '--config', file], { timeoutMs: 30_000 });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('upstreams.tunnel.peer.proxy');
+    expectNoSecret(run.stdout + run.stderr, 'the config error');
+  }, 40_000);
+
+  it('library errors about a bad proxy URI do not echo its password', () => {
+    let message = '';
+    try {
+      new HttpPeer('127.0.0.1:1', false, '', { proxy: { uri: `ftp://${PROXY_USER}:${PROXY_PASSWORD}@127.0.0.1:21` } });
+    } catch (err) {
+      message = String((err as Error).message);
+    }
+    expect(message).not.toBe('');
+    expectNoSecret(message, 'the HttpPeer error');
+  });
+});
