@@ -131,7 +131,11 @@ for (const name of PROTECTED_NOMINATIONS) KINDS[name] = PROTECTED;
 
 // Known names bucketed by length: most header names are rejected by one array read, the rest
 // by a first-byte mismatch. No lower-casing, no regex, no allocation per header.
-const BY_LENGTH: (readonly (readonly [string, number])[] | undefined)[] = [];
+const LONGEST = Math.max(...Object.keys(KINDS).map((name) => name.length));
+const BY_LENGTH: (readonly (readonly [string, number])[] | undefined)[] = Array.from(
+  { length: LONGEST + 1 },
+  () => undefined,
+);
 for (const [name, kind] of Object.entries(KINDS)) {
   BY_LENGTH[name.length] = [...(BY_LENGTH[name.length] ?? []), [name, kind] as const];
 }
@@ -143,25 +147,35 @@ for (let c = 0; c < 128; c++) {
   if (/[A-Za-z0-9]/.test(ch) || "!#$%&'*+-.^_`|~".includes(ch)) TCHAR[c] = 1;
 }
 
-/** `s` equals the lower-case ASCII `lower` ignoring ASCII case; the lengths must already match. */
-function equalsLower(s: string, lower: string): boolean {
+/** `s` from `start` equals the lower-case ASCII `lower`, ignoring ASCII case (`s` must be long enough). */
+function equalsLowerAt(s: string, start: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = s.charCodeAt(start + i);
     const t = lower.charCodeAt(i);
     if (c !== t && (c < 65 || c > 90 || c + 32 !== t)) return false;
   }
   return true;
 }
 
-function kindOf(name: string): number {
-  const bucket = BY_LENGTH[name.length];
+/** The kind bits of the name `s.slice(start, start + length)`, without slicing. */
+function kindAt(s: string, start: number, length: number): number {
+  if (length > LONGEST) return 0;
+  const bucket = BY_LENGTH[length];
   if (bucket === undefined) return 0;
   for (let i = 0; i < bucket.length; i++) {
     const entry = bucket[i]!;
-    if (equalsLower(name, entry[0])) return entry[1];
+    if (equalsLowerAt(s, start, entry[0])) return entry[1];
   }
   return 0;
 }
+
+function kindOf(name: string): number {
+  return kindAt(name, 0, name.length);
+}
+
+// Kinds of the current request's headers, so the second pass does not classify again. Reused
+// across calls (the policy functions are synchronous, so there is never more than one user).
+let kindsScratch = new Uint8Array(64);
 
 // Rust's `trim_ascii`: space, tab, LF, form feed, CR (not the Unicode spaces `String#trim` removes).
 function isAsciiSpace(c: number): boolean {
@@ -208,12 +222,12 @@ function parseConnectionValue(
       if (strict) badRequest('invalid token nominated by the Connection header');
       continue; // lenient: skipped, but it has been counted
     }
-    const token = value.slice(a, b);
-    const kind = kindOf(token);
-    if (kind & PROTECTED)
-      badRequest(`protected header ${token.toLowerCase()} cannot be nominated by the Connection header`);
+    const kind = kindAt(value, a, b - a);
+    if (kind & PROTECTED) {
+      badRequest(`protected header ${value.slice(a, b).toLowerCase()} cannot be nominated by the Connection header`);
+    }
     // A name the later steps remove anyway needs no per-header comparison.
-    if ((kind & alreadyStripped) === 0) nominated.push(token.toLowerCase());
+    if ((kind & alreadyStripped) === 0) nominated.push(value.slice(a, b).toLowerCase());
   }
   return count;
 }
@@ -221,7 +235,7 @@ function parseConnectionValue(
 function isNominated(name: string, nominated: readonly string[]): boolean {
   for (let i = 0; i < nominated.length; i++) {
     const lower = nominated[i]!;
-    if (lower.length === name.length && equalsLower(name, lower)) return true;
+    if (lower.length === name.length && equalsLowerAt(name, 0, lower)) return true;
   }
   return false;
 }
@@ -287,8 +301,11 @@ export function applyUpstreamRequestPolicy(
   let count = 0;
   let present = 0;
   let upgradeValue: string | undefined;
+  if (kindsScratch.length < n / 2) kindsScratch = new Uint8Array(n);
+  const kinds = kindsScratch;
   for (let i = 0; i < n; i += 2) {
     const kind = kindOf(headers[i]!);
+    kinds[i >> 1] = kind;
     if (kind === 0) continue;
     present |= kind;
     if (kind & CONNECTION && policy.stripConnectionNominated) {
@@ -306,13 +323,20 @@ export function applyUpstreamRequestPolicy(
   if ((present & stripMask) === 0 && nominated.length === 0) {
     return { headers: headers.slice(), upgrade: undefined };
   }
-  const out: string[] = [];
+  // Copy once, then compact in place: cheaper than growing a new array pair by pair.
+  const out = headers.slice();
+  let kept = 0;
   for (let i = 0; i < n; i += 2) {
-    const name = headers[i]!;
-    if (kindOf(name) & stripMask) continue;
+    const name = out[i]!;
+    if (kinds[i >> 1]! & stripMask) continue;
     if (nominated.length > 0 && isNominated(name, nominated)) continue;
-    out.push(name, headers[i + 1]!);
+    if (kept !== i) {
+      out[kept] = name;
+      out[kept + 1] = out[i + 1]!;
+    }
+    kept += 2;
   }
+  out.length = kept;
   if (websocket) out.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
   return { headers: out, upgrade: websocket ? 'websocket' : undefined };
 }
@@ -324,7 +348,7 @@ function isWebSocket(value: string | undefined): boolean {
   let b = value.length;
   while (a < b && (value.charCodeAt(a) === 32 || value.charCodeAt(a) === 9)) a++;
   while (b > a && (value.charCodeAt(b - 1) === 32 || value.charCodeAt(b - 1) === 9)) b--;
-  return b - a === 9 && equalsLower(a === 0 && b === value.length ? value : value.slice(a, b), 'websocket');
+  return b - a === 9 && equalsLowerAt(value, a, 'websocket');
 }
 
 /**
