@@ -270,10 +270,12 @@ function isPreserve(policy: UpstreamRequestPolicy): boolean {
  * Names match ASCII case-insensitively; surviving fields keep their casing and order. Call
  * {@link finalizeUpstreamFraming} afterwards: `standard()` removes `Transfer-Encoding`.
  *
- * Cost: O(number of headers) — two passes over the names, one table lookup each (by length,
- * then a case-insensitive byte compare), no regex and no per-header allocation; one substring
- * per valid `Connection` token; one output array. Nominations of fields removed anyway
- * (`keep-alive`, `upgrade`) add no per-header work; each other one adds a length compare per header.
+ * Cost: O(number of headers). Each name is classified once (a length-indexed table, then a
+ * case-insensitive byte compare; no regex, no lower-casing, no per-header allocation) into a
+ * reused buffer; the output is one copy of the array, compacted in place. Each non-hop-by-hop
+ * nomination costs one substring and a length compare per header. Measured (CPU time, Node 20):
+ * about 0.35 µs for a 16-header browser request and 0.05 µs for 3 headers, roughly a half to a
+ * third of a `toLowerCase` + `Set` version; see `packages/core/bench/upstream-request-policy.bench.ts`.
  *
  * @param policy - @defaultValue {@link standard}()
  * @throws LbError `LB_ERR_BAD_REQUEST` (the proxy answers 400 with the message) for the rejections of
