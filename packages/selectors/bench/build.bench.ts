@@ -8,7 +8,8 @@ const SET = backends(1000);
 const servers = Object.fromEntries(SET.map((b) => [b.id, { weight: b.weight }]));
 
 // Memory and CPU time of a 1000-backend 'nginx' ring, written for bench/report.mjs.
-// The ring keeps one Uint32 point and one Uint16 owner per point (6 bytes);
+// The ring keeps one Uint32 point and one Uint16 owner per point (6 bytes) plus a
+// Uint32 bucket index of 2^bits + 1 entries, bits = clamp(floor(log2 points) − 1, 1, 16);
 // `arrayBuffers` growth also counts the build's transient radix-sort buffers. CPU time
 // (process.cpuUsage) is reported next to wall time because on a shared machine the
 // wall clock mostly measures how long the process waited for a core.
@@ -35,7 +36,7 @@ const servers = Object.fromEntries(SET.map((b) => [b.id, { weight: b.weight }]))
     JSON.stringify({
       backends: SET.length,
       points,
-      retainedBytes: points * 6,
+      retainedBytes: points * 6 + 4 * (2 ** Math.max(1, Math.min(16, Math.floor(Math.log2(points)) - 1)) + 1),
       arrayBuffersDelta: delta,
       coldWallMs,
       coldCpuMs,

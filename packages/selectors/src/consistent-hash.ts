@@ -9,7 +9,7 @@ import {
   type SelectorFactory,
 } from '@switchyard/core';
 import { checkBackends, pingoraOrder, totalWeight } from './internal/backends.js';
-import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateLe32 } from './internal/crc32.js';
+import { CRC32_INIT, crc32Final, crc32String, crc32Update, crc32UpdateLe32 } from './internal/crc32.js';
 import { ketamaRing } from './internal/hashring-adapter.js';
 import { md5FirstWord } from './internal/md5.js';
 import { type Ring, type RingWalk, ringFromPoints } from './internal/ring.js';
@@ -108,11 +108,14 @@ class ConsistentHashSelector implements Selector {
   constructor(
     private readonly ring: Ring,
     private readonly hash: (bytes: Uint8Array, length: number) => number,
+    private readonly hashString: ((text: string) => number) | undefined,
   ) {}
 
   select(key: string | Uint8Array): RingWalk {
+    const ring = this.ring;
+    if (typeof key === 'string' && this.hashString !== undefined) return ring.walk(ring.find(this.hashString(key)));
     const k = keyBytes(key, invalidKey);
-    return this.ring.walk(this.ring.find(this.hash(k.bytes, k.length)));
+    return ring.walk(ring.find(this.hash(k.bytes, k.length)));
   }
 }
 
@@ -147,12 +150,12 @@ export const consistentHash: SelectorFactory<ConsistentHashOptions> = (backends,
   if (backends.length === 0) return { select: () => emptyIterator() };
   const sorted = pingoraOrder(backends);
   if (resolved.algorithm === 'ketama') {
-    return new ConsistentHashSelector(ketamaRing(sorted, resolved.pointsPerWeight / 4), md5FirstWord);
+    return new ConsistentHashSelector(ketamaRing(sorted, resolved.pointsPerWeight / 4), md5FirstWord, undefined);
   }
   const points = totalWeight(sorted) * resolved.pointsPerWeight;
   if (points > MAX_RING_POINTS) {
     invalidOption('consistentHash total weight × pointsPerWeight', `at most ${MAX_RING_POINTS} ring points`, points);
   }
   const ring = nginxRing(sorted, resolved.pointsPerWeight, resolved.ipv6HashFormat === 'nginx');
-  return new ConsistentHashSelector(ring, crc32Of);
+  return new ConsistentHashSelector(ring, crc32Of, crc32String);
 };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../src/internal/crc32.js';
+import { crc32, crc32String } from '../src/internal/crc32.js';
 import { md5FirstWord } from '../src/internal/md5.js';
 import { encodeUtf8 } from '../src/internal/utf8.js';
 
@@ -20,6 +20,24 @@ describe('hashing internals', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         expect(crc32(bytes)).toBe(zlibCrc32(bytes));
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
+  it('CRC-32 of a string equals zlib over its UTF-8 bytes (ASCII fast path and fallback)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', '/', '~', 'é', '☃', '😀', '\ud800'), maxLength: 40 }),
+        (text) => {
+          expect(crc32String(text)).toBe(zlibCrc32(Buffer.from(text)));
+        },
+      ),
+      { seed: SEED, numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 100 }), (text) => {
+        expect(crc32String(text)).toBe(zlibCrc32(Buffer.from(text)));
       }),
       { seed: SEED, numRuns: 500 },
     );

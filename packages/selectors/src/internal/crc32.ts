@@ -5,6 +5,8 @@
  * more bytes, which is how nginx derives consecutive ring points from one base.
  */
 
+import { encodeUtf8 } from './utf8.js';
+
 const POLYNOMIAL = 0xedb88320;
 
 // Eight 256-entry tables in one array: table k at offset 256 * k. Table 0 is the
@@ -67,4 +69,36 @@ export function crc32Final(state: number): number {
 /** CRC-32 of `bytes[0, length)`. */
 export function crc32(bytes: Uint8Array, length = bytes.length): number {
   return crc32Final(crc32Update(CRC32_INIT, bytes, 0, length));
+}
+
+/**
+ * CRC-32 of a string's UTF-8 bytes. ASCII strings (the usual URI, id or cookie) are
+ * folded four characters at a time straight from the string, with no encoding pass;
+ * anything else is encoded into the scratch buffer first.
+ */
+export function crc32String(text: string): number {
+  const t = TABLES;
+  const n = text.length;
+  let crc = CRC32_INIT;
+  let i = 0;
+  for (; n - i >= 4; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) return crc32Final(crc32Encoded(text));
+    const c = crc ^ (c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    crc = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
+  }
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return crc32Final(crc32Encoded(text));
+    crc = t[(crc ^ c) & 0xff]! ^ (crc >>> 8);
+  }
+  return crc32Final(crc);
+}
+
+function crc32Encoded(text: string): number {
+  const encoded = encodeUtf8(text);
+  return crc32Update(CRC32_INIT, encoded.bytes, 0, encoded.length);
 }

@@ -8,22 +8,44 @@ export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true,
  * `owners[i]` the index into `backends` of the backend owning `points[i]`.
  */
 export class Ring {
+  /**
+   * Bucket index over the top `bits` of a hash: `starts[b]` is the first point whose top
+   * bits are ≥ b, so a lookup scans only the 2–4 points of one bucket instead of a
+   * 14–17 step binary search (which costs more in branch misses than the hashing).
+   */
+  private readonly starts: Uint32Array;
+  private readonly shift: number;
+
   constructor(
     readonly points: Uint32Array,
     readonly owners: Uint16Array,
     readonly backends: readonly Backend[],
-  ) {}
+  ) {
+    const bits = Math.max(1, Math.min(16, Math.floor(Math.log2(Math.max(points.length, 1))) - 1));
+    this.shift = 32 - bits;
+    const buckets = 1 << bits;
+    const starts = new Uint32Array(buckets + 1);
+    let p = 0;
+    for (let b = 0; b <= buckets; b++) {
+      while (p < points.length && points[p]! >>> this.shift < b) p++;
+      starts[b] = p;
+    }
+    this.starts = starts;
+  }
 
   /** Index of the first point ≥ `hash`, or 0 when `hash` is above every point (the ring wraps). */
   find(hash: number): number {
     const points = this.points;
-    let lo = 0;
-    let hi = points.length;
-    while (lo < hi) {
+    const bucket = hash >>> this.shift;
+    let lo = this.starts[bucket]!;
+    let hi = this.starts[bucket + 1]!;
+    // Every point of later buckets is > hash, so the answer is in [lo, hi].
+    while (hi - lo > 8) {
       const mid = (lo + hi) >>> 1;
       if (points[mid]! < hash) lo = mid + 1;
       else hi = mid;
     }
+    while (lo < hi && points[lo]! < hash) lo++;
     return lo === points.length ? 0 : lo;
   }
 
