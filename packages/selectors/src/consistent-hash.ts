@@ -140,9 +140,10 @@ function crc32Of(bytes: Uint8Array, length: number): number {
  * Pingora order), so many proxies agree with no coordination. No backends: an
  * exhausted iterator. Throws `LB_ERR_INVALID_OPTION` on bad options, backends or keys.
  *
- * Cost for n backends of total weight W, P = pointsPerWeight: build O(P·W log(P·W))
- * time and 6·P·W bytes (Uint32 points + Uint16 owners, e.g. 0.94 MiB for 1,000
- * backends of weight 1); pick: one hash over the key + a binary search, O(log P·W).
+ * Cost for n backends of total weight W, P = pointsPerWeight: build O(n log n + P·W)
+ * (points sorted by radix); memory 6·P·W bytes (Uint32 points + Uint16 owners) plus a
+ * bucket index of at most 256 KiB, e.g. 1.17 MiB for 1,000 backends of weight 1; pick:
+ * one hash over the key + a scan of one bucket (2–4 points on average).
  */
 export const consistentHash: SelectorFactory<ConsistentHashOptions> = (backends, options) => {
   const resolved = resolveOptions('consistentHash', CONSISTENT_HASH_DEFAULTS, options, validate);
