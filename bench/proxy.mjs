@@ -33,7 +33,7 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --backends N       backends in the cost-growth run (default 1000)
   --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
   --requests N       autocannon only: exactly N requests per run instead of --duration, so a request
-                     dropped without an answer is counted (default 300 with --smoke)
+                     dropped without an answer is counted (default 100 with --smoke)
   --profile          instead of the benchmark: CPU-profile \`switchyard serve\` under load and print the hot spots
   --profile-target T switchyard | floor | http-proxy | reply-from: which process --profile profiles
   --no-docs          do not write docs/benchmarks.{json,svg} even on a full run
@@ -95,7 +95,7 @@ function parseOptions(argv) {
     );
   }
   if (upstreamKind === 'nginx' && !hasNginx()) throw new Error(`--upstreams nginx: ${NGINX_PATH} is not installed`);
-  const rssRequests = list('rss-requests')?.map(Number) ?? (smoke ? [2000, 10000] : [100_000, 1_000_000]);
+  const rssRequests = list('rss-requests')?.map(Number) ?? (smoke ? [1000, 4000] : [100_000, 1_000_000]);
   if (
     rssRequests.length !== 2 ||
     rssRequests.some((n) => !Number.isInteger(n) || n <= 0) ||
@@ -117,7 +117,7 @@ function parseOptions(argv) {
     threads: number('threads', 1, { min: 1 }),
     backendsWide: number('backends', 1000, { min: 4 }),
     rssRequests,
-    requests: loader === 'autocannon' ? number('requests', smoke ? 300 : undefined, { min: 1 }) : undefined,
+    requests: loader === 'autocannon' ? number('requests', smoke ? 100 : undefined, { min: 1 }) : undefined,
     scenarios,
     targets,
     profile: values.profile,
@@ -217,16 +217,23 @@ function processManager(run) {
   const started = new Map();
   // Kept after a process stops: the access log is read at the end of the run.
   const stdoutFiles = new Map();
-  async function ensure(id) {
-    if (started.has(id)) return started.get(id);
-    const spec = PROCESSES[id];
-    if (!spec) throw new Error(`unknown process ${id}`);
-    const deps = {};
-    for (const need of spec.needs) deps[need] = await ensure(need);
-    const proc = await spec.start(run, deps);
-    started.set(id, proc);
-    if (proc.stdoutFile) stdoutFiles.set(id, proc.stdoutFile);
-    return proc;
+  // Memoised promises: targets of a scenario start in parallel and share their dependencies.
+  function ensure(id) {
+    if (!started.has(id)) {
+      const spec = PROCESSES[id];
+      if (!spec) throw new Error(`unknown process ${id}`);
+      const promise = (async () => {
+        const deps = {};
+        for (const need of spec.needs) deps[need] = await ensure(need);
+        const proc = await spec.start(run, deps);
+        if (proc.stdoutFile) stdoutFiles.set(id, proc.stdoutFile);
+        return proc;
+      })();
+      // A failed start is reported by the caller; this keeps it from also being "unhandled".
+      promise.catch(() => {});
+      started.set(id, promise);
+    }
+    return started.get(id);
   }
   function closure(ids) {
     const all = new Set();
@@ -240,9 +247,9 @@ function processManager(run) {
   }
   async function keepOnly(ids) {
     const keep = closure(ids);
-    for (const [id, proc] of started) {
+    for (const [id, promise] of started) {
       if (!keep.has(id)) {
-        await stopChild(proc.child);
+        await stopChild((await promise).child);
         started.delete(id);
       }
     }
@@ -277,6 +284,7 @@ async function runScenario(run, manager, scenario, opts) {
   if (targets.length === 0) return null;
   log(`\n== ${scenario.title}`);
   const ports = new Map();
+  await Promise.all(targets.map((target) => manager.ensure(target.process)));
   for (const target of targets) {
     const proc = await manager.ensure(target.process);
     const port = proc.ports[target.port ?? 'main'];

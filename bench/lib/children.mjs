@@ -78,7 +78,7 @@ export async function stopAll() {
 }
 
 /** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs` or if `child` exits first. */
-export async function waitForPort(port, { child, timeoutMs = 15000 } = {}) {
+export async function waitForPort(port, { child, timeoutMs = 30000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; Date.now() < deadline && attempt < 10000; attempt++) {
     if (child?.exited) {
