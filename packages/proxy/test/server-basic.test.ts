@@ -36,6 +36,32 @@ describe('createProxyServer: forwarding', () => {
     expect(echo.headers.host).toBe(`127.0.0.1:${port}`);
   });
 
+  it('handles empty POST bodies, HEAD, 204 and 304 without breaking framing on a reused connection', async () => {
+    const u = await upstream();
+    u.handler = (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/204') res.writeHead(204).end();
+        else if (req.url === '/304') res.writeHead(304, { etag: '"x"' }).end();
+        else
+          res
+            .writeHead(200, { 'content-length': '5', 'x-method': req.method ?? '' })
+            .end(req.method === 'HEAD' ? undefined : 'hello');
+      });
+    };
+    const { port } = await proxy(peersApp([peer(u.id, { options: { idleTimeout: 10_000 } })]), { accessLog: false });
+    const empty = await send(port, '/', { method: 'POST', headers: { 'content-length': '0' } });
+    expect(empty).toMatchObject({ status: 200, body: 'hello' });
+    const head = await send(port, '/', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('5');
+    expect(head.body).toBe('');
+    expect((await send(port, '/204')).status).toBe(204);
+    expect((await send(port, '/304')).status).toBe(304);
+    expect((await send(port, '/')).body).toBe('hello');
+    expect(u.connections).toBe(1);
+  });
+
   it('runs the phases in order and lets filters edit the upstream request and the response', async () => {
     const u = await upstream();
     const calls: string[] = [];
