@@ -67,7 +67,7 @@ console.log(
     `${fmt(hrBuild.median / build.median)}x slower`,
 );
 console.log(
-  `      memory: ${memory.points.toLocaleString('en-US')} points x 6 bytes = ` +
+  `      memory: ${memory.points.toLocaleString('en-US')} points x 6 bytes + bucket index = ` +
     `${(memory.retainedBytes / 2 ** 20).toFixed(2)} MiB retained; typed-array growth during build ` +
     `${(memory.arrayBuffersDelta / 2 ** 20).toFixed(2)} MiB (includes radix-sort scratch)`,
 );
