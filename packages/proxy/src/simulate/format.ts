@@ -52,7 +52,9 @@ export function formatReport(report: SimulationReport): string {
       `load model: ${compact(o.requests)} requests, Poisson arrivals at ${o.utilization} of capacity, ` +
         `${o.concurrency} workers per weight, exponential service ${m.mean} ms` +
         (slowCount > 0 ? `, ${slowCount} slow backend(s) at ${m.slowMean} ms` : '') +
-        (first === undefined ? '' : ` (${(100 * first.slow.capacityShare).toFixed(1)}% of capacity)`) +
+        (first === undefined || slowCount === 0
+          ? ''
+          : ` (${(100 * first.slow.capacityShare).toFixed(1)}% of capacity)`) +
         (o.zipf > 0 ? `, Zipf(${o.zipf}) keys` : ', uniform keys'),
     );
   }
