@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkTarget } from './lib/check.mjs';
-import { rssBytes, stopAll, stopChild } from './lib/children.mjs';
+import { cpuSeconds, rssBytes, stopAll, stopChild } from './lib/children.mjs';
 import { defaultLoader, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
@@ -284,15 +284,26 @@ async function runScenario(run, manager, scenario, opts) {
   if (targets.length === 0) return null;
   log(`\n== ${scenario.title}`);
   const ports = new Map();
+  const pids = new Map();
   await Promise.all(targets.map((target) => manager.ensure(target.process)));
   for (const target of targets) {
     const proc = await manager.ensure(target.process);
     const port = proc.ports[target.port ?? 'main'];
     ports.set(target.id, port);
+    pids.set(target.id, proc.child.proc.pid);
     await checkTarget(target.label, port, { load: scenario.load, balance: target.balance });
   }
   const runs = [];
-  const load = (target, durationS) =>
+  // CPU time of the target's process (and nginx's worker) per request served: on a shared host
+  // other load moves req/s a lot and CPU cost per request much less.
+  const load = async (target, durationS) => {
+    const pid = pids.get(target.id);
+    const before = await cpuSeconds(pid);
+    const result = await loadOnly(target, durationS);
+    const cpuUsPerRequest = result.requests ? (((await cpuSeconds(pid)) - before) * 1e6) / result.requests : null;
+    return { ...result, cpuUsPerRequest };
+  };
+  const loadOnly = (target, durationS) =>
     runLoad({
       loader: opts.loader,
       port: ports.get(target.id),

@@ -164,3 +164,39 @@ export async function rssBytes(pid) {
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+async function ticks(pid) {
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name: state is the 1st, utime the 12th, stime the 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function childPids(pid) {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds (user + system) used so far by `pid` and its direct children (nginx's workers).
+ * CPU time per request is robust to other load on a shared host, where throughput is not.
+ */
+export async function cpuSeconds(pid) {
+  let total = await ticks(pid);
+  for (const child of await childPids(pid)) {
+    try {
+      total += await ticks(child);
+    } catch {
+      // The child exited between the listing and the read.
+    }
+  }
+  return total / CLOCK_TICKS;
+}
