@@ -45,6 +45,10 @@ export interface LoadOptions {
   /** Pause between requests of one worker, ms. @defaultValue 0 */
   readonly pauseMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Keep every record in `records` (a long soak turns this off and uses `onRecord`). @defaultValue true */
+  readonly keepRecords?: boolean;
+  /** Called with each record when its request ends. */
+  readonly onRecord?: (record: LoadRecord) => void;
 }
 
 /** A running load: live counts, every record, and `stop()`. */
@@ -79,7 +83,7 @@ export function startLoad(options: LoadOptions): Load {
   function once(seq: number): Promise<void> {
     const method = methodOf(seq);
     const record: LoadRecord = { seq, method, path: pathOf(seq), start: Date.now(), end: 0 };
-    records.push(record);
+    if (options.keepRecords !== false) records.push(record);
     counts.sent++;
     return new Promise((resolve) => {
       let settled = false;
@@ -96,6 +100,7 @@ export function startLoad(options: LoadOptions): Load {
         } else {
           counts.failed++;
         }
+        options.onRecord?.(record);
         resolve();
       };
       const req = request(
