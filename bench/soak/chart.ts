@@ -30,7 +30,7 @@ const WIDTH = 720;
 const PANEL_HEIGHT = 120;
 const MARGIN = { left: 60, right: 20, top: 24, bottom: 20 };
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 }
 
@@ -42,14 +42,14 @@ export function soakChart(samples: readonly SoakSample[], title: string): string
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="13">${escape(title)}</text>`,
+    `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
   ];
   PANELS.forEach((panel, i) => {
     const top = 30 + i * (PANEL_HEIGHT + MARGIN.top + MARGIN.bottom) + MARGIN.top;
     const values = samples.map(panel.value);
     const vMax = Math.max(1, ...values) * 1.1;
     const y = (v: number) => top + PANEL_HEIGHT - (v / vMax) * PANEL_HEIGHT;
-    parts.push(`<text x="${MARGIN.left}" y="${top - 6}">${escape(panel.title)}</text>`);
+    parts.push(`<text x="${MARGIN.left}" y="${top - 6}">${escapeXml(panel.title)}</text>`);
     for (let j = 1; j < samples.length; j++) {
       const prev = samples[j - 1];
       const cur = samples[j];
