@@ -336,6 +336,24 @@ describe('hop-by-hop stripping', () => {
     expect(headers).toEqual(['Host', 'h', 'Accept', '*/*']);
   });
 
+  it('handles heads larger than any seen before, then small ones again', () => {
+    const many = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? ['TE', 'trailers'] : [`X-H${i}`, `${i}`])).flat();
+    const big = applyUpstreamRequestPolicy({
+      headers: ['Connection', 'X-H298', ...many],
+      httpVersion: '1.1',
+      hasBody: false,
+    });
+    expect(big.headers).toHaveLength(2 * (200 - 1));
+    expect(big.headers).not.toContain('TE');
+    expect(big.headers).not.toContain('X-H298');
+    expect(
+      apply([
+        ['TE', 'trailers'],
+        ['Accept', '*/*'],
+      ]).headers,
+    ).toEqual(['Accept', '*/*']);
+  });
+
   it('rejects an odd-length header list', () => {
     expect(() => applyUpstreamRequestPolicy({ headers: ['Host'], httpVersion: '1.1', hasBody: false })).toThrow(
       expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION' }),
