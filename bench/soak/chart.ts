@@ -41,6 +41,7 @@ export function soakChart(samples: readonly SoakSample[], title: string): string
   const x = (t: number) => MARGIN.left + (t / tMax) * (WIDTH - MARGIN.left - MARGIN.right);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
   ];
