@@ -16,7 +16,7 @@ export function resolveOptions<T extends object>(
   }
   const merged: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(overrides ?? {})) {
-    if (!(key in defaults)) {
+    if (!Object.hasOwn(defaults, key)) {
       invalidOption(`${component} options`, `one of ${Object.keys(defaults).join(', ')}`, key);
     }
     if (value !== undefined) merged[key] = value;
