@@ -109,17 +109,9 @@ export const DEFAULT_MAX_ITERATIONS = 256;
  * when the monitor reports the backend turning healthy.
  */
 export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
-  if (typeof options !== 'object' || options === null) invalidOption('createBalancer options', 'an object', options);
+  validate(options);
   const { discovery, selector: factory, selectorOptions, tracker } = options;
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
-  checkInteger('createBalancer maxIterations', maxIterations, 1);
-  if (typeof factory !== 'function') invalidOption('createBalancer selector', 'a SelectorFactory function', factory);
-  if ((options.backends === undefined) === (discovery === undefined)) {
-    invalidOption('createBalancer', 'exactly one of backends and discovery', options.backends ?? discovery);
-  }
-  if (options.backends !== undefined && !Array.isArray(options.backends)) {
-    invalidOption('createBalancer backends', 'an array of Backend', options.backends);
-  }
   const logger = (options.logger ?? pino({ enabled: false })).child({ component: 'balancer' });
   const initial = options.backends ?? [];
 
@@ -217,6 +209,62 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
       await Promise.all([monitor?.stop(), discovery?.close?.()]);
     },
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  return isObject(value) && names.every((name) => typeof value[name] === 'function');
+}
+
+/** Checks the shape of every option up front, so junk fails here with a named field, not deep inside. */
+function validate(options: BalancerOptions<never>): void {
+  if (!isObject(options)) invalidOption('createBalancer options', 'an object', options);
+  const { backends, discovery, selector, selectorOptions, health, outlier, tracker, logger } = options;
+  checkInteger('createBalancer maxIterations', options.maxIterations ?? DEFAULT_MAX_ITERATIONS, 1);
+  if (typeof selector !== 'function') invalidOption('createBalancer selector', 'a SelectorFactory function', selector);
+  if ((backends === undefined) === (discovery === undefined)) {
+    invalidOption('createBalancer', 'exactly one of backends and discovery', backends ?? discovery);
+  }
+  if (
+    backends !== undefined &&
+    (!Array.isArray(backends) || !backends.every((b) => isObject(b) && typeof b.id === 'string'))
+  ) {
+    invalidOption('createBalancer backends', 'an array of Backend', backends);
+  }
+  if (discovery !== undefined) {
+    if (!hasMethods(discovery, ['discover']))
+      invalidOption('createBalancer discovery', 'a Discovery with discover()', discovery);
+    for (const name of ['on', 'off', 'close'] as const) {
+      if (discovery[name] !== undefined && typeof discovery[name] !== 'function') {
+        invalidOption(`createBalancer discovery.${name}`, 'a function', discovery[name]);
+      }
+    }
+  }
+  if (selectorOptions !== undefined && !isObject(selectorOptions)) {
+    invalidOption('createBalancer selectorOptions', 'an options object', selectorOptions);
+  }
+  if (health !== undefined) {
+    const monitor = hasMethods(health, ['isReady', 'setBackends', 'start', 'stop', 'on', 'off']);
+    if (!monitor && !(isObject(health) && hasMethods(health.check, ['check']))) {
+      invalidOption('createBalancer health', 'a HealthMonitor or monitor options with a check', health);
+    }
+  }
+  if (outlier !== undefined && !isObject(outlier)) {
+    invalidOption('createBalancer outlier', 'an OutlierDetector or its options', outlier);
+  }
+  if (outlier !== undefined && typeof outlier.isEjected === 'function') {
+    if (!hasMethods(outlier, ['record', 'isEjected', 'reinstate', 'setBackends'])) {
+      invalidOption('createBalancer outlier', 'an OutlierDetector', outlier);
+    }
+  }
+  if (tracker !== undefined && !hasMethods(tracker, ['start', 'finish', 'retain'])) {
+    invalidOption('createBalancer tracker', 'a LoadTracker', tracker);
+  }
+  if (logger !== undefined && !hasMethods(logger, ['child']))
+    invalidOption('createBalancer logger', 'a pino Logger', logger);
 }
 
 function toOutlier(
