@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkTarget } from './lib/check.mjs';
-import { cpuSeconds, rssBytes, stopAll, stopChild } from './lib/children.mjs';
+import { cpuSeconds, onInterrupt, rssBytes, stopAll, stopChild } from './lib/children.mjs';
 import { defaultLoader, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
@@ -428,6 +428,7 @@ async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-'));
   // nginx workers run as an unprivileged user when started by root: they must read this dir.
   chmodSync(dir, 0o755);
+  if (!opts.keep) onInterrupt(() => rm(dir, { recursive: true, force: true }));
   const run = { dir, upstreamKind: opts.upstreamKind, backendsWide: opts.backendsWide, scripts: null };
   if (opts.loader === 'wrk') run.scripts = await writeWrkScripts(dir);
   const manager = processManager(run);

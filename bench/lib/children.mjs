@@ -9,7 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const HOST = '127.0.0.1';
 
 const live = new Set();
+const cleanups = new Set();
 let hooksInstalled = false;
+
+/** Registers `fn` to run (after every child stopped) when the run is interrupted by a signal. */
+export function onInterrupt(fn) {
+  installHooks();
+  cleanups.add(fn);
+}
 
 function installHooks() {
   if (hooksInstalled) return;
@@ -21,7 +28,9 @@ function installHooks() {
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
       process.stderr.write(`\nbench: ${signal}, stopping ${live.size} child process(es)\n`);
-      stopAll().finally(() => process.exit(130));
+      stopAll()
+        .then(() => Promise.allSettled([...cleanups].map((fn) => fn())))
+        .finally(() => process.exit(130));
     });
   }
 }
@@ -78,7 +87,7 @@ export async function stopAll() {
 }
 
 /** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs` or if `child` exits first. */
-export async function waitForPort(port, { child, timeoutMs = 30000 } = {}) {
+export async function waitForPort(port, { child, timeoutMs = 60000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; Date.now() < deadline && attempt < 10000; attempt++) {
     if (child?.exited) {
