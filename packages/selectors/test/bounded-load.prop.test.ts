@@ -1,5 +1,5 @@
 import { type Backend, backend, candidates, LoadTracker, type Selector } from '@switchyard/core';
-import { arbBackends, checkSelectorLaws } from '@switchyard/selectors/testing';
+import { arbBackends, checkMinimalDisruption, checkSelectorLaws } from '@switchyard/selectors/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BOUNDED_LOAD_DEFAULTS, boundedLoad, boundedLoadSlots } from '../src/bounded-load.js';
@@ -71,6 +71,10 @@ describe('boundedLoad', () => {
       numRuns: 50,
       options: () => ({ tracker: new LoadTracker(), random: seeded(1) }),
     });
+  }, 30_000);
+
+  it('moves only the keys it must on membership change while the pool is idle (the inner ring decides)', () => {
+    checkMinimalDisruption(boundedLoad, { numRuns: 30, options: () => ({ tracker: new LoadTracker() }) });
   }, 30_000);
 
   it('has frozen defaults: c = 1.25 over consistentHash', () => {
