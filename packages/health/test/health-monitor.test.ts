@@ -213,6 +213,31 @@ describe('createHealthMonitor scheduling', () => {
 });
 
 describe('createHealthMonitor against real HTTP backends', () => {
+  it('stop() closes every undici client: no connection stays open on the backends', async () => {
+    const backends = await Promise.all([startBackend(), startBackend(), startBackend()]);
+    const m = createHealthMonitor({
+      backends: backends.map((b) => b.backend),
+      check: httpCheck({ reuseConnection: true }),
+      intervalMs: 50,
+    });
+    try {
+      m.start();
+      await waitFor(() => backends.every((b) => b.requests.length >= 2), 2000, 'checks on every backend');
+      expect((await Promise.all(backends.map((b) => b.openConnections()))).every((n) => n === 1)).toBe(true);
+      await m.stop();
+      // The server notices the destroyed sockets within a few event-loop turns; idle keep-alive
+      // sockets would otherwise stay open for the servers' 60 s keep-alive timeout.
+      let open: number[] = [];
+      for (let i = 0; i < 20 && !(open.length === 3 && open.every((n) => n === 0)); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        open = await Promise.all(backends.map((b) => b.openConnections()));
+      }
+      expect(open).toEqual([0, 0, 0]);
+    } finally {
+      await Promise.all(backends.map((b) => b.kill()));
+    }
+  });
+
   it('a killed backend turns unhealthy within U × interval + timeout, and healthy within H × interval of its return', async () => {
     const up = await startBackend();
     const other = await startBackend();

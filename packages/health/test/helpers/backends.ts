@@ -20,6 +20,8 @@ export interface TestBackend {
   readonly requests: Array<{ host: string | undefined; path: string | undefined; method: string | undefined }>;
   /** Connections accepted so far. */
   connections: number;
+  /** Connections open right now, as the server counts them. */
+  openConnections(): Promise<number>;
   /** Stops listening and drops every connection (the port then refuses). */
   kill(): Promise<void>;
   /** Listens again on the same port. */
@@ -43,6 +45,8 @@ export async function startBackend(options: { tls?: CertKey; host?: string } = {
     const server = options.tls
       ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
       : createHttpServer(handler);
+    // Long keep-alive, so an idle connection stays open until the client closes it.
+    server.keepAliveTimeout = 60_000;
     server.on('connection', () => {
       state.connections++;
     });
@@ -56,6 +60,8 @@ export async function startBackend(options: { tls?: CertKey; host?: string } = {
     behaviour: { kind: 'ok' },
     requests: [],
     connections: 0,
+    openConnections: () =>
+      new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
     kill: async () => {
       for (const res of hanging) res.destroy();
       hanging.clear();
