@@ -121,6 +121,11 @@ export interface ProxyServerOptions {
   readonly requestTimeout: number;
   /** Largest downstream request head, bytes. @defaultValue 16384 */
   readonly maxHeaderSize: number;
+  /**
+   * Most header fields in a downstream request; more is answered 400 (Node alone would drop the
+   * excess silently and forward the rest). @defaultValue 2000 (Node's `maxHeadersCount`)
+   */
+  readonly maxHeadersCount: number;
   /** How long an idle downstream keep-alive connection is kept, ms. @defaultValue 5000 */
   readonly keepAliveTimeout: number;
 }

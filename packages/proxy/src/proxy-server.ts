@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
 import { Exchange, upgradeResponse } from './internal/server/forward-exchange.js';
@@ -27,6 +27,7 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   headersTimeout: 20_000,
   requestTimeout: 300_000,
   maxHeaderSize: 16_384,
+  maxHeadersCount: 2000,
   keepAliveTimeout: 5_000,
 });
 
@@ -41,20 +42,54 @@ function validate(o: ProxyServerOptions): void {
   checkInteger('proxy server headersTimeout', o.headersTimeout, 1, 2 ** 31 - 1);
   checkInteger('proxy server requestTimeout', o.requestTimeout, 0, 2 ** 31 - 1);
   checkInteger('proxy server maxHeaderSize', o.maxHeaderSize, 1024, 1 << 24);
+  checkInteger('proxy server maxHeadersCount', o.maxHeadersCount, 1, 100_000);
   checkInteger('proxy server keepAliveTimeout', o.keepAliveTimeout, 0, 2 ** 31 - 1);
   if (o.requestTimeout !== 0 && o.headersTimeout > o.requestTimeout) {
     invalidOption('proxy server headersTimeout', `at most requestTimeout (${o.requestTimeout})`, o.headersTimeout);
   }
   if (typeof o.accessLog !== 'boolean') invalidOption('proxy server accessLog', 'a boolean', o.accessLog);
-  if (!Array.isArray(o.trustedProxies) || o.trustedProxies.some((ip) => typeof ip !== 'string')) {
+  if (!Array.isArray(o.trustedProxies)) {
     invalidOption('proxy server trustedProxies', 'an array of IP address strings', o.trustedProxies);
   }
-  if (!Array.isArray(o.observers) || o.observers.some((ob) => typeof ob !== 'object' || ob === null)) {
+  o.trustedProxies.forEach((ip, i) => {
+    if (typeof ip !== 'string' || isIP(ip) === 0)
+      invalidOption(`proxy server trustedProxies[${i}]`, 'an IP address', ip);
+  });
+  if (!Array.isArray(o.observers)) {
     invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
   }
-  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null || !o.tls.cert || !o.tls.key)) {
-    invalidOption('proxy server tls', '{ cert, key } (PEM)', typeof o.tls);
+  o.observers.forEach((ob: unknown, i) => {
+    const hooks = ob as { onStart?: unknown; onFinish?: unknown } | null;
+    if (typeof hooks !== 'object' || hooks === null) {
+      invalidOption(`proxy server observers[${i}]`, 'an object with onStart/onFinish', ob);
+    }
+    for (const hook of ['onStart', 'onFinish'] as const) {
+      if (hooks[hook] !== undefined && typeof hooks[hook] !== 'function') {
+        invalidOption(`proxy server observers[${i}].${hook}`, 'a function', hooks[hook]);
+      }
+    }
+  });
+  const logger = o.logger as unknown;
+  if (logger !== undefined && !isLogger(logger)) {
+    invalidOption('proxy server logger', 'a pino Logger', logger);
   }
+  if (o.tls !== undefined) {
+    const tls = o.tls as unknown as { cert?: unknown; key?: unknown } | null;
+    if (typeof tls !== 'object' || tls === null) invalidOption('proxy server tls', '{ cert, key } (PEM)', tls);
+    for (const field of ['cert', 'key'] as const) {
+      const v = tls[field];
+      if (!(typeof v === 'string' || Buffer.isBuffer(v)) || v.length === 0) {
+        // Never echo the value: it may be a private key.
+        invalidOption(`proxy server tls.${field}`, 'PEM text (a string or Buffer)', typeof v);
+      }
+    }
+  }
+}
+
+function isLogger(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const l = value as Record<string, unknown>;
+  return ['child', 'info', 'error', 'isLevelEnabled'].every((name) => typeof l[name] === 'function');
 }
 
 /**
@@ -107,6 +142,8 @@ export function createProxyServer<C = ProxyCtx>(
       ? createHttpServer(serverOptions)
       : (createHttpsServer({ ...serverOptions, cert: o.tls.cert, key: o.tls.key }) as unknown as Server);
   server.keepAliveTimeout = o.keepAliveTimeout;
+  // One more than the limit, so an oversized head is detected (and refused) instead of truncated.
+  server.maxHeadersCount = o.maxHeadersCount + 1;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     new Exchange(state, req, res).start();
   });

@@ -143,6 +143,10 @@ export class Exchange<C> implements Session {
     const app = state.app;
     try {
       this.#ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
+      if (this.request.rawHeaders.length > 2 * state.options.maxHeadersCount) {
+        this.#fail(new LbError('LB_ERR_BAD_REQUEST', `more than ${state.options.maxHeadersCount} header fields`));
+        return;
+      }
       if (app.requestFilter === undefined) {
         this.#nextAttempt();
         return;
