@@ -109,7 +109,7 @@ export const DEFAULT_MAX_ITERATIONS = 256;
  * when the monitor reports the backend turning healthy.
  */
 export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
-  validate(options);
+  validate(options as BalancerOptions<unknown>);
   const { discovery, selector: factory, selectorOptions, tracker } = options;
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const logger = (options.logger ?? pino({ enabled: false })).child({ component: 'balancer' });
@@ -220,7 +220,7 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 }
 
 /** Checks the shape of every option up front, so junk fails here with a named field, not deep inside. */
-function validate(options: BalancerOptions<never>): void {
+function validate(options: BalancerOptions<unknown>): void {
   if (!isObject(options)) invalidOption('createBalancer options', 'an object', options);
   const { backends, discovery, selector, selectorOptions, health, outlier, tracker, logger } = options;
   checkInteger('createBalancer maxIterations', options.maxIterations ?? DEFAULT_MAX_ITERATIONS, 1);
@@ -255,7 +255,7 @@ function validate(options: BalancerOptions<never>): void {
   if (outlier !== undefined && !isObject(outlier)) {
     invalidOption('createBalancer outlier', 'an OutlierDetector or its options', outlier);
   }
-  if (outlier !== undefined && typeof outlier.isEjected === 'function') {
+  if (outlier !== undefined && typeof (outlier as { isEjected?: unknown }).isEjected === 'function') {
     if (!hasMethods(outlier, ['record', 'isEjected', 'reinstate', 'setBackends'])) {
       invalidOption('createBalancer outlier', 'an OutlierDetector', outlier);
     }

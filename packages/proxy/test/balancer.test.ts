@@ -6,6 +6,8 @@ import { consistentHash } from '@switchyard/selectors';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deadAddress, startBackend, until } from './helpers/backends.js';
 
+// Check timeouts are long on purpose: a refused port fails at once, and a loaded machine must not
+// make a live backend look dead.
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((o) => o.close()));
@@ -88,7 +90,7 @@ describe('createBalancer', () => {
       createBalancer({
         discovery,
         selector: consistentHash,
-        health: { check: tcpCheck({ timeoutMs: 200 }), intervalMs: 30, jitter: 0 },
+        health: { check: tcpCheck({ timeoutMs: 2000 }), intervalMs: 30, jitter: 0 },
       }),
     );
     await balancer.ready();
@@ -108,7 +110,7 @@ describe('createBalancer', () => {
       createBalancer({
         backends: all,
         selector: consistentHash,
-        health: { check: tcpCheck({ timeoutMs: 200 }), intervalMs: 30, jitter: 0 },
+        health: { check: tcpCheck({ timeoutMs: 2000 }), intervalMs: 30, jitter: 0 },
       }),
     );
     // Before the first check every backend starts healthy (Pingora), so the dead one is picked for its keys.
@@ -136,7 +138,7 @@ describe('createBalancer', () => {
     const [a, b] = servers.map((s) => backend(s.address)) as [Backend, Backend];
     let checksOfA = 0;
     let passing = false;
-    const base = tcpCheck({ timeoutMs: 200 });
+    const base = tcpCheck({ timeoutMs: 2000 });
     // A real TCP check that the test can hold back, so the reinstatement happens when the test says.
     const check: HealthCheck = {
       async check(target, signal) {

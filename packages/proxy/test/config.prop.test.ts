@@ -64,4 +64,6 @@ test.prop([fc.oneof(fc.jsonValue(), plausible)], { seed: SEED, numRuns: 400 })(
       expect(err.message).toMatch(/\S+: \S/);
     }
   },
+  // 400 validations take about a second; a loaded CI box may need many more.
+  60_000,
 );
