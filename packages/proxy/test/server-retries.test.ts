@@ -125,14 +125,37 @@ describe('createProxyServer: retries', () => {
     const { port } = await proxy(peersApp([peer(u.id, { options: { idleTimeout: 60_000 } })]), {
       accessLog: false,
     });
-    // Sequential requests: each reuses the pooled socket from the previous one, which the
-    // upstream drops on its second request. None of them may fail.
-    for (let i = 0; i < 20; i++) {
-      const reply = await send(port, `/r${i}`);
-      expect(reply.status).toBe(200);
-      expect((JSON.parse(reply.body) as UpstreamEcho).url).toBe(`/r${i}`);
+    // Rounds of 8 parallel requests: each round finds 8 pooled sockets the upstream will drop,
+    // so a resend on another pooled socket would fail again. None of them may fail.
+    for (let round = 0; round < 5; round++) {
+      const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => send(port, `/r${round}-${i}`)));
+      for (const [i, reply] of replies.entries()) {
+        expect(reply.status).toBe(200);
+        expect((JSON.parse(reply.body) as UpstreamEcho).url).toBe(`/r${round}-${i}`);
+      }
     }
-    expect(u.connections).toBeGreaterThanOrEqual(20);
+    expect(u.connections).toBeGreaterThanOrEqual(40);
+  });
+
+  it('a GET whose fresh connection is dropped too goes to the next backend', async () => {
+    const dropping = await upstream({ mode: 'reset' });
+    const good = await upstream();
+    const outcomes: [string, UpstreamOutcome][] = [];
+    const { port } = await proxy(peersApp([peer(dropping.id), peer(good.id)]), {
+      accessLog: false,
+      observers: [{ onFinish: (p, o) => outcomes.push([p.id, o]) }],
+    });
+    const reply = await send(port, '/');
+    expect(reply.status).toBe(200);
+    expect(dropping.requests).toBe(2);
+    expect(outcomes).toEqual([
+      [dropping.id, 'error'],
+      [dropping.id, 'connect-error'],
+      [good.id, 'success'],
+    ]);
+    // Not for a POST: it is not idempotent.
+    const post = await send(port, '/', { method: 'POST', body: 'x' });
+    expect(post.status).toBe(502);
   });
 
   it('answers 503 when upstreamPeer finds no backend', async () => {

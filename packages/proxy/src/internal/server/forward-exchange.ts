@@ -25,8 +25,6 @@ type Counted = Socket & { [kBytesRead]?: number; [kBytesWritten]?: number };
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Errors of a pooled connection the upstream closed while idle (RST, EOF, EPIPE). */
 const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
-/** Stale-connection resends per attempt: a pool can hold several dead keep-alive sockets at once. */
-const MAX_STALE_RESENDS = 3;
 const CONNECT_CODES = new Set(['LB_ERR_CONNECT_FAILED', 'LB_ERR_CONNECT_TIMEOUT', 'LB_ERR_TLS_HANDSHAKE']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'LB_ERR_UPSTREAM_TIMEOUT']);
 
@@ -74,7 +72,8 @@ export class Exchange<C> implements Session {
   #requestInfo: RequestInfo | undefined;
   #ctx!: C;
   #attempts = 0;
-  #staleResends = 0;
+  /** This attempt already resent once on a fresh connection after a stale pooled one failed. */
+  #freshResent = false;
   #peer: HttpPeer | undefined;
   #entry: PoolEntry | undefined;
   #policy: unknown;
@@ -175,6 +174,7 @@ export class Exchange<C> implements Session {
   #nextAttempt(): void {
     if (this.#finished) return;
     this.#attempts++;
+    this.#freshResent = false;
     const ctx = this.#ctx as { attempts?: unknown };
     if (typeof ctx === 'object' && ctx !== null && typeof ctx.attempts === 'number') ctx.attempts = this.#attempts;
     let peer: HttpPeer | Promise<HttpPeer>;
@@ -271,7 +271,7 @@ export class Exchange<C> implements Session {
     this.#dispatch(upstream.method, upstream.path, upstream.headers);
   }
 
-  #dispatch(method: string, path: string, headers: string[]): void {
+  #dispatch(method: string, path: string, headers: string[], fresh = false): void {
     if (this.#finished) return;
     const state = this.#state;
     const peer = this.#peer as HttpPeer;
@@ -288,7 +288,8 @@ export class Exchange<C> implements Session {
     this.#attemptOpen = true;
     const observers = state.observers;
     for (let i = 0; i < observers.length; i++) notifyStart(state, observers[i], peer);
-    entry.pool.dispatch(
+    const dispatcher = fresh ? entry.freshClient() : entry.pool;
+    dispatcher.dispatch(
       {
         method,
         path,
@@ -301,6 +302,8 @@ export class Exchange<C> implements Session {
       },
       this as never,
     );
+    // A one-off client: close it once its only request is done.
+    if (fresh) dispatcher.close().catch(noop);
   }
 
   #endAttempt(outcome: UpstreamOutcome): void {
@@ -441,23 +444,34 @@ export class Exchange<C> implements Session {
       this.#fail(new LbError('LB_ERR_UPSTREAM_TIMEOUT', `upstream ${this.#peer?.id} timed out`, { cause: err }));
       return;
     }
-    this.#endAttempt('error');
-    if (
+    const dropped =
       typeof code === 'string' &&
       STALE_SOCKET_CODES.has(code) &&
       this.#status === 0 &&
-      this.#staleResends < MAX_STALE_RESENDS &&
       IDEMPOTENT.has(this.method) &&
-      this.#canResend()
-    ) {
-      // A pooled keep-alive connection the upstream had closed: nothing reached it, so send again
-      // on the same peer (a fresh or another pooled connection) without counting an attempt.
-      this.#staleResends++;
+      this.#canResend();
+    if (dropped && !this.#freshResent) {
+      // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
+      // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
+      // be just as dead), without counting an attempt.
+      this.#endAttempt('error');
+      this.#freshResent = true;
       const u = this.#upstream;
-      if (u === undefined) this.#dispatch(this.method, this.uri, this.#headers);
-      else this.#dispatch(u.method, u.path, u.headers);
+      if (u === undefined) this.#dispatch(this.method, this.uri, this.#headers, true);
+      else this.#dispatch(u.method, u.path, u.headers, true);
       return;
     }
+    if (dropped && this.#attempts < state.maxAttempts) {
+      // A new connection was dropped too before any response byte: the peer is not serving. An
+      // idempotent request whose body did not start may go to the next backend (RFC 9110 §9.2.2).
+      this.#endAttempt('connect-error');
+      this.#retryCause = new LbError('LB_ERR_UPSTREAM_ERROR', `upstream ${this.#peer?.id} dropped the connection`, {
+        cause: err,
+      });
+      this.#nextAttempt();
+      return;
+    }
+    this.#endAttempt('error');
     this.#fail(isLbError(err) ? err : new LbError('LB_ERR_UPSTREAM_ERROR', 'upstream request failed', { cause: err }));
   }
 
@@ -556,6 +570,8 @@ export function upgradeResponse(res: ServerResponse, socket: Socket): void {
   res.shouldKeepAlive = false;
   res.on('finish', onUpgradeResponseFinish);
 }
+
+function noop(): void {}
 
 /** An observer's bug must not break the request it observes. */
 function notifyStart<C>(state: ServerState<C>, observer: UpstreamObserver | undefined, peer: HttpPeer): void {

@@ -1,6 +1,6 @@
 import type { HttpPeer, PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { createConnector } from './pool-connector.js';
 
 /**
@@ -9,6 +9,8 @@ import { createConnector } from './pool-connector.js';
  */
 export class PoolEntry {
   readonly pool: Pool;
+  readonly #origin: string;
+  readonly #clientOptions: Client.Options;
   readonly keepAlive: boolean;
   /** undici's headers/body timeout: `readTimeout`, 0 (off) when undefined. */
   readonly readTimeout: number;
@@ -21,8 +23,8 @@ export class PoolEntry {
     this.keepAlive = o.idleTimeout !== 0;
     this.readTimeout = o.readTimeout ?? 0;
     const idle = o.idleTimeout;
-    this.pool = new Pool(`${peer.scheme}://${formatHost(peer.address.host)}:${peer.address.port}`, {
-      connections,
+    this.#origin = `${peer.scheme}://${formatHost(peer.address.host)}:${peer.address.port}`;
+    this.#clientOptions = {
       connect: createConnector(peer) as never,
       allowH2: peer.tls && o.alpn !== 'h1',
       // undici's own timeouts are replaced by the per-request readTimeout (0 = none, as Pingora).
@@ -31,7 +33,13 @@ export class PoolEntry {
       // idleTimeout bounds how long an idle connection is kept; undefined keeps undici's
       // default (4 s, or the upstream's Keep-Alive hint), which avoids most stale-socket races.
       ...(idle !== undefined && idle > 0 ? { keepAliveTimeout: idle, keepAliveMaxTimeout: idle } : {}),
-    });
+    };
+    this.pool = new Pool(this.#origin, { ...this.#clientOptions, connections });
+  }
+
+  /** A one-off client with the pool's settings: its first request goes out on a new connection. */
+  freshClient(): Client {
+    return new Client(this.#origin, this.#clientOptions);
   }
 }
 
