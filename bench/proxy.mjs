@@ -36,6 +36,7 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
                      dropped without an answer is counted (default 100 with --smoke)
   --profile          instead of the benchmark: CPU-profile \`switchyard serve\` under load and print the hot spots
   --profile-target T switchyard | floor | http-proxy | reply-from: which process --profile profiles
+  --profile-load L   plain | keyed | big (64 KiB each way): the load --profile applies
   --no-docs          do not write docs/benchmarks.{json,svg} even on a full run
   --keep             keep the temp dir (configs, logs) for inspection`;
 
@@ -58,6 +59,7 @@ function parseOptions(argv) {
       requests: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-target': { type: 'string', default: 'switchyard' },
+      'profile-load': { type: 'string', default: 'plain' },
       'no-docs': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -94,6 +96,9 @@ function parseOptions(argv) {
       `--profile-target: expected switchyard, floor, http-proxy or reply-from, got ${values['profile-target']}`,
     );
   }
+  if (!['plain', 'keyed', 'big'].includes(values['profile-load'])) {
+    throw new Error(`--profile-load: expected plain, keyed or big, got ${values['profile-load']}`);
+  }
   if (upstreamKind === 'nginx' && !hasNginx()) throw new Error(`--upstreams nginx: ${NGINX_PATH} is not installed`);
   const rssRequests = list('rss-requests')?.map(Number) ?? (smoke ? [1000, 4000] : [100_000, 1_000_000]);
   if (
@@ -122,6 +127,7 @@ function parseOptions(argv) {
     targets,
     profile: values.profile,
     profileTarget: values['profile-target'],
+    profileLoad: values['profile-load'],
     docs: !values['no-docs'] && !smoke && !scenarios && !targets && !values.profile,
     keep: values.keep,
     argv,
@@ -385,13 +391,14 @@ async function profileTarget(run, manager, opts) {
   const name = opts.profileTarget;
   run.nodeArgs = { [name]: ['--cpu-prof', '--cpu-prof-dir', dir] };
   const proc = await manager.ensure(name);
-  await checkTarget(name, proc.ports.main, { load: 'plain', balance: 'round-robin' });
+  const load = opts.profileLoad;
+  await checkTarget(name, proc.ports.main, { load, balance: 'round-robin' });
   const seconds = Math.max(opts.durationS, 1);
-  log(`profiling ${name} (pid ${proc.child.proc.pid}) under ${seconds} s of load…`);
+  log(`profiling ${name} (pid ${proc.child.proc.pid}) under ${seconds} s of ${load} load…`);
   const result = await runLoad({
     loader: opts.loader,
     port: proc.ports.main,
-    load: 'plain',
+    load,
     durationS: seconds,
     connections: opts.connections,
     threads: opts.threads,
