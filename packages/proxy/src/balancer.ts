@@ -306,6 +306,8 @@ function reinstating(check: HealthCheck, outlier: OutlierDetector): HealthCheck 
     },
   };
   if (check.close !== undefined) wrapped.close = () => check.close?.() ?? Promise.resolve();
+  // Without this, a removed backend would keep its per-backend client (httpCheck) open.
+  if (check.release !== undefined) wrapped.release = (backend) => check.release?.(backend) ?? Promise.resolve();
   return wrapped;
 }
 
