@@ -63,14 +63,15 @@ describe('a flood of idle connections', () => {
   it(`${FLOOD} connections that send nothing: memory bounded, others still served, all reclaimed after the headers timeout`, async () => {
     // Each side of the flood needs FLOOD descriptors: this process holds the clients, the proxy
     // (a child process, its own limit) the accepted sockets. `ulimit -n` here is checked, not assumed.
-    const headersTimeout = 6000;
+    // Long enough that opening the flood (seconds on a busy host) finishes before any of it is reaped.
+    const headersTimeout = 30_000;
     backend = await startFaultBackend({ name: 'target' });
     serve = await startServe({
       config: (port) => ({
         listen: `127.0.0.1:${port}`,
         upstreams: { web: { backends: [backend!.address] } },
         accessLog: false,
-        server: { headersTimeout, requestTimeout: 10_000 },
+        server: { headersTimeout, requestTimeout: 40_000 },
       }),
     });
     const warm = startLoad({ port: serve.port, concurrency: 4, maxRequests: 400 });
@@ -81,12 +82,12 @@ describe('a flood of idle connections', () => {
     const fdsBefore = serve.fds();
 
     const floodStart = Date.now();
-    const flood = await openIdleConnections(serve.port, FLOOD, { batch: 500 });
+    const flood = await openIdleConnections(serve.port, FLOOD, { batch: 250 });
     const openedIn = Date.now() - floodStart;
     try {
       expect(flood.failed, 'every flood connection was accepted').toBe(0);
       expect(openedIn, 'the flood opened before the headers timeout could reclaim it').toBeLessThan(
-        headersTimeout - 1000,
+        headersTimeout - 5000,
       );
       await waitFor('the proxy to hold the flood', () => serve!.fds() >= fdsBefore + FLOOD * 0.95, 3000);
       const rssFlood = serve.rss();
@@ -104,15 +105,15 @@ describe('a flood of idle connections', () => {
         `flood: ${FLOOD} idle connections opened in ${openedIn} ms; proxy RSS ${(rssBefore / 2 ** 20).toFixed(1)} → ${(rssFlood / 2 ** 20).toFixed(1)} MiB (${(perConnection / 1024).toFixed(2)} KiB each); others' slowest ${slowest} ms`,
       );
       // Reclaimed: the headers timeout closes connections that never sent a request.
-      await waitFor(
-        'the proxy to close the idle flood',
-        () => flood.closedEarly() >= FLOOD,
-        headersTimeout + 4000,
-        100,
-      );
+      const reapBy = floodStart + openedIn + headersTimeout + 5000;
+      await waitFor('the proxy to close the idle flood', () => flood.closedEarly() >= FLOOD, reapBy - Date.now(), 100);
+      expect(
+        Date.now() - floodStart,
+        'the flood was reaped by the headers timeout, not earlier',
+      ).toBeGreaterThanOrEqual(headersTimeout - 500);
       await waitFor('proxy fds back to their level before the flood', () => serve!.fds() <= fdsBefore + 10, 3000);
     } finally {
       for (const socket of flood.sockets) socket.destroy();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -178,7 +178,11 @@ describe('fuzzed request heads', () => {
           const itself = arrived.filter((r) => r.target === head.target && r.method === head.method);
           expect(itself, `${label}: ${policyViolation(connection)} must not be forwarded`).toEqual([]);
         }
-        for (const received of arrived) expectForwardedClean(received, clean ? headers : []);
+        for (const received of arrived) {
+          // The client's own headers describe only the fuzzed request, not one pipelined in its body.
+          const itself = received.target === head.target && received.method === head.method;
+          expectForwardedClean(received, clean && itself ? headers : []);
+        }
         if (arrived.length > 0) forwarded++;
         if (exchange.responses.some((r) => r.status === 400)) rejected++;
         const alive = await rawExchange(rig.port, getHead('/alive'), { timeoutMs: 2000 });
