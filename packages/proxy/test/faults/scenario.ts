@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { LoadCounts } from '../helpers/load.js';
 import type { ServeProcess } from '../helpers/serve-process.js';
 
@@ -80,7 +81,10 @@ export function retriedFromLog(serve: ServeProcess): number {
 /** Fills `counts.retried` from the proxy's access log and returns a one-line summary for failure messages. */
 export function summarize(counts: LoadCounts, serve: ServeProcess): string {
   counts.retried = retriedFromLog(serve);
-  return JSON.stringify(counts);
+  const json = JSON.stringify(counts);
+  // The figures docs/reliability.md quotes.
+  console.info(`[${expect.getState().currentTestName ?? 'scenario'}] ${json}`);
+  return json;
 }
 
 /** Log lines (health transitions) that mention `address` becoming unhealthy or healthy. */
