@@ -29,8 +29,8 @@ export function renderSvg(doc) {
   const machine = doc.machine;
   const settings = doc.settings;
   const lines = [
-    `${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.note}`,
-    `Node ${machine.node}${machine.nginx ? `, nginx ${machine.nginx}` : ''}; ${settings.loader}${machine.wrk ? ` ${machine.wrk}` : ''}, ${settings.connections} connections, ${settings.durationS} s × ${settings.rounds} rounds (median), upstreams: ${settings.upstreams}; ${doc.finishedAt}`,
+    `${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.note}${machine.loadAverage1mAtStart === undefined ? '' : `; load average ${machine.loadAverage1mAtStart} at start, ${machine.loadAverage1mAtEnd} at end`}`,
+    `Node ${machine.node}${machine.nginx ? `, ${machine.nginx}` : ''}; ${settings.loader}${machine.wrk ? ` ${machine.wrk}` : ''}, ${settings.connections} connections, ${settings.durationS} s × ${settings.rounds} rounds (median), upstreams: ${settings.upstreams}; ${doc.finishedAt}`,
   ];
   for (const line of lines) {
     out.push(`<text x="16" y="${y}" font-size="12" fill="#495057">${xmlText(line)}</text>`);
@@ -46,11 +46,12 @@ export function renderSvg(doc) {
       const w = Math.max(1, r.rps * scale);
       const ratio = r.vsFloor === null ? '' : `, ${r.vsFloor.toFixed(2)}× floor`;
       const errors = r.errors ? `, ${r.errors} errors` : '';
+      const cpu = typeof r.cpuUsPerRequest === 'number' ? `, ${r.cpuUsPerRequest.toFixed(0)} µs CPU/req` : '';
       out.push(
         `<text x="${LABEL_W - 8}" y="${y + BAR_H - 6}" font-size="12" text-anchor="end">${xmlText(r.label)}</text>`,
         `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${colour(r.target)}"/>`,
         `<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + BAR_H - 6}" font-size="12">${xmlText(
-          `${num(r.rps)}/s, p99 ${r.p99Ms.toFixed(2)} ms${ratio}${errors}`,
+          `${num(r.rps)}/s, p99 ${r.p99Ms.toFixed(2)} ms${ratio}${cpu}${errors}`,
         )}</text>`,
       );
       y += BAR_H + GAP;

@@ -32,8 +32,9 @@ export const VERSIONS = Object.freeze({
  * round-robin or consistent hashing on the key header, the access log on or off. The features a
  * user would run with stay on: an active TCP health check every second and passive outlier
  * detection, on top of the request policy, X-Forwarded-* and retries the server always applies.
+ * `health: false` drops the active check, to measure what it costs.
  */
-export function switchyardConfig({ port, backends, selector, accessLog }) {
+export function switchyardConfig({ port, backends, selector, accessLog, health = true }) {
   return {
     listen: `${HOST}:${port}`,
     upstreams: {
@@ -41,7 +42,7 @@ export function switchyardConfig({ port, backends, selector, accessLog }) {
         backends,
         selector:
           selector === 'consistent' ? { type: 'consistent', key: `header:${KEY_HEADER}` } : { type: 'round-robin' },
-        health: { type: 'tcp', intervalMs: 1000 },
+        ...(health ? { health: { type: 'tcp', intervalMs: 1000 } } : {}),
         outlier: {},
       },
     },
@@ -56,14 +57,14 @@ export function switchyardConfig({ port, backends, selector, accessLog }) {
 export async function startSwitchyard(
   run,
   name,
-  { backends, selector = 'round-robin', accessLog = false, nodeArgs = [] },
+  { backends, selector = 'round-robin', accessLog = false, health = true, nodeArgs = [] },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
   const [port] = await freePorts(1);
   const configFile = path.join(run.dir, `${name}.json`);
   await writeFile(
     configFile,
-    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog }), null, 2)}\n`,
+    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health }), null, 2)}\n`,
   );
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   const child = startChild(name, process.execPath, [...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile], {
