@@ -92,6 +92,15 @@ describe('maglev', () => {
     });
   });
 
+  it('still reaches a backend whose weight is too small to own a slot, after all the others', () => {
+    const tiny = backend('10.0.0.1:80', 1);
+    const huge = backend('10.0.0.2:80', 100_000);
+    const s = maglev([tiny, huge]);
+    // The tiny backend's turn would come after 100,000 rounds; the table fills in 65,537.
+    expect(s.entries()).toEqual([0, 65_537]);
+    for (const key of ['a', 'b', 'c']) expect([...candidates(s.select(key), 10)]).toEqual([huge, tiny]);
+  });
+
   it('builds the same table for any insertion order', () => {
     const backends = pool(60);
     const shuffled = [...backends].reverse();
