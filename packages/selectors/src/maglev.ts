@@ -66,9 +66,9 @@ function validate(options: Readonly<MaglevOptions>, backendCount: number): void 
  * accumulated weight reaches the largest weight, so weight w claims w/max as often
  * (Envoy's weighted Maglev). M prime makes every permutation visit every slot.
  */
-function populate(backends: readonly Backend[], m: number): Uint32Array {
+function populate(backends: readonly Backend[], m: number): Uint16Array {
   const n = backends.length;
-  const table = new Uint32Array(m).fill(n);
+  const table = new Uint16Array(m).fill(n);
   // Int32 arithmetic throughout: slot + skip < 2M <= 10,000,022 fits, and a compare-
   // and-subtract replaces the floating-point modulo (the build's hot loop).
   const position = new Int32Array(n);
@@ -123,7 +123,7 @@ class MaglevIterator implements Iterator<Backend> {
 
   constructor(
     private readonly backends: readonly Backend[],
-    private readonly table: Uint32Array,
+    private readonly table: Uint16Array,
     slot: number,
     private readonly key: string | Uint8Array,
   ) {
@@ -197,7 +197,7 @@ export interface MaglevSelector extends Selector {
  * yielded once. A `Uint8Array` key must not change while its iterator is in use.
  *
  * Cost: build O(M log M) expected time (≈ 2 ms for M = 100,003 and 1,000
- * backends), 4 × M bytes; pick O(1): one hash, one array read, no allocation
+ * backends), 2 × M bytes (slot owners as Uint16, since a pool has at most 65,535 backends); pick O(1): one hash, one array read, no allocation
  * beyond the iterator.
  * Throws `LB_ERR_INVALID_OPTION` when `tableSize` is not a prime, exceeds 5,000,011
  * or is below 100 × the number of backends (the message names the smallest prime that fits).
@@ -207,7 +207,7 @@ export function maglev(backends: readonly Backend[], options?: Partial<MaglevOpt
   const { tableSize: m } = resolveOptions('maglev', MAGLEV_DEFAULTS, options, (o) => validate(o, backends.length));
   const list = [...backends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const n = list.length;
-  const table = n === 0 ? new Uint32Array(0) : populate(list, m);
+  const table = n === 0 ? new Uint16Array(0) : populate(list, m);
   return {
     select(key) {
       if (n === 0) return emptyIterator();
