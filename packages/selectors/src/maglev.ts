@@ -196,9 +196,10 @@ export interface MaglevSelector extends Selector {
  * instead of piling onto one neighbour. The iterator ends after every backend was
  * yielded once. A `Uint8Array` key must not change while its iterator is in use.
  *
- * Cost: build O(M log M) expected time (≈ 2 ms for M = 100,003 and 1,000
- * backends), 2 × M bytes (slot owners as Uint16, since a pool has at most 65,535 backends); pick O(1): one hash, one array read, no allocation
- * beyond the iterator.
+ * Cost: build O(M log M) expected time (about 4 ms for M = 100,003 and 1,000
+ * backends on one core of the project's 2-core VM), 2 × M bytes (slot owners as
+ * Uint16: a pool has at most 65,535 backends); pick O(1): one hash, one array
+ * read, no allocation beyond the iterator.
  * Throws `LB_ERR_INVALID_OPTION` when `tableSize` is not a prime, exceeds 5,000,011
  * or is below 100 × the number of backends (the message names the smallest prime that fits).
  */
