@@ -1,6 +1,6 @@
 import { type Backend, emptyIterator, invalidOption, LbError, resolveOptions, type Selector } from '@switchyard/core';
 import { checkBackends } from './internal/backends.js';
-import { murmur3 } from './internal/murmur3.js';
+import { murmur3, murmur3Ascii } from './internal/murmur3.js';
 import { keyBytes } from './internal/utf8.js';
 
 /** Options for {@link maglev}. */
@@ -108,66 +108,79 @@ function populate(backends: readonly Backend[], m: number): Uint16Array {
 
 const invalidKey = (got: unknown): never => invalidOption('maglev key', 'a string or Uint8Array', got);
 
+/** MurmurHash3 of a key's UTF-8 bytes, reading ASCII strings without copying them. */
+function hashKey(key: string | Uint8Array, seed: number): number {
+  if (typeof key === 'string') {
+    const h = murmur3Ascii(key, seed);
+    if (h >= 0) return h;
+  }
+  const bytes = keyBytes(key, invalidKey);
+  return murmur3(bytes.bytes, bytes.length, seed);
+}
+
+/** State of a fallback walk, made on the second pull only. */
+interface Walk {
+  slot: number;
+  stride: number;
+  steps: number;
+  seen: Uint8Array;
+  yielded: number;
+  leftover: number;
+}
+
 /**
  * The key's slot first; then the fallback walk over the table with a per-key
  * stride, yielding each backend once.
  */
 class MaglevIterator implements Iterator<Backend> {
-  // Plain fields (not #private ones) keep construction cheap on the pick path.
-  private slot: number;
-  private stride = 0;
-  private steps = 0;
-  private seen: Uint8Array | undefined = undefined;
-  private yielded = 0;
-  private leftover = 0;
+  // Few plain fields keep construction cheap on the pick path; the walk is lazy.
+  private walk: Walk | undefined = undefined;
+  private started = false;
 
   constructor(
     private readonly backends: readonly Backend[],
     private readonly table: Uint16Array,
-    slot: number,
+    private readonly slot: number,
     private readonly key: string | Uint8Array,
-  ) {
-    this.slot = slot;
-  }
+  ) {}
 
   next(): IteratorResult<Backend> {
     const backends = this.backends;
     const table = this.table;
-    const n = backends.length;
-    const m = table.length;
-    if (this.yielded === 0) {
-      // The hot path: one array read, nothing allocated.
-      this.yielded = 1;
+    if (!this.started) {
+      this.started = true;
       return { done: false, value: backends[table[this.slot]!]! };
     }
-    if (this.seen === undefined) {
-      this.seen = new Uint8Array(n);
-      this.seen[table[this.slot]!] = 1;
+    const n = backends.length;
+    const m = table.length;
+    let walk = this.walk;
+    if (walk === undefined) {
+      const seen = new Uint8Array(n);
+      seen[table[this.slot]!] = 1;
       // Only failover needs the stride, so the key is hashed again only here.
-      const bytes = keyBytes(this.key, invalidKey);
-      this.stride = (murmur3(bytes.bytes, bytes.length, SEED_STRIDE) % (m - 1)) + 1;
-      this.slot = (this.slot + this.stride) % m;
-      this.steps = 1;
+      const stride = (hashKey(this.key, SEED_STRIDE) % (m - 1)) + 1;
+      walk = { slot: (this.slot + stride) % m, stride, steps: 1, seen, yielded: 1, leftover: 0 };
+      this.walk = walk;
     }
-    const seen = this.seen;
-    if (this.yielded >= n) return { done: true, value: undefined };
+    const seen = walk.seen;
+    if (walk.yielded >= n) return { done: true, value: undefined };
     // M steps of a stride coprime to M (M is prime) visit every slot once.
-    while (this.steps < m) {
-      const i = table[this.slot]!;
-      this.slot = (this.slot + this.stride) % m;
-      this.steps++;
+    while (walk.steps < m) {
+      const i = table[walk.slot]!;
+      walk.slot = (walk.slot + walk.stride) % m;
+      walk.steps++;
       if (seen[i] === 0) {
         seen[i] = 1;
-        this.yielded++;
+        walk.yielded++;
         return { done: false, value: backends[i]! };
       }
     }
     // Only backends whose weight was too small to own a slot are left.
-    while (this.leftover < n) {
-      const i = this.leftover++;
+    while (walk.leftover < n) {
+      const i = walk.leftover++;
       if (seen[i] === 0) {
         seen[i] = 1;
-        this.yielded++;
+        walk.yielded++;
         return { done: false, value: backends[i]! };
       }
     }
@@ -212,8 +225,7 @@ export function maglev(backends: readonly Backend[], options?: Partial<MaglevOpt
   return {
     select(key) {
       if (n === 0) return emptyIterator();
-      const bytes = keyBytes(key, invalidKey);
-      const slot = murmur3(bytes.bytes, bytes.length, SEED_KEY) % m;
+      const slot = hashKey(key, SEED_KEY) % m;
       return new MaglevIterator(list, table, slot, key);
     },
     entries() {

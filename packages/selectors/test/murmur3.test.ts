@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { murmur3 } from '../src/internal/murmur3.js';
+import { murmur3, murmur3Ascii } from '../src/internal/murmur3.js';
 
 const utf8 = new TextEncoder();
 
@@ -16,5 +16,15 @@ describe('murmur3 (x86, 32-bit)', () => {
       const bytes = utf8.encode(text);
       expect(murmur3(bytes, bytes.length, seed), `${JSON.stringify(text)} seed ${seed}`).toBe(expected);
     }
+  });
+
+  it('hashes ASCII strings in place exactly as their bytes, and declines anything else', () => {
+    for (const text of ['', 'a', 'ab', 'abc', 'abcd', 'abcde', '/objects/123/chunk?x=1', 'key-999999']) {
+      const bytes = utf8.encode(text);
+      for (const seed of [0, 1, 0x9e3779b9]) expect(murmur3Ascii(text, seed)).toBe(murmur3(bytes, bytes.length, seed));
+    }
+    expect(murmur3Ascii('café', 0)).toBe(-1);
+    expect(murmur3Ascii('\u0080', 0)).toBe(-1);
+    expect(murmur3Ascii('abcd\u{1f600}', 0)).toBe(-1);
   });
 });

@@ -38,3 +38,55 @@ export function murmur3(bytes: Uint8Array, length: number, seed: number): number
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/**
+ * {@link murmur3} of an ASCII string's bytes, read straight from its char codes
+ * (no UTF-8 copy); −1 when the string has a char ≥ 0x80, so the caller encodes it.
+ */
+export function murmur3Ascii(text: string, seed: number): number {
+  const length = text.length;
+  let h = seed >>> 0;
+  const blocks = length & ~3;
+  let high = 0;
+  for (let i = 0; i < blocks; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    high |= c0 | c1 | c2 | c3;
+    let k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = length & 3;
+  if (tail > 0) {
+    let k = text.charCodeAt(blocks);
+    high |= k;
+    if (tail > 1) {
+      const c = text.charCodeAt(blocks + 1);
+      high |= c;
+      k ^= c << 8;
+    }
+    if (tail > 2) {
+      const c = text.charCodeAt(blocks + 2);
+      high |= c;
+      k ^= c << 16;
+    }
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  if (high >= 0x80) return -1;
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
