@@ -130,9 +130,9 @@ export function createProxyServer<C = ProxyCtx>(
     requestTimeout: o.requestTimeout,
     maxHeaderSize: o.maxHeaderSize,
     keepAliveTimeout: o.keepAliveTimeout,
-    // Node enforces headersTimeout/requestTimeout only on this sweep (30 s by default), which
-    // would let a slowloris client hold a socket for up to 30 s past the limit.
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(o.headersTimeout / 4))),
+    // Node enforces headersTimeout/requestTimeout (also on connections that never send a byte)
+    // only on this sweep, 30 s by default: a slowloris client could overstay the limit by that much.
+    connectionsCheckingInterval: checkingIntervalFor(o.headersTimeout),
     // Never lenient: request smuggling defenses depend on the strict parser.
     insecureHTTPParser: false,
     noDelay: true,
@@ -140,7 +140,13 @@ export function createProxyServer<C = ProxyCtx>(
   const server: Server =
     o.tls === undefined
       ? createHttpServer(serverOptions)
-      : (createHttpsServer({ ...serverOptions, cert: o.tls.cert, key: o.tls.key }) as unknown as Server);
+      : (createHttpsServer({
+          ...serverOptions,
+          cert: o.tls.cert,
+          key: o.tls.key,
+          // A TLS handshake that stalls is bounded like a slow head.
+          handshakeTimeout: o.headersTimeout,
+        }) as unknown as Server);
   server.keepAliveTimeout = o.keepAliveTimeout;
   // One more than the limit, so an oversized head is detected (and refused) instead of truncated.
   server.maxHeadersCount = o.maxHeadersCount + 1;
@@ -157,6 +163,11 @@ export function createProxyServer<C = ProxyCtx>(
 }
 
 function noop(): void {}
+
+/** How often Node sweeps connections for header/request timeouts: a quarter of headersTimeout, 50 ms to 1 s. */
+function checkingIntervalFor(headersTimeout: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4)));
+}
 
 class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;

@@ -164,6 +164,31 @@ describe('hostile-client defaults', () => {
     expect(u.requests).toBe(0);
   });
 
+  it('closes a connection that never sends a byte after headersTimeout, but not a slow response', async () => {
+    const u = await upstream();
+    u.handler = slowHandler(700);
+    const { port } = await proxy(peersApp([peer(u.id)]), {
+      accessLog: false,
+      headersTimeout: 300,
+      requestTimeout: 1000,
+    });
+    const silent = connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    // Read, so the close is noticed.
+    silent.resume();
+    const start = Date.now();
+    const closedAfter = new Promise<number>((resolve) => {
+      silent.once('close', () => resolve(Date.now() - start));
+      setTimeout(() => resolve(-1), 3000);
+    });
+    // The slow answer (700 ms, longer than headersTimeout) still arrives.
+    const reply = await send(port, '/slow');
+    expect(reply).toMatchObject({ status: 200, body: 'done /slow' });
+    const after = await closedAfter;
+    expect(after).toBeGreaterThanOrEqual(250);
+    expect(after).toBeLessThan(2000);
+  });
+
   it('refuses obsolete line folding and other malformed heads (strict parser) with 400', async () => {
     const u = await upstream();
     const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
