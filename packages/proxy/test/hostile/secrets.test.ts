@@ -4,7 +4,7 @@ import { HttpPeer } from '@switchyard/core';
 import { generateTestPki } from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultBackend, startFaultBackend } from '../helpers/fault-backend.js';
-import { startLoad } from '../helpers/load.js';
+import { startLoad, waitFor } from '../helpers/load.js';
 import { ensureBuilt, freePort, runCli, type ServeProcess, startServe, tempDir } from '../helpers/serve-process.js';
 
 // A run that uses every kind of credential, logging at trace level; then its whole output is
@@ -94,8 +94,8 @@ describe('credentials never reach logs or errors', () => {
       await load.done;
       for (const r of load.records) responses.push(`${r.status} ${r.body ?? ''} ${r.error ?? ''}`);
     }
-    // Let the health checks and the access log flush.
-    await new Promise((r) => setTimeout(r, 500));
+    // pino writes asynchronously: wait until the 20 access-log lines are out.
+    await waitFor('the access log of the 20 requests', () => accessLines().length >= 20, 10_000).catch(() => undefined);
   }, 120_000);
 
   afterAll(async () => {
@@ -103,8 +103,11 @@ describe('credentials never reach logs or errors', () => {
     await backend?.stop();
   });
 
+  const accessLines = () => serve.logs().filter((l) => typeof l.attempts === 'number' || l.log === 'access');
+
   it('the run did exercise both paths (the grep below is not vacuous)', () => {
-    const access = serve.logs().filter((l) => typeof l.attempts === 'number' || l.log === 'access');
+    expect(responses.filter((r) => r.startsWith('200 ')).length, responses.join('\n')).toBe(10);
+    const access = accessLines();
     expect(access.some((l) => String(l.path).startsWith('/web') && l.status === 200)).toBe(true);
     expect(access.some((l) => String(l.path).startsWith('/tunnel') && Number(l.status) >= 500)).toBe(true);
     expect(backend.requests.some((r) => r.target === '/web/a')).toBe(true);
