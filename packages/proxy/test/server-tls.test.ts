@@ -182,7 +182,9 @@ describe('proxy: a CONNECT tunnel through a real HTTP proxy', () => {
       },
     );
     expect(await statusVia(tlsViaProxy)).toBe(200);
-    expect(connects).toEqual([plain.id, secure.id]);
+    // Each tunnel was asked of the proxy (a dropped connection may add a resend's CONNECT).
+    expect(connects[0]).toBe(plain.id);
+    expect(connects).toContain(secure.id);
   });
 
   it('sends the URI credentials as Proxy-Authorization, and a refused CONNECT is a 502', async () => {
