@@ -151,6 +151,13 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     if (change.healthy && outlier?.isEjected(change.backend.id)) outlier.reinstate(change.backend.id);
   };
   if (monitor !== undefined && outlier !== undefined && !owned) monitor.on('change', onHealthChange);
+  // A slow-start factory (withSlowStart) ramps a backend again when it recovers.
+  const { recovered } = factory as { recovered?: (id: string) => void };
+  if (monitor !== undefined && typeof recovered === 'function') {
+    monitor.on('change', (change: { backend: Backend; healthy: boolean }) => {
+      if (change.healthy) recovered(change.backend.id);
+    });
+  }
 
   let readyPromise: Promise<void> | undefined;
   function ready(): Promise<void> {
@@ -178,8 +185,9 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
       tracker?.start(peer.id);
     },
     onFinish(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void {
-      // Every start is finished, members or not, so in-flight counts never leak.
-      tracker?.finish(peer.id, durationMs);
+      // Every start is finished, members or not, so in-flight counts never leak. An 'error'
+      // (client gone, stale socket) says nothing about the upstream's latency: no sample.
+      tracker?.finish(peer.id, outcome === 'error' ? undefined : durationMs);
       // 'error' is not the upstream's fault (e.g. the client went away): it says nothing about health.
       if (outlier === undefined || outcome === 'error') return;
       const id = peer.id;

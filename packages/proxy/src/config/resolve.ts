@@ -27,6 +27,8 @@ export type ResolvedOutlier = NonNullable<ParsedUpstream['outlier']>;
 export interface ResolvedSelector {
   readonly type: string;
   readonly key: string;
+  /** Slow-start window: joining or recovering backends ramp from 10% to full weight over it (ms). */
+  readonly slowStartMs: number | undefined;
   readonly options: Readonly<Record<string, unknown>>;
 }
 
@@ -174,7 +176,11 @@ function resolveUpstream(
     });
   }
 
-  const { type, key, ...selectorOptions } = u.selector as Record<string, unknown> & { type: string; key: string };
+  const { type, key, slowStartMs, ...selectorOptions } = u.selector as Record<string, unknown> & {
+    type: string;
+    key: string;
+    slowStartMs?: number;
+  };
   const p = u.peer;
   const options: { -readonly [K in keyof PeerOptions]?: PeerOptions[K] } = {
     httpUpstreamRequestPolicy:
@@ -230,7 +236,7 @@ function resolveUpstream(
     name,
     backends,
     discovery,
-    selector: { type, key, options: selectorOptions },
+    selector: { type, key, slowStartMs, options: selectorOptions },
     health: u.health,
     outlier: u.outlier,
     tls: u.tls,

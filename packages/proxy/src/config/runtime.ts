@@ -1,5 +1,6 @@
 import { type Backend, HttpPeer, LbError, LoadTracker } from '@switchyard/core';
 import { type Discovery, dnsDiscovery, fileDiscovery, type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
+import { withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
 import { keyExtractor } from '../keys.js';
@@ -153,7 +154,10 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
     u.discovery === undefined ? { backends: u.backends } : { discovery: buildDiscovery(u, logger) };
   return createBalancer({
     ...source,
-    selector: type.factory,
+    selector:
+      u.selector.slowStartMs === undefined
+        ? type.factory
+        : withSlowStart(type.factory, { windowMs: u.selector.slowStartMs }),
     selectorOptions: selectorOptions as never,
     maxIterations: u.maxIterations,
     logger: logger.child({ upstream: u.name }),

@@ -56,7 +56,12 @@ const SELECTOR_NAMES = Object.keys(SELECTOR_TYPES);
 const selector = z.discriminatedUnion(
   'type',
   Object.entries(SELECTOR_TYPES).map(([type, entry]) =>
-    object({ type: z.literal(type), key: keySpec.default('uri'), ...entry.shape }),
+    object({
+      type: z.literal(type),
+      key: keySpec.default('uri'),
+      slowStartMs: z.number({ error: 'a duration in ms > 0' }).positive({ error: 'a duration in ms > 0' }).optional(),
+      ...entry.shape,
+    }),
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
   { error: `a selector type: ${SELECTOR_NAMES.map((n) => JSON.stringify(n)).join(' | ')}` },
 );
