@@ -204,6 +204,8 @@ export async function openIdleConnections(
       else {
         socket.on('error', () => {});
         socket.on('close', () => closed++);
+        // Read (and drop) whatever comes, so the peer's FIN is noticed and 'close' fires.
+        socket.resume();
         sockets.push(socket);
       }
     }
