@@ -118,7 +118,8 @@ async function runAutocannon({ port, load, durationS, connections, amount }) {
   const autocannon = requireFromProxy('autocannon');
   const options = { url: `http://${HOST}:${port}/`, connections, timeout: 10 };
   if (amount === undefined) options.duration = durationS;
-  else Object.assign(options, { amount, connections: Math.min(connections, amount) });
+  // autocannon notices the end of an `amount` run on its sampling tick (1 s by default).
+  else Object.assign(options, { amount, connections: Math.min(connections, amount), sampleInt: 20 });
   if (load === 'big') {
     Object.assign(options, {
       method: 'POST',
