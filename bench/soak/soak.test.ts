@@ -136,7 +136,7 @@ it(`soak: ${SOAK_MS / 1000} s of mixed load, one backend flapping every ${FLAP_M
       join(RESULTS, 'soak.svg'),
       soakChart(
         samples,
-        `switchyard soak: ${summary.durationS} s, ${counts.sent} requests, RSS ${baseline.rssMiB} → ${end.rssMiB} MiB`,
+        `switchyard soak: ${summary.durationS} s, ${counts.sent} requests, RSS peak ${rssBaselinePeak} → ${rssEndPeak} MiB`,
       ),
     );
     console.info(`soak summary ${JSON.stringify(summary)}`);
