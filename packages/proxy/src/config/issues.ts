@@ -1,5 +1,6 @@
 import { describe, LbError } from '@switchyard/core';
 import type { z } from 'zod';
+import { redactAt } from './redact.js';
 
 /** One config problem: where (dotted path, `[i]` for array items) and the sentence for it. */
 export interface ConfigIssue {
@@ -62,7 +63,9 @@ function collect(
     }
     const value = valueAt(input, path);
     const got =
-      value === undefined && issue.code === 'invalid_type' ? 'nothing (the field is required)' : describe(value);
+      value === undefined && issue.code === 'invalid_type'
+        ? 'nothing (the field is required)'
+        : describe(redactAt(path, value));
     out.push({ path: formatPath(path), message: `expected ${expected(issue)}, got ${got}` });
   }
 }

@@ -12,6 +12,7 @@ import {
   standard,
 } from '@switchyard/core';
 import { type ConfigIssue, configError, fromZodIssues } from './issues.js';
+import { maskPassword, redactHeaders } from './redact.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 
 type ParsedUpstream = ParsedConfig['upstreams'][string];
@@ -232,6 +233,8 @@ function resolveUpstream(
   if (p.clientCert !== undefined)
     (printable as { clientCert?: unknown }).clientCert = { cert: file(p.clientCert.cert), key: file(p.clientCert.key) };
   if (p.proxy !== undefined) (printable as { proxy?: unknown }).proxy = maskPassword(p.proxy);
+  if (p.proxyHeaders !== undefined)
+    (printable as { proxyHeaders?: unknown }).proxyHeaders = redactHeaders(p.proxyHeaders);
   return {
     name,
     backends,
@@ -294,18 +297,6 @@ function resolveRoutes(config: ParsedConfig, names: readonly string[], issues: C
   return config.routes
     .map((r) => ({ prefix: r.prefix, upstream: r.upstream, failover: r.failover }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
-}
-
-/** `http://user:secret@host` → `http://user:***@host`, so printed configs never show credentials. */
-export function maskPassword(uri: string): string {
-  try {
-    const url = new URL(uri);
-    if (url.password === '') return uri;
-    url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 function deepFreeze<T>(value: T): T {
