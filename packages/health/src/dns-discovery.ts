@@ -4,7 +4,8 @@ import { type Backend, backend, checkInteger, formatHostPort, invalidOption, LbE
 import type { Logger } from 'pino';
 import type { Discovery } from './discovery.js';
 import { LastGood } from './internal/backend-set.js';
-import { componentLogger } from './internal/logger.js';
+import { checkLogger, componentLogger } from './internal/logger.js';
+import { MAX_TIMER_MS } from './internal/timer.js';
 
 /** Options of {@link dnsDiscovery}. `name` and `type` are required; `port` too for A/AAAA. */
 export interface DnsDiscoveryOptions {
@@ -16,13 +17,13 @@ export interface DnsDiscoveryOptions {
   readonly port?: number;
   /** DNS servers as `ip:port` (or `ip`, `[v6]:port`), passed to `Resolver#setServers`. @defaultValue the system's */
   readonly servers?: readonly string[];
-  /** Longest time between two resolutions, in ms; a shorter record TTL wins. @defaultValue 30000 */
+  /** Longest time between two resolutions, in ms (integer, 1 to 2^31 - 1); a shorter record TTL wins. @defaultValue 30000 */
   readonly refreshMs?: number;
-  /** Shortest time between two resolutions, whatever the TTL (TTL 0 is common), in ms. @defaultValue 1000 */
+  /** Shortest time between two resolutions, whatever the TTL (TTL 0 is common), in ms (1 to 2^31 - 1). @defaultValue 1000 */
   readonly minRefreshMs?: number;
-  /** Per-query timeout of the resolver, in ms. @defaultValue 2000 */
+  /** Per-query timeout of the resolver, in ms (integer, 1 to 2^31 - 1). @defaultValue 2000 */
   readonly timeoutMs?: number;
-  /** Attempts per query. @defaultValue 2 */
+  /** Attempts per query (integer, 1 to 2^31 - 1, node:dns's range). @defaultValue 2 */
   readonly tries?: number;
   /** Failed refreshes are logged at warn with the reason. @defaultValue a disabled logger */
   readonly logger?: Logger;
@@ -60,7 +61,7 @@ export function dnsDiscovery(options: DnsDiscoveryOptions): Discovery {
   const o = validate(options);
   const log = componentLogger(options.logger, 'dns-discovery').child({ name: o.name, type: o.type });
   const resolver = new Resolver({ timeout: o.timeoutMs, tries: o.tries });
-  if (o.servers !== undefined) resolver.setServers([...o.servers]);
+  if (o.servers !== undefined) setServers(resolver, o.servers);
   const good = new LastGood(log);
   let timer: NodeJS.Timeout | undefined;
   let nextMs = o.refreshMs;
@@ -137,7 +138,7 @@ type Settings = Required<Omit<DnsDiscoveryOptions, 'servers' | 'logger' | 'port'
 
 function validate(options: DnsDiscoveryOptions): Settings {
   if (typeof options !== 'object' || options === null) invalidOption('dnsDiscovery options', 'an object', options);
-  const { name, type, port, servers, logger: _logger, ...rest } = options;
+  const { name, type, port, servers, logger, ...rest } = options;
   const known = new Set(Object.keys(DNS_DISCOVERY_DEFAULTS));
   for (const key of Object.keys(rest)) {
     if (!known.has(key))
@@ -157,12 +158,25 @@ function validate(options: DnsDiscoveryOptions): Settings {
   if (servers !== undefined && (!Array.isArray(servers) || servers.some((s) => typeof s !== 'string'))) {
     invalidOption('dnsDiscovery servers', 'an array of "ip:port" strings', servers);
   }
+  checkLogger('dnsDiscovery logger', logger);
   const s = { ...DNS_DISCOVERY_DEFAULTS, ...definedOnly(rest) };
-  checkInteger('dnsDiscovery refreshMs', s.refreshMs, 1);
-  checkInteger('dnsDiscovery minRefreshMs', s.minRefreshMs, 1);
-  checkInteger('dnsDiscovery timeoutMs', s.timeoutMs, 1);
-  checkInteger('dnsDiscovery tries', s.tries, 1);
+  // Upper bounds: the refresh delays go to setTimeout, timeoutMs and tries to node:dns, and
+  // both reject (or, for timers, silently shorten) anything above 2^31 - 1.
+  checkInteger('dnsDiscovery refreshMs', s.refreshMs, 1, MAX_TIMER_MS);
+  checkInteger('dnsDiscovery minRefreshMs', s.minRefreshMs, 1, MAX_TIMER_MS);
+  checkInteger('dnsDiscovery timeoutMs', s.timeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('dnsDiscovery tries', s.tries, 1, MAX_TIMER_MS);
   return { name, type, ...s, ...(port === undefined ? {} : { port }), ...(servers === undefined ? {} : { servers }) };
+}
+
+/** `Resolver#setServers`, whose TypeError for a malformed address becomes `LB_ERR_INVALID_OPTION`. */
+function setServers(resolver: Resolver, servers: readonly string[]): void {
+  try {
+    resolver.setServers([...servers]);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    invalidOption('dnsDiscovery servers', `IP addresses as "ip", "ip:port" or "[v6]:port" (${reason})`, servers);
+  }
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

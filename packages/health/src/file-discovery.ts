@@ -13,13 +13,14 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { Discovery } from './discovery.js';
 import { LastGood } from './internal/backend-set.js';
-import { componentLogger } from './internal/logger.js';
+import { checkLogger, componentLogger } from './internal/logger.js';
+import { MAX_TIMER_MS } from './internal/timer.js';
 
 /** Options of {@link fileDiscovery}. */
 export interface FileDiscoveryOptions {
   /** Reload the file when it changes. @defaultValue true */
   readonly watch: boolean;
-  /** How often the file's stat is polled for changes (`fs.watchFile`), in ms. @defaultValue 1000 */
+  /** How often the file's stat is polled for changes (`fs.watchFile`), in ms (1 to 2^31 - 1). @defaultValue 1000 */
   readonly pollMs: number;
   /** A bad reload is logged at warn with the reason. @defaultValue a disabled logger */
   readonly logger: Logger | undefined;
@@ -44,7 +45,8 @@ export function fileDiscovery(path: string, options?: Partial<FileDiscoveryOptio
   if (typeof path !== 'string' || path === '') invalidOption('fileDiscovery path', 'a file path', path);
   const o = resolveOptions('fileDiscovery', FILE_DISCOVERY_DEFAULTS, options, (v) => {
     if (typeof v.watch !== 'boolean') invalidOption('fileDiscovery watch', 'a boolean', v.watch);
-    checkInteger('fileDiscovery pollMs', v.pollMs, 1);
+    checkInteger('fileDiscovery pollMs', v.pollMs, 1, MAX_TIMER_MS);
+    checkLogger('fileDiscovery logger', v.logger);
   });
   const log = componentLogger(o.logger, 'file-discovery');
   const good = new LastGood(log);

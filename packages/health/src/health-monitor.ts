@@ -1,8 +1,9 @@
 import { type Backend, checkInteger, checkNonNegative, invalidOption, resolveOptions } from '@switchyard/core';
 import type { Logger } from 'pino';
 import type { CheckResult, HealthCheck } from './check.js';
-import { componentLogger } from './internal/logger.js';
+import { checkLogger, componentLogger } from './internal/logger.js';
 import { Monitor } from './internal/monitor.js';
+import { MAX_TIMER_MS } from './internal/timer.js';
 
 /** A health transition of one backend. */
 export interface HealthChange {
@@ -29,7 +30,7 @@ export interface BackendHealth {
 
 /** The tunable settings of {@link createHealthMonitor}, all with defaults. */
 export interface HealthMonitorSettings {
-  /** Time between two checks of one backend, in ms. @defaultValue 1000 */
+  /** Time between two checks of one backend, in ms (1 to 2^31 - 1). @defaultValue 1000 */
   readonly intervalMs: number;
   /** Each interval is varied by up to ± this fraction of `intervalMs` (0 to 1). @defaultValue 0.1 */
   readonly jitter: number;
@@ -93,7 +94,8 @@ export interface HealthMonitor {
 
 function validate(o: HealthMonitorSettings): void {
   checkNonNegative('health monitor intervalMs', o.intervalMs);
-  if (o.intervalMs < 1) invalidOption('health monitor intervalMs', 'at least 1 ms', o.intervalMs);
+  if (o.intervalMs < 1 || o.intervalMs > MAX_TIMER_MS)
+    invalidOption('health monitor intervalMs', `from 1 to ${MAX_TIMER_MS} ms`, o.intervalMs);
   if (typeof o.jitter !== 'number' || !(o.jitter >= 0 && o.jitter <= 1)) {
     invalidOption('health monitor jitter', 'a fraction from 0 to 1', o.jitter);
   }
@@ -115,6 +117,12 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   if (typeof options !== 'object' || options === null) invalidOption('health monitor options', 'an object', options);
   const { backends, check, logger, now, random, onChange, ...tuning } = options;
   if (typeof check?.check !== 'function') invalidOption('health monitor check', 'a HealthCheck', check);
+  checkLogger('health monitor logger', logger);
+  if (now !== undefined && typeof now !== 'function') invalidOption('health monitor now', 'a function', now);
+  if (random !== undefined && typeof random !== 'function')
+    invalidOption('health monitor random', 'a function', random);
+  if (onChange !== undefined && typeof onChange !== 'function')
+    invalidOption('health monitor onChange', 'a function', onChange);
   const settings = resolveOptions('health monitor', HEALTH_MONITOR_DEFAULTS, tuning, validate);
   return new Monitor(settings, backends, check, {
     log: componentLogger(logger, 'health'),

@@ -36,7 +36,10 @@ export interface HttpCheckOptions extends TlsSettings {
   readonly expectStatus: number | ((status: number) => boolean);
   /** Further check of the response, applied after `expectStatus`. @defaultValue undefined */
   readonly validator: HttpCheckValidator | undefined;
-  /** Deadline for the whole check: connect, TLS, request, response head (and body for validators). @defaultValue 1000 */
+  /**
+   * Deadline for the whole check: connect, TLS, request, response head (and body for validators),
+   * in ms (> 0, at most 2^31 - 1). @defaultValue 1000
+   */
   readonly timeoutMs: number;
   /** Use HTTPS. @defaultValue false */
   readonly tls: boolean;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Backend, checkInteger, checkNonNegative, invalidOption, resolveOptions } from '@switchyard/core';
 import type { Logger } from 'pino';
-import { componentLogger } from './internal/logger.js';
+import { checkLogger, componentLogger } from './internal/logger.js';
 
 /** The outcome of one proxied request, as the proxy reports it. */
 export type OutlierOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx';
@@ -72,9 +72,9 @@ function validate(o: OutlierDetectorOptions): void {
   if (typeof o.maxEjectedPercent !== 'number' || !(o.maxEjectedPercent >= 0 && o.maxEjectedPercent <= 100)) {
     invalidOption('outlier maxEjectedPercent', 'a number from 0 to 100', o.maxEjectedPercent);
   }
-  if (o.backends !== undefined && !Array.isArray(o.backends))
-    invalidOption('outlier backends', 'an array of Backend', o.backends);
+  if (o.backends !== undefined) checkBackends(o.backends);
   if (typeof o.now !== 'function') invalidOption('outlier now', 'a function', o.now);
+  checkLogger('outlier logger', o.logger);
 }
 
 /**
@@ -141,7 +141,7 @@ class Detector implements OutlierDetector {
   }
 
   setBackends(backends: readonly Backend[]): void {
-    if (!Array.isArray(backends)) invalidOption('outlier backends', 'an array of Backend', backends);
+    checkBackends(backends);
     this.#fixedPool = true;
     const keep = new Set(backends.map(idOf));
     for (const id of keep) if (!this.#states.has(id)) this.#states.set(id, fresh());
@@ -201,6 +201,15 @@ class Detector implements OutlierDetector {
     } catch (err) {
       this.log.error({ err, backend: id }, `an outlier ${event} listener threw`);
     }
+  }
+}
+
+/** Throws `LB_ERR_INVALID_OPTION` unless `backends` is an array of Backend (objects with a string id). */
+function checkBackends(backends: unknown): void {
+  if (!Array.isArray(backends)) invalidOption('outlier backends', 'an array of Backend', backends);
+  for (const b of backends as unknown[]) {
+    if (typeof (b as { id?: unknown } | null)?.id !== 'string')
+      invalidOption('outlier backends', 'Backend objects (from backend())', b);
   }
 }
 

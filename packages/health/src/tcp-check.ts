@@ -9,7 +9,10 @@ import { caList, serverName, type TlsSettings, validateCommon } from './internal
 
 /** Options of {@link tcpCheck}. */
 export interface TcpCheckOptions extends TlsSettings {
-  /** Connect (plus TLS handshake) deadline in ms, like Pingora's `connection_timeout`. @defaultValue 1000 */
+  /**
+   * Connect (plus TLS handshake) deadline in ms (> 0, at most 2^31 - 1), like Pingora's
+   * `connection_timeout`. @defaultValue 1000
+   */
   readonly timeoutMs: number;
   /** Perform a TLS handshake after connecting. @defaultValue false */
   readonly tls: boolean;

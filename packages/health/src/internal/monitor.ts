@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CheckResult, HealthCheck } from '../check.js';
 import type { BackendHealth, HealthChange, HealthMonitor, HealthMonitorSettings } from '../health-monitor.js';
 import { observe } from './threshold.js';
+import { MAX_TIMER_MS } from './timer.js';
 
 // The scheduling and state of createHealthMonitor (health-monitor.ts holds its public types and options).
 
@@ -174,7 +175,8 @@ export class Monitor implements HealthMonitor {
   /** Runs a check of `entry` now and arms the next tick; the cadence is measured from tick to tick. */
   #tick(entry: Entry): void {
     const { intervalMs, jitter } = this.settings;
-    const delay = Math.max(1, intervalMs * (1 + jitter * (2 * this.hooks.random() - 1)));
+    // Jitter may push a long interval past what setTimeout honours; clamp instead of firing at 1 ms.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, intervalMs * (1 + jitter * (2 * this.hooks.random() - 1))));
     entry.timer = setTimeout(() => {
       if (this.#running && !entry.removed) this.#tick(entry);
     }, delay);

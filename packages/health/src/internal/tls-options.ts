@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { checkNonNegative, invalidOption } from '@switchyard/core';
+import { MAX_TIMER_MS } from './timer.js';
 
 /** The TLS settings shared by the TCP and HTTP checks. */
 export interface TlsSettings {
@@ -11,7 +12,9 @@ export interface TlsSettings {
 
 export function validateCommon(component: string, o: TlsSettings & { readonly timeoutMs: number }): void {
   checkNonNegative(`${component} timeoutMs`, o.timeoutMs);
-  if (o.timeoutMs === 0) invalidOption(`${component} timeoutMs`, 'a duration > 0', o.timeoutMs);
+  // The deadline is a setTimeout, which fires after 1 ms for anything above MAX_TIMER_MS.
+  if (o.timeoutMs === 0 || o.timeoutMs > MAX_TIMER_MS)
+    invalidOption(`${component} timeoutMs`, `a duration > 0 and <= ${MAX_TIMER_MS} ms`, o.timeoutMs);
   if (typeof o.tls !== 'boolean') invalidOption(`${component} tls`, 'a boolean', o.tls);
   if (typeof o.verifyCert !== 'boolean') invalidOption(`${component} verifyCert`, 'a boolean', o.verifyCert);
   if (o.sni !== undefined && typeof o.sni !== 'string') invalidOption(`${component} sni`, 'a string', o.sni);
