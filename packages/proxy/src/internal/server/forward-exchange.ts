@@ -36,6 +36,16 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/** Fixed reasons shown to clients: they say what went wrong without naming internal addresses. */
+const CLIENT_REASON: Partial<Record<string, string>> = {
+  LB_ERR_NO_HEALTHY_BACKEND: 'no healthy backend',
+  LB_ERR_CONNECT_FAILED: 'could not connect to an upstream',
+  LB_ERR_CONNECT_TIMEOUT: 'upstream connect timed out',
+  LB_ERR_TLS_HANDSHAKE: 'upstream TLS handshake failed',
+  LB_ERR_UPSTREAM_TIMEOUT: 'upstream timed out',
+  LB_ERR_UPSTREAM_ERROR: 'upstream error',
+};
+
 // Listeners shared by every exchange: `this` is the emitter, the exchange hangs off it, so no
 // closure is allocated per request.
 function onResponseClose(this: ServerResponse & Tagged): void {
@@ -507,8 +517,10 @@ export class Exchange<C> implements Session {
     } else {
       this.#status = status;
       const text = STATUS_TEXT[status] ?? 'Error';
-      // Only a bad request's reason is shown; upstream errors could name internal addresses.
-      const body = status === 400 && err !== undefined ? `${status} ${text}: ${err.message}\n` : `${status} ${text}\n`;
+      // A bad request's own reason is shown; upstream errors get a fixed reason per code, since
+      // their messages could name internal addresses.
+      const reason = err === undefined ? undefined : status === 400 ? err.message : CLIENT_REASON[err.code];
+      const body = reason === undefined ? `${status} ${text}\n` : `${status} ${text}: ${reason}\n`;
       res.shouldKeepAlive = res.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
       res.writeHead(status, [
         'content-type',
