@@ -1,3 +1,23 @@
+export {
+  type AcceptBackend,
+  type Balancer,
+  type BalancerHealth,
+  type BalancerOptions,
+  createBalancer,
+  DEFAULT_MAX_ITERATIONS,
+} from './balancer.js';
+export { loadConfig, parseConfigText } from './config/load.js';
+export { formatConfig } from './config/print.js';
+export {
+  type ResolvedConfig,
+  type ResolvedRoute,
+  type ResolvedSelector,
+  type ResolvedUpstream,
+  resolveConfig,
+} from './config/resolve.js';
+export { type ConfiguredApp, type ConfiguredAppOptions, createConfiguredApp } from './config/runtime.js';
+export { SELECTOR_TYPES, type SelectorType, type SelectorTypeName } from './config/selector-types.js';
+export { type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
   ProxyApp,
   ProxyCtx,
@@ -12,28 +32,8 @@ export type {
 } from './proxy-app.js';
 export { createProxyServer, PROXY_SERVER_DEFAULTS } from './proxy-server.js';
 export {
-  type AcceptBackend,
-  type Balancer,
-  type BalancerHealth,
-  type BalancerOptions,
-  createBalancer,
-  DEFAULT_MAX_ITERATIONS,
-} from './balancer.js';
-export { type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
-export {
   type BalancerTiers,
   createUpstreamPeer,
   type UpstreamPeerFn,
   type UpstreamPeerOptions,
 } from './upstream-peer.js';
-export { loadConfig, parseConfigText } from './config/load.js';
-export { formatConfig } from './config/print.js';
-export {
-  type ResolvedConfig,
-  type ResolvedRoute,
-  type ResolvedSelector,
-  type ResolvedUpstream,
-  resolveConfig,
-} from './config/resolve.js';
-export { type ConfiguredApp, type ConfiguredAppOptions, createConfiguredApp } from './config/runtime.js';
-export { SELECTOR_TYPES, type SelectorType, type SelectorTypeName } from './config/selector-types.js';
