@@ -82,7 +82,7 @@ describe('dnsDiscovery ranges node:dns accepts', () => {
 
   it('accepts the largest values', async () => {
     const d = dnsDiscovery({ ...A, tries: MAX, timeoutMs: MAX, refreshMs: MAX, minRefreshMs: MAX });
-    await d.close();
+    await d.close?.();
   });
 
   it('rejects a server that is not an IP address, naming servers', () => {
@@ -93,7 +93,7 @@ describe('dnsDiscovery ranges node:dns accepts', () => {
 
   it('accepts loopback servers without sending anything', async () => {
     const d = dnsDiscovery({ ...A, servers: ['127.0.0.1:5353', '[::1]:5353', '127.0.0.1'] });
-    await d.close();
+    await d.close?.();
   });
 });
 
@@ -102,7 +102,7 @@ describe('fileDiscovery pollMs', () => {
     expect(invalid(() => fileDiscovery('/nonexistent/backends.json', { pollMs: 2 ** 31 }))).toBe(
       `fileDiscovery pollMs: expected an integer from 1 to ${MAX}, got 2147483648`,
     );
-    await fileDiscovery('/nonexistent/backends.json', { pollMs: MAX }).close();
+    await fileDiscovery('/nonexistent/backends.json', { pollMs: MAX }).close?.();
   });
 });
 
