@@ -1,27 +1,12 @@
 import { connect } from 'node:net';
 import { type HttpPeer, LbError, preserve } from '@switchyard/core';
-import { createProxyServer, type ProxyServer, type UpstreamOutcome } from '@switchyard/proxy';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { UpstreamOutcome } from '@switchyard/proxy';
+import { describe, expect, it } from 'vitest';
 import { captureLogger, peer, peersApp, send, until } from './helpers/server-client.js';
-import { startUpstream, type TestUpstream, type UpstreamEcho } from './helpers/upstreams.js';
+import { serverFixtures } from './helpers/server-fixtures.js';
+import type { UpstreamEcho } from './helpers/upstreams.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const u = await startUpstream(...args);
-  cleanup.push(() => u.close());
-  return u;
-}
-
-async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(...args);
-  cleanup.push(() => p.close({ deadlineMs: 1000 }));
-  const { port } = await p.listen(0);
-  return { proxy: p, port };
-}
+const { upstream, proxy } = serverFixtures(1000);
 
 describe('createProxyServer: forwarding', () => {
   it('forwards method, target, headers and body, and returns the upstream response', async () => {

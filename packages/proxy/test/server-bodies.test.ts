@@ -1,32 +1,15 @@
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { createProxyServer, type ProxyServer } from '@switchyard/proxy';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { peer, peersApp } from './helpers/server-client.js';
-import { startUpstream, type TestUpstream } from './helpers/upstreams.js';
+import { serverFixtures } from './helpers/server-fixtures.js';
 
 const GiB = 1024 ** 3;
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
 /** The whole process (client, proxy and upstream share it) must stay under this while 1 GiB streams through. */
 const RSS_LIMIT = 200 * 1024 * 1024;
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const u = await startUpstream(...args);
-  cleanup.push(() => u.close());
-  return u;
-}
-
-async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(...args);
-  cleanup.push(() => p.close({ deadlineMs: 1000 }));
-  const { port } = await p.listen(0);
-  return { proxy: p, port };
-}
+const { upstream, proxy } = serverFixtures(1000);
 
 /** `total` bytes made on demand, never held in memory. */
 function generated(total: number): Readable {

@@ -1,27 +1,12 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { createProxyServer, PROXY_SERVER_DEFAULTS, type ProxyServer } from '@switchyard/proxy';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createProxyServer, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
+import { describe, expect, it } from 'vitest';
 import { peer, peersApp, send, until } from './helpers/server-client.js';
-import { startUpstream, type TestUpstream } from './helpers/upstreams.js';
+import { serverFixtures } from './helpers/server-fixtures.js';
+import type { TestUpstream } from './helpers/upstreams.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const u = await startUpstream(...args);
-  cleanup.push(() => u.close());
-  return u;
-}
-
-async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(...args);
-  cleanup.push(() => p.close({ deadlineMs: 500 }));
-  const { port } = await p.listen(0);
-  return { proxy: p, port };
-}
+const { upstream, proxy } = serverFixtures(500);
 
 /** Answers after `ms`. */
 function slowHandler(ms: number): NonNullable<TestUpstream['handler']> {

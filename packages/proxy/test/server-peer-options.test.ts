@@ -1,28 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
-import { createProxyServer, type ProxyServer } from '@switchyard/proxy';
 import { close, generateTestPki, listen } from '@switchyard/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { peer, peersApp, send } from './helpers/server-client.js';
-import { startUpstream, type TestUpstream, type UpstreamEcho } from './helpers/upstreams.js';
+import { serverFixtures } from './helpers/server-fixtures.js';
+import type { UpstreamEcho } from './helpers/upstreams.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const u = await startUpstream(...args);
-  cleanup.push(() => u.close());
-  return u;
-}
-
-async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(...args);
-  cleanup.push(() => p.close({ deadlineMs: 500 }));
-  const { port } = await p.listen(0);
-  return { proxy: p, port };
-}
+const { cleanup, upstream, proxy } = serverFixtures(500);
 
 /**
  * A loopback listener whose accept queue is full, so further SYNs go unanswered: a Python

@@ -1,37 +1,12 @@
 import { request } from 'node:http';
 import { HttpPeer, LbError } from '@switchyard/core';
-import {
-  createProxyServer,
-  type ProxyApp,
-  type ProxyCtx,
-  type ProxyServer,
-  type ProxyServerOptions,
-  type UpstreamOutcome,
-} from '@switchyard/proxy';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { UpstreamOutcome } from '@switchyard/proxy';
+import { describe, expect, it } from 'vitest';
 import { peer, peersApp, send } from './helpers/server-client.js';
-import { startUpstream, type TestUpstream, type UpstreamEcho } from './helpers/upstreams.js';
+import { serverFixtures } from './helpers/server-fixtures.js';
+import { startUpstream, type UpstreamEcho } from './helpers/upstreams.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const u = await startUpstream(...args);
-  cleanup.push(() => u.close());
-  return u;
-}
-
-async function proxy(
-  app: ProxyApp<ProxyCtx>,
-  options: Partial<ProxyServerOptions>,
-): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(app, options);
-  cleanup.push(() => p.close({ deadlineMs: 1000 }));
-  const { port } = await p.listen(0);
-  return { proxy: p, port };
-}
+const { upstream, proxy } = serverFixtures(1000);
 
 /** A loopback port with nothing listening (a server bound then closed). */
 async function deadPort(): Promise<number> {

@@ -2,36 +2,20 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createSecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { HttpPeer, type PeerOptions } from '@switchyard/core';
-import { createProxyServer, type ProxyServer } from '@switchyard/proxy';
 import { close, generateTestPki, listen, type TestPki } from '@switchyard/testkit';
 import { createProxy } from 'proxy';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { captureLogger, peer, peersApp, send, until } from './helpers/server-client.js';
-import { startUpstream, type TestUpstream, type UpstreamEcho } from './helpers/upstreams.js';
+import { serverFixtures } from './helpers/server-fixtures.js';
+import type { UpstreamEcho } from './helpers/upstreams.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
+const { cleanup, upstream, proxy } = serverFixtures(500);
 
 let pki: TestPki;
 beforeAll(() => {
   pki = generateTestPki();
 });
-
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const u = await startUpstream(...args);
-  cleanup.push(() => u.close());
-  return u;
-}
-
-async function proxy(...args: Parameters<typeof createProxyServer>): Promise<{ proxy: ProxyServer; port: number }> {
-  const p = createProxyServer(...args);
-  cleanup.push(() => p.close({ deadlineMs: 500 }));
-  const { port } = await p.listen(0);
-  return { proxy: p, port };
-}
 
 async function statusVia(p: HttpPeer): Promise<number> {
   const { port } = await proxy(peersApp([p]), { accessLog: false });
