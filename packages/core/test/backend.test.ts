@@ -1,16 +1,6 @@
 import { type Backend, backend, candidates, emptyIterator } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-
-function expectInvalid(fn: () => unknown, fragment: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    expect((err as { code?: string }).code).toBe('LB_ERR_INVALID_OPTION');
-    expect((err as Error).message).toMatch(fragment);
-    return;
-  }
-  throw new Error('expected LB_ERR_INVALID_OPTION');
-}
+import { expectInvalid } from './helpers/expect-invalid.js';
 
 describe('backend()', () => {
   it('parses IPv4, host names and bracketed IPv6', () => {

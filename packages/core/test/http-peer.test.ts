@@ -1,21 +1,11 @@
 import { backend, HttpPeer, type HttpPeerInit, type PeerOptions, preserve } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
+import { expectInvalid } from './helpers/expect-invalid.js';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END PRIVATE KEY-----\n';
 const OTHER_CERT = '-----BEGIN CERTIFICATE-----\nMIIBother\n-----END CERTIFICATE-----\n';
 const OTHER_KEY = '-----BEGIN PRIVATE KEY-----\nMIIEothersecret\n-----END PRIVATE KEY-----\n';
-
-function expectInvalid(fn: () => unknown, fragment: RegExp): Error {
-  try {
-    fn();
-  } catch (err) {
-    expect((err as { code?: string }).code).toBe('LB_ERR_INVALID_OPTION');
-    expect((err as Error).message).toMatch(fragment);
-    return err as Error;
-  }
-  throw new Error('expected LB_ERR_INVALID_OPTION');
-}
 
 describe('HttpPeer construction', () => {
   it('accepts "host:port", "[v6]:port", { host, port } and a Backend', () => {

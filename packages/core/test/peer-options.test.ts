@@ -1,18 +1,8 @@
 import { PEER_OPTIONS_DEFAULTS, type PeerOptions, resolvePeerOptions, standard } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
+import { expectInvalid } from './helpers/expect-invalid.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-
-function expectInvalid(fn: () => unknown, fragment: RegExp): Error {
-  try {
-    fn();
-  } catch (err) {
-    expect((err as { code?: string }).code).toBe('LB_ERR_INVALID_OPTION');
-    expect((err as Error).message).toMatch(fragment);
-    return err as Error;
-  }
-  throw new Error('expected LB_ERR_INVALID_OPTION');
-}
 
 const resolve = (overrides: Record<string, unknown>) => resolvePeerOptions(overrides as Partial<PeerOptions>);
 

@@ -3,24 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadAddress, startBackend, type TestBackend, until } from './helpers/backends.js';
+import { deadAddress, get, startBackend, type TestBackend, until } from './helpers/backends.js';
 import { CLI_PATH, ensureBuilt, freePort, probe, runCli, startServe, tempDir } from './helpers/serve-process.js';
 
 // The CLI runs as a child process from packages/proxy/dist (built on demand by ensureBuilt).
-
-function get(port: number, path = '/'): Promise<{ status: number; backend: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string | undefined }),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const config = (port: number, backends: readonly TestBackend[]) => ({
   listen: `127.0.0.1:${port}`,

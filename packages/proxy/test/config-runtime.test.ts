@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,7 +9,7 @@ import {
   SELECTOR_TYPES,
 } from '@switchyard/proxy';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deadAddress, startBackend, type TestBackend } from './helpers/backends.js';
+import { deadAddress, get, startBackend, type TestBackend } from './helpers/backends.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,20 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(live.map((b) => b.close()));
 });
-
-function get(port: number, path: string): Promise<{ status: number; backend: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string | undefined }),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function serve(raw: unknown): Promise<{ port: number; app: ReturnType<typeof createConfiguredApp> }> {
   const configured = createConfiguredApp(resolveConfig(raw, process.cwd()));

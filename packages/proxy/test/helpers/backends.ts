@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { close, listen } from '@switchyard/testkit';
 
 /** A loopback HTTP backend answering 200 with `x-backend: <name>`; `hits` counts non-health requests. */
@@ -43,4 +43,19 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** GETs `path` through the proxy on `port` (fresh connection) and reports the status and `x-backend`. */
+export function get(port: number, path = '/'): Promise<{ status: number; backend: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string | undefined }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
