@@ -1,5 +1,5 @@
 import { type Backend, backend } from '@switchyard/core';
-import { createHealthMonitor, type HealthChange, httpCheck } from '@switchyard/health';
+import { createHealthMonitor, type HealthChange, type HealthMonitor, httpCheck } from '@switchyard/health';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startBackend, waitFor } from './helpers/backends.js';
@@ -144,6 +144,9 @@ describe('createHealthMonitor state', () => {
     expect(() => createHealthMonitor({ backends: [], check, concurrency: 0 })).toThrow(/concurrency/);
     expect(() => createHealthMonitor({ backends: [], check, healthyThreshold: 1.5 })).toThrow(/healthyThreshold/);
     expect(() => createHealthMonitor({ backends: [], check: {} as never })).toThrow(/check/);
+    expect(() => createHealthMonitor({ backends: [], check, skipOnTraffic: 'yes' as never })).toThrow(
+      /skipOnTraffic.*a boolean/,
+    );
   });
 });
 
@@ -209,6 +212,84 @@ describe('createHealthMonitor scheduling', () => {
     expect(timersAfter).toBeLessThanOrEqual(timersBefore);
     // An aborted check says nothing about health.
     expect(m.snapshot().every((s) => s.healthy && s.lastResult === undefined)).toBe(true);
+  });
+});
+
+describe('createHealthMonitor skipOnTraffic', () => {
+  /** Runs `m` for `ms` while `busy` backends report successful traffic every 10 ms. */
+  async function runWithTraffic(m: HealthMonitor, busy: readonly Backend[], ms: number): Promise<void> {
+    const traffic = setInterval(() => {
+      for (const b of busy) m.reportTraffic(b);
+    }, 10);
+    m.start();
+    await new Promise((r) => setTimeout(r, ms));
+    clearInterval(traffic);
+    await m.stop();
+  }
+  const skipped = (m: HealthMonitor, b: Backend): number =>
+    m.snapshot().find((s) => s.backend.id === b.id)?.skippedChecks ?? -1;
+
+  it('skips the periodic check of a healthy backend with traffic since its last tick, and only that', async () => {
+    const [busy, idle, failing] = pool(3) as [Backend, Backend, Backend];
+    const check = new ScriptedCheck();
+    check.down.add(failing.id);
+    const m = createHealthMonitor({
+      backends: [busy, idle, failing],
+      check,
+      intervalMs: 50,
+      jitter: 0,
+      skipOnTraffic: true,
+    });
+    await runWithTraffic(m, [busy, failing], 420);
+    // Ticks at 0, 50, …, 400 (9; 8 if timers run late). The first runs before any traffic
+    // (a second only if the 10 ms traffic timer stalled for a whole interval on a loaded host).
+    expect(check.callsPerBackend.get(busy.id)).toBeLessThanOrEqual(2);
+    expect(skipped(m, busy)).toBeGreaterThanOrEqual(7);
+    // No traffic: checked on every tick. Unhealthy: traffic reports do not spare it.
+    expect(check.callsPerBackend.get(idle.id)).toBeGreaterThanOrEqual(8);
+    expect(check.callsPerBackend.get(failing.id)).toBeGreaterThanOrEqual(8);
+    expect([skipped(m, idle), skipped(m, failing), m.isHealthy(failing)]).toEqual([0, 0, false]);
+  });
+
+  it('keeps checking a healthy backend whose last check failed until a check passes again', async () => {
+    const [a] = pool(1) as [Backend];
+    const check = new ScriptedCheck();
+    check.down.add(a.id);
+    const m = createHealthMonitor({
+      backends: [a],
+      check,
+      intervalMs: 100,
+      jitter: 0,
+      unhealthyThreshold: 2,
+      skipOnTraffic: true,
+    });
+    const traffic = setInterval(() => m.reportTraffic(a), 10);
+    m.start();
+    await waitFor(() => check.callsPerBackend.get(a.id) === 1, 1000, 'the first check');
+    check.down.delete(a.id); // one failure so far: still healthy, but not proven by the last check
+    await new Promise((r) => setTimeout(r, 550));
+    clearInterval(traffic);
+    await m.stop();
+    expect(m.isHealthy(a)).toBe(true);
+    expect(check.callsPerBackend.get(a.id)).toBe(2); // the failed check, then the one that passed
+    expect(skipped(m, a)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('is off by default, and checkNow() always checks', async () => {
+    const [a] = pool(1) as [Backend];
+    const check = new ScriptedCheck();
+    const plain = createHealthMonitor({ backends: [a], check, intervalMs: 50, jitter: 0 });
+    await runWithTraffic(plain, [a], 220);
+    expect(check.callsPerBackend.get(a.id)).toBeGreaterThanOrEqual(4);
+    expect(skipped(plain, a)).toBe(0);
+
+    const forced = new ScriptedCheck();
+    const m = createHealthMonitor({ backends: [a], check: forced, skipOnTraffic: true });
+    await m.checkNow();
+    m.reportTraffic(a);
+    m.reportTraffic('127.9.9.9:1'); // unknown: ignored
+    await m.checkNow();
+    expect([forced.calls, skipped(m, a)]).toEqual([2, 0]);
   });
 });
 

@@ -188,6 +188,8 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
       // Every start is finished, members or not, so in-flight counts never leak. An 'error'
       // (client gone, stale socket) says nothing about the upstream's latency: no sample.
       tracker?.finish(peer.id, outcome === 'error' ? undefined : durationMs);
+      // Proof of health for a monitor with `skipOnTraffic` (a no-op without it).
+      if (outcome === 'success') monitor?.reportTraffic(peer.id);
       // 'error' is not the upstream's fault (e.g. the client went away): it says nothing about health.
       if (outlier === undefined || outcome === 'error') return;
       const id = peer.id;
@@ -255,7 +257,7 @@ function validate(options: BalancerOptions<unknown>): void {
     invalidOption('createBalancer selectorOptions', 'an options object', selectorOptions);
   }
   if (health !== undefined) {
-    const monitor = hasMethods(health, ['isReady', 'setBackends', 'start', 'stop', 'on', 'off']);
+    const monitor = hasMethods(health, ['isReady', 'reportTraffic', 'setBackends', 'start', 'stop', 'on', 'off']);
     if (!monitor && !(isObject(health) && hasMethods(health.check, ['check']))) {
       invalidOption('createBalancer health', 'a HealthMonitor or monitor options with a check', health);
     }

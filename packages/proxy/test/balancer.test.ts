@@ -177,6 +177,37 @@ describe('createBalancer', () => {
     expect(picks(balancer)).toEqual(new Set([a.id, b.id]));
   });
 
+  it('reports successful attempts to a skipOnTraffic monitor, and only successful ones', async () => {
+    const [a, b] = [backend('127.0.0.1:1'), backend('127.0.0.1:2')];
+    const checked = new Map<string, number>();
+    const check: HealthCheck = {
+      async check(target) {
+        checked.set(target.id, (checked.get(target.id) ?? 0) + 1);
+        return { ok: true, durationMs: 0 };
+      },
+    };
+    const balancer = track(
+      createBalancer({
+        backends: [a, b],
+        selector: consistentHash,
+        health: { check, intervalMs: 30, jitter: 0, skipOnTraffic: true },
+      }),
+    );
+    await balancer.ready();
+    const [peerA, peerB] = [new HttpPeer(a, false), new HttpPeer(b, false)];
+    const traffic = setInterval(() => {
+      balancer.observer.onFinish?.(peerA, 'success', 1);
+      balancer.observer.onFinish?.(peerB, 'http-5xx', 1);
+    }, 5);
+    await new Promise((r) => setTimeout(r, 250));
+    clearInterval(traffic);
+    const skipped = new Map(balancer.health?.snapshot().map((s) => [s.backend.id, s.skippedChecks]));
+    expect(skipped.get(a.id)).toBeGreaterThanOrEqual(4);
+    expect(checked.get(a.id)).toBeLessThanOrEqual(2);
+    expect(skipped.get(b.id)).toBe(0);
+    expect(checked.get(b.id)).toBeGreaterThanOrEqual(5);
+  });
+
   it('an adopted monitor reinstates on its healthy transition and is stopped by close()', async () => {
     const s = track(await startBackend('a'));
     const a = backend(s.address);

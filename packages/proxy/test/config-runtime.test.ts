@@ -96,6 +96,28 @@ describe('createConfiguredApp', () => {
     expect(served).toBe('web2');
   });
 
+  it('health.skipOnTraffic: busy backends skip their TCP checks, idle ones are still checked', async () => {
+    const [web1, web2] = live as [TestBackend, TestBackend];
+    const health = { type: 'tcp', intervalMs: 40, skipOnTraffic: true };
+    const { port, app } = await serve({
+      routes: [
+        { prefix: '/idle', upstream: 'idle' },
+        { prefix: '/', upstream: 'web' },
+      ],
+      upstreams: {
+        web: { backends: [web1.address], health, outlier: {} },
+        idle: { backends: [web2.address], health },
+      },
+    });
+    const started = performance.now();
+    while (performance.now() - started < 400) expect((await get(port, '/')).backend).toBe('web1');
+    const [busy] = app.balancers().get('web')?.health?.snapshot() ?? [];
+    const [idle] = app.balancers().get('idle')?.health?.snapshot() ?? [];
+    // About 10 ticks each in 400 ms; the busy backend had a proxied success before nearly every one.
+    expect(busy?.skippedChecks).toBeGreaterThanOrEqual(5);
+    expect([idle?.skippedChecks, idle?.lastResult?.ok, idle?.healthy]).toEqual([0, true, true]);
+  });
+
   it('reload swaps in the new backend set and closes the old balancers', async () => {
     const [web1, web2] = live as [TestBackend, TestBackend];
     const raw = (address: string) => ({

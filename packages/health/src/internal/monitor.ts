@@ -20,6 +20,9 @@ interface Entry {
   /** Set while the backend is queued or being checked: a second check joins it instead of stacking. */
   pending: Promise<void> | undefined;
   removed: boolean;
+  /** Real traffic succeeded since the previous periodic tick (see `skipOnTraffic`). */
+  trafficOk: boolean;
+  skippedChecks: number;
 }
 
 /** The monitor's stop signal: every check in flight listens to it, so the default cap of 10 listeners does not apply. */
@@ -75,6 +78,12 @@ export class Monitor implements HealthMonitor {
     this.hooks.log.info({ backend: entry.backend.id }, enabled ? 'backend enabled' : 'backend disabled (draining)');
   }
 
+  reportTraffic(backend: Backend | string): void {
+    if (!this.settings.skipOnTraffic) return;
+    const entry = this.#find(backend);
+    if (entry !== undefined) entry.trafficOk = true;
+  }
+
   setBackends(backends: readonly Backend[]): void {
     if (!Array.isArray(backends)) invalidOption('health monitor backends', 'an array of Backend', backends);
     const next = new Map<string, Entry>();
@@ -113,6 +122,7 @@ export class Monitor implements HealthMonitor {
         consecutiveFailures: e.consecutiveFailures,
         ...(e.lastResult === undefined ? {} : { lastResult: e.lastResult }),
         ...(e.lastChangeAt === undefined ? {} : { lastChangeAt: e.lastChangeAt }),
+        skippedChecks: e.skippedChecks,
       }),
     );
   }
@@ -169,10 +179,15 @@ export class Monitor implements HealthMonitor {
       timer: undefined,
       pending: undefined,
       removed: false,
+      trafficOk: false,
+      skippedChecks: 0,
     };
   }
 
-  /** Runs a check of `entry` now and arms the next tick; the cadence is measured from tick to tick. */
+  /**
+   * Runs a check of `entry` now (unless traffic since the last tick lets it skip, see
+   * `skipOnTraffic`) and arms the next tick; the cadence is measured from tick to tick.
+   */
   #tick(entry: Entry): void {
     const { intervalMs, jitter } = this.settings;
     // Jitter may push a long interval past what setTimeout honours; clamp instead of firing at 1 ms.
@@ -182,6 +197,12 @@ export class Monitor implements HealthMonitor {
     }, delay);
     if (entry.pending !== undefined) {
       this.hooks.log.debug({ backend: entry.backend.id }, 'previous check still running; not stacking another');
+      return;
+    }
+    const provenByTraffic = entry.trafficOk && entry.healthy && entry.consecutiveFailures === 0;
+    entry.trafficOk = false;
+    if (provenByTraffic) {
+      entry.skippedChecks++;
       return;
     }
     void this.#schedule(entry);

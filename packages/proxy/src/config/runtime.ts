@@ -171,6 +171,7 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
             intervalMs: u.health.intervalMs,
             healthyThreshold: u.health.healthyThreshold,
             unhealthyThreshold: u.health.unhealthyThreshold,
+            skipOnTraffic: u.health.skipOnTraffic,
             logger: logger.child({ upstream: u.name }),
           },
         }),

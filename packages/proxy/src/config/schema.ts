@@ -71,6 +71,7 @@ const thresholds = {
   timeoutMs: nonNegative().default(1000),
   healthyThreshold: int(1, 1000).default(1),
   unhealthyThreshold: int(1, 1000).default(1),
+  skipOnTraffic: bool().default(false),
 };
 const health = z.discriminatedUnion(
   'type',
