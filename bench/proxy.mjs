@@ -206,6 +206,18 @@ function scenarioList(opts) {
           process: 'switchyard-wide',
           balance: rr,
         },
+        {
+          id: 'switchyard-skip',
+          label: 'Switchyard, 3 backends, health.skipOnTraffic',
+          process: 'switchyard-skip',
+          balance: rr,
+        },
+        {
+          id: 'switchyard-wide-skip',
+          label: `Switchyard, ${opts.backendsWide.toLocaleString('en')} backends, health.skipOnTraffic`,
+          process: 'switchyard-wide-skip',
+          balance: rr,
+        },
         { id: 'floor', label: 'undici floor, 3 backends', process: 'floor', balance: rr },
         {
           id: 'floor-wide',

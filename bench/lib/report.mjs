@@ -104,6 +104,13 @@ export function evaluateGoals(scenarios, rss) {
     row(scenarios, 'backends', 'switchyard'),
     0.9,
   );
+  ratio(
+    'backends-1000-skip',
+    '1,000 backends ≥ 0.90× 3 backends, both with health.skipOnTraffic',
+    row(scenarios, 'backends', 'switchyard-wide-skip'),
+    row(scenarios, 'backends', 'switchyard-skip'),
+    0.9,
+  );
   if (rss?.checkpoints?.length >= 2) {
     const [first, last] = [rss.checkpoints[0], rss.checkpoints.at(-1)];
     const value = round(last.rssBytes / first.rssBytes, 3);

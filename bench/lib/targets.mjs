@@ -32,9 +32,10 @@ export const VERSIONS = Object.freeze({
  * round-robin or consistent hashing on the key header, the access log on or off. The features a
  * user would run with stay on: an active TCP health check every second and passive outlier
  * detection, on top of the request policy, X-Forwarded-* and retries the server always applies.
- * `health: false` drops the active check, to measure what it costs.
+ * `health: false` drops the active check, to measure what it costs; `skipOnTraffic` turns on
+ * the check's `skipOnTraffic` (busy backends skip checks their traffic made redundant).
  */
-export function switchyardConfig({ port, backends, selector, accessLog, health = true }) {
+export function switchyardConfig({ port, backends, selector, accessLog, health = true, skipOnTraffic = false }) {
   return {
     listen: `${HOST}:${port}`,
     upstreams: {
@@ -42,7 +43,7 @@ export function switchyardConfig({ port, backends, selector, accessLog, health =
         backends,
         selector:
           selector === 'consistent' ? { type: 'consistent', key: `header:${KEY_HEADER}` } : { type: 'round-robin' },
-        ...(health ? { health: { type: 'tcp', intervalMs: 1000 } } : {}),
+        ...(health ? { health: { type: 'tcp', intervalMs: 1000, ...(skipOnTraffic ? { skipOnTraffic } : {}) } } : {}),
         outlier: {},
       },
     },
@@ -57,14 +58,14 @@ export function switchyardConfig({ port, backends, selector, accessLog, health =
 export async function startSwitchyard(
   run,
   name,
-  { backends, selector = 'round-robin', accessLog = false, health = true, nodeArgs = [] },
+  { backends, selector = 'round-robin', accessLog = false, health = true, skipOnTraffic = false, nodeArgs = [] },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
   const [port] = await freePorts(1);
   const configFile = path.join(run.dir, `${name}.json`);
   await writeFile(
     configFile,
-    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health }), null, 2)}\n`,
+    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic }), null, 2)}\n`,
   );
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   const child = startChild(name, process.execPath, [...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile], {
@@ -159,6 +160,16 @@ export const PROCESSES = {
   'switchyard-wide': {
     needs: ['upstreams-wide'],
     start: (run, deps) => startSwitchyard(run, 'switchyard-wide', { backends: deps['upstreams-wide'].addresses }),
+  },
+  'switchyard-skip': {
+    needs: ['upstreams'],
+    start: (run, deps) =>
+      startSwitchyard(run, 'switchyard-skip', { backends: deps.upstreams.addresses, skipOnTraffic: true }),
+  },
+  'switchyard-wide-skip': {
+    needs: ['upstreams-wide'],
+    start: (run, deps) =>
+      startSwitchyard(run, 'switchyard-wide-skip', { backends: deps['upstreams-wide'].addresses, skipOnTraffic: true }),
   },
   floor: {
     needs: ['upstreams'],
