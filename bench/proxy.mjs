@@ -142,6 +142,12 @@ function scenarioList(opts) {
   const main = [
     { id: 'direct', label: `upstream directly (${up}, no proxy)`, process: 'upstreams', balance: 'none' },
     nginx && { id: 'nginx', label: 'nginx as proxy, 1 worker', process: 'nginx-proxy', balance: rr },
+    {
+      id: 'node-server',
+      label: 'node:http answering by itself (no proxy, no upstream)',
+      process: 'node-server',
+      balance: 'none',
+    },
     { id: 'switchyard', label: 'Switchyard (access log off)', process: 'switchyard', balance: rr },
     { id: 'switchyard-log', label: 'Switchyard, access log on (file)', process: 'switchyard-log', balance: rr },
     { id: 'floor', label: 'undici floor (node:http + undici.Pool)', process: 'floor', balance: rr },

@@ -12,7 +12,7 @@ const xmlText = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt
 function colour(target) {
   if (target.startsWith('switchyard')) return '#d9480f';
   if (target.startsWith('floor')) return '#2b8a3e';
-  if (target.startsWith('nginx') || target === 'direct') return '#868e96';
+  if (target.startsWith('nginx') || target === 'direct' || target === 'node-server') return '#868e96';
   return '#1c7ed6';
 }
 

@@ -125,6 +125,9 @@ export async function startUpstreams(run, name, kind, count) {
  */
 export const PROCESSES = {
   upstreams: { needs: [], start: (run) => startUpstreams(run, 'upstreams', run.upstreamKind, 3) },
+  // A reference, not a proxy: node:http serving the body itself, i.e. the inbound half of any
+  // Node proxy built on node:http, with nothing behind it.
+  'node-server': { needs: [], start: (run) => startUpstreams(run, 'node-server', 'node', 1) },
   'upstreams-wide': {
     needs: [],
     start: (run) => startUpstreams(run, 'upstreams-wide', run.upstreamKind, run.backendsWide),
