@@ -150,6 +150,12 @@ function scenarioList(opts) {
     },
     { id: 'switchyard', label: 'Switchyard (access log off)', process: 'switchyard', balance: rr },
     { id: 'switchyard-log', label: 'Switchyard, access log on (file)', process: 'switchyard-log', balance: rr },
+    {
+      id: 'switchyard-log-buffered',
+      label: 'Switchyard, access log on, logBufferBytes 64 KiB',
+      process: 'switchyard-log-buffered',
+      balance: rr,
+    },
     { id: 'floor', label: 'undici floor (node:http + undici.Pool)', process: 'floor', balance: rr },
     { id: 'http-proxy', label: `http-proxy ${v['http-proxy']}, keep-alive agent`, process: 'http-proxy', balance: rr },
     {

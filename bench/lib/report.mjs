@@ -91,6 +91,13 @@ export function evaluateGoals(scenarios, rss) {
   }
   ratio('access-log', 'access log on ≥ 0.85× off', row(scenarios, 'round-robin', 'switchyard-log'), sy, 0.85);
   ratio(
+    'access-log-buffered',
+    'access log on, 64 KiB log buffer ≥ 0.85× off',
+    row(scenarios, 'round-robin', 'switchyard-log-buffered'),
+    sy,
+    0.85,
+  );
+  ratio(
     'keyed',
     'consistent hash on a header ≥ 0.95× round-robin (same keyed load)',
     row(scenarios, 'keyed', 'switchyard-keyed'),

@@ -35,7 +35,15 @@ export const VERSIONS = Object.freeze({
  * `health: false` drops the active check, to measure what it costs; `skipOnTraffic` turns on
  * the check's `skipOnTraffic` (busy backends skip checks their traffic made redundant).
  */
-export function switchyardConfig({ port, backends, selector, accessLog, health = true, skipOnTraffic = false }) {
+export function switchyardConfig({
+  port,
+  backends,
+  selector,
+  accessLog,
+  health = true,
+  skipOnTraffic = false,
+  logBufferBytes = 0,
+}) {
   return {
     listen: `${HOST}:${port}`,
     upstreams: {
@@ -48,6 +56,7 @@ export function switchyardConfig({ port, backends, selector, accessLog, health =
       },
     },
     accessLog,
+    ...(logBufferBytes > 0 ? { logBufferBytes } : {}),
   };
 }
 
@@ -58,14 +67,22 @@ export function switchyardConfig({ port, backends, selector, accessLog, health =
 export async function startSwitchyard(
   run,
   name,
-  { backends, selector = 'round-robin', accessLog = false, health = true, skipOnTraffic = false, nodeArgs = [] },
+  {
+    backends,
+    selector = 'round-robin',
+    accessLog = false,
+    health = true,
+    skipOnTraffic = false,
+    logBufferBytes = 0,
+    nodeArgs = [],
+  },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
   const [port] = await freePorts(1);
   const configFile = path.join(run.dir, `${name}.json`);
   await writeFile(
     configFile,
-    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic }), null, 2)}\n`,
+    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes }), null, 2)}\n`,
   );
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   const child = startChild(name, process.execPath, [...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile], {
@@ -154,6 +171,15 @@ export const PROCESSES = {
     needs: ['upstreams'],
     start: (run, deps) =>
       startSwitchyard(run, 'switchyard-log', { backends: deps.upstreams.addresses, accessLog: true }),
+  },
+  'switchyard-log-buffered': {
+    needs: ['upstreams'],
+    start: (run, deps) =>
+      startSwitchyard(run, 'switchyard-log-buffered', {
+        backends: deps.upstreams.addresses,
+        accessLog: true,
+        logBufferBytes: 65_536,
+      }),
   },
   'switchyard-keyed': {
     needs: ['upstreams'],

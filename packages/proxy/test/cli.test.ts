@@ -4,7 +4,16 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadAddress, get, startBackend, type TestBackend, until } from './helpers/backends.js';
-import { CLI_PATH, ensureBuilt, freePort, probe, runCli, startServe, tempDir } from './helpers/serve-process.js';
+import {
+  CLI_PATH,
+  ensureBuilt,
+  freePort,
+  probe,
+  runCli,
+  type ServeProcess,
+  startServe,
+  tempDir,
+} from './helpers/serve-process.js';
 
 // The CLI runs as a child process from packages/proxy/dist (built on demand by ensureBuilt).
 
@@ -170,6 +179,36 @@ describe('switchyard serve', () => {
       expect(retrying.logs().some((l) => l.attempts === 2)).toBe(true);
     } finally {
       await retrying.stop();
+    }
+  }, 60_000);
+
+  it('logBufferBytes holds log lines until the buffer fills, logFlushMs passes or the server stops', async () => {
+    const live = backends[0]!;
+    const raw = (port: number, logFlushMs: number) => ({
+      listen: `127.0.0.1:${port}`,
+      upstreams: { web: { backends: [live.address] } },
+      logBufferBytes: 65_536,
+      logFlushMs,
+    });
+    // Access lines of this test's own requests (the helper's readiness probe makes one more).
+    const accessLines = (s: ServeProcess, prefix: string) =>
+      s.logs().filter((l) => l.msg === 'request' && String(l.path).startsWith(prefix)).length;
+    // No flush by time within the test: the lines come out only when the server stops.
+    const held = await startServe({ config: (port) => raw(port, 600_000) });
+    for (let i = 0; i < 5; i++) expect((await get(held.port, `/h${i}`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(accessLines(held, '/h')).toBe(0);
+    held.signal('SIGTERM');
+    expect(await held.exited).toEqual({ code: 0, signal: null });
+    expect(accessLines(held, '/h')).toBe(5);
+    expect(held.logs().at(-1)?.msg).toBe('stopped');
+    // A short flush interval writes them while the server runs.
+    const timed = await startServe({ config: (port) => raw(port, 100) });
+    try {
+      for (let i = 0; i < 5; i++) expect((await get(timed.port, `/t${i}`)).status).toBe(200);
+      await until('the flush timer to write the access lines', () => accessLines(timed, '/t') === 5);
+    } finally {
+      await timed.stop();
     }
   }, 60_000);
 

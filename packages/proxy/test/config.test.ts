@@ -60,6 +60,18 @@ function errorOf(raw: unknown): string {
 }
 
 describe('resolveConfig', () => {
+  it('logBufferBytes / logFlushMs: defaults (no buffer, 1 s), and bad values named', () => {
+    const config = resolveConfig(example(), dir);
+    expect([config.logBufferBytes, config.logFlushMs]).toEqual([0, 1000]);
+    expect(resolveConfig({ ...example(), logBufferBytes: 65_536, logFlushMs: 250 }, dir)).toMatchObject({
+      logBufferBytes: 65_536,
+      logFlushMs: 250,
+    });
+    expect(errorOf({ ...example(), logBufferBytes: -1 })).toMatch(/logBufferBytes/);
+    expect(errorOf({ ...example(), logBufferBytes: 2 ** 21 })).toMatch(/logBufferBytes/);
+    expect(errorOf({ ...example(), logFlushMs: 0 })).toMatch(/logFlushMs: expected a duration in ms > 0, got 0/);
+  });
+
   it('resolves the example: defaults, parsed backends, longest-prefix-first routes, frozen', () => {
     const config = resolveConfig(example(), dir);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });

@@ -136,7 +136,8 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     config = resolveConfig(embeddedConfig(demo, '127.0.0.1:8080'), process.cwd());
     fallbackPort = true;
   }
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const log = logDestination(config);
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, log.destination);
   const configured = createConfiguredApp(config, { logger });
   await configured.ready();
   const proxy = createProxyServer(configured.app, serverOptions(config, configured.observer, logger));
@@ -227,6 +228,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');
+      await log.close();
       done(0);
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -254,6 +256,45 @@ function serverOptions(
   };
 }
 
+/**
+ * Where the logs go: stdout, one write per line (pino's default), or with `logBufferBytes` like
+ * nginx's `access_log … buffer= flush=`: lines gather until the buffer holds that many bytes or
+ * `logFlushMs` passes, then go out in one write. `close()` writes what is left; a crash can
+ * lose up to one buffer.
+ */
+function logDestination(config: ResolvedConfig): {
+  destination: ReturnType<typeof pino.destination>;
+  close(): Promise<void>;
+} {
+  const bytes = config.logBufferBytes;
+  // sonic-boom requires minLength below maxWrite (the most one write() may carry).
+  const destination = pino.destination({
+    dest: 1,
+    sync: bytes === 0,
+    minLength: bytes,
+    maxWrite: Math.max(16_384, 2 * bytes),
+  });
+  if (bytes === 0) return { destination, close: async () => {} };
+  const timer = setInterval(() => destination.flush(), config.logFlushMs);
+  timer.unref();
+  const onExit = (): void => {
+    try {
+      destination.flushSync();
+    } catch {
+      // A write already under way: nothing more can be done while exiting.
+    }
+  };
+  process.once('exit', onExit);
+  return {
+    destination,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(timer);
+        destination.flush(() => resolve());
+      }),
+  };
+}
+
 /** Settings a reload cannot apply to a running server. */
 function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] {
   const out: string[] = [];
@@ -265,5 +306,6 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
   if (before.logLevel !== after.logLevel) out.push('logLevel');
+  if (before.logBufferBytes !== after.logBufferBytes || before.logFlushMs !== after.logFlushMs) out.push('logBuffer');
   return out;
 }

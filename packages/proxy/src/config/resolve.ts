@@ -71,6 +71,10 @@ export interface ResolvedConfig {
   readonly routes: readonly ResolvedRoute[];
   readonly retries: { readonly maxAttempts: number };
   readonly accessLog: boolean;
+  /** Bytes of log output held before one write; 0 writes every line at once. */
+  readonly logBufferBytes: number;
+  /** With a buffer, the longest a line waits before it is written, ms. */
+  readonly logFlushMs: number;
   readonly logLevel: ParsedConfig['logLevel'];
   readonly trustedProxies: readonly string[];
   readonly workers: number;
@@ -136,6 +140,8 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     routes,
     retries: config.retries,
     accessLog: config.accessLog,
+    logBufferBytes: config.logBufferBytes,
+    logFlushMs: config.logFlushMs,
     logLevel: config.logLevel,
     trustedProxies: config.trustedProxies,
     workers: config.workers,

@@ -194,6 +194,12 @@ export const configSchema = object({
   routes: z.array(route, { error: 'an array of routes' }).optional(),
   retries: object({ maxAttempts: int(1, 16).default(3) }).default({ maxAttempts: 3 }),
   accessLog: bool().default(true),
+  logBufferBytes: int(0, 1 << 20).default(0),
+  logFlushMs: z
+    .number({ error: 'a duration in ms > 0' })
+    .positive({ error: 'a duration in ms > 0' })
+    .max(2 ** 31 - 1, { error: 'a duration in ms > 0' })
+    .default(1000),
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: '"fatal", "error", "warn", "info", "debug", "trace" or "silent"',
