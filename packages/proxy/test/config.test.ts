@@ -70,6 +70,7 @@ describe('resolveConfig', () => {
     expect(errorOf({ ...example(), logBufferBytes: -1 })).toMatch(/logBufferBytes/);
     expect(errorOf({ ...example(), logBufferBytes: 2 ** 21 })).toMatch(/logBufferBytes/);
     expect(errorOf({ ...example(), logFlushMs: 0 })).toMatch(/logFlushMs: expected a duration in ms > 0, got 0/);
+    expect(errorOf({ ...example(), logFlushMs: 2 ** 31 })).toMatch(/logFlushMs: expected a duration in ms of at most/);
   });
 
   it('resolves the example: defaults, parsed backends, longest-prefix-first routes, frozen', () => {

@@ -306,6 +306,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
   if (before.logLevel !== after.logLevel) out.push('logLevel');
-  if (before.logBufferBytes !== after.logBufferBytes || before.logFlushMs !== after.logFlushMs) out.push('logBuffer');
+  if (before.logBufferBytes !== after.logBufferBytes) out.push('logBufferBytes');
+  if (before.logFlushMs !== after.logFlushMs) out.push('logFlushMs');
   return out;
 }

@@ -198,7 +198,7 @@ export const configSchema = object({
   logFlushMs: z
     .number({ error: 'a duration in ms > 0' })
     .positive({ error: 'a duration in ms > 0' })
-    .max(2 ** 31 - 1, { error: 'a duration in ms > 0' })
+    .max(2 ** 31 - 1, { error: 'a duration in ms of at most 2147483647' })
     .default(1000),
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
