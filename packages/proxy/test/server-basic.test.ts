@@ -1,7 +1,7 @@
-import { connect } from 'node:net';
 import { type HttpPeer, LbError, preserve } from '@switchyard/core';
 import type { UpstreamOutcome } from '@switchyard/proxy';
 import { describe, expect, it } from 'vitest';
+import { rawExchange } from './helpers/raw-client.js';
 import { captureLogger, peer, peersApp, send, until } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 import type { UpstreamEcho } from './helpers/upstreams.js';
@@ -169,20 +169,13 @@ describe('createProxyServer: forwarding', () => {
   it('rejects Content-Length together with Transfer-Encoding with 400 before anything reaches the upstream', async () => {
     const u = await upstream();
     const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      let text = '';
-      socket.on('data', (d) => {
-        text += d.toString('latin1');
-      });
-      socket.on('end', () => resolve(text));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-      socket.write(
-        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
-      );
-      setTimeout(() => socket.destroy(), 2000);
-    });
+    // Read until the proxy closes (or 2 s): a smuggled second request would have time to arrive.
+    const exchange = await rawExchange(
+      port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+      { timeoutMs: 2000, responses: 2 },
+    );
+    const raw = exchange.raw.toString('latin1');
     expect(raw.startsWith('HTTP/1.1 400')).toBe(true);
     expect(u.requests).toBe(0);
   });

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { createProxyServer, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
 import { describe, expect, it } from 'vitest';
+import { rawExchange } from './helpers/raw-client.js';
 import { peer, peersApp, send, until } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 import type { TestUpstream } from './helpers/upstreams.js';
@@ -177,16 +178,8 @@ describe('hostile-client defaults', () => {
   it('refuses obsolete line folding and other malformed heads (strict parser) with 400', async () => {
     const u = await upstream();
     const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
-    const raw = await new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      let text = '';
-      socket.on('data', (d) => {
-        text += d.toString('latin1');
-      });
-      socket.on('close', () => resolve(text));
-      socket.on('error', () => resolve(text));
-      socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n');
-    });
+    const exchange = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n');
+    const raw = exchange.raw.toString('latin1');
     expect(raw).toMatch(/^HTTP\/1.1 400/);
     expect(u.requests).toBe(0);
   });

@@ -9,18 +9,7 @@ import {
   DEFAULT_SEED,
 } from '@switchyard/selectors/testing';
 import { describe, expect, it } from 'vitest';
-
-/** A seeded uniform source (mulberry32), fresh per build so determinism holds. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seeded } from './helpers/beyond-laws.js';
 
 // Tolerance derivation (see checkBalance): σ² = 1/(P·w_min) + 1/(K·p_min), z = 4.5.
 // Default backends: 2–16 of weight 1–4, so p_min ≥ 1/(1 + 15·4) = 1/61; K = 20,000.
