@@ -255,7 +255,7 @@ function processManager(run) {
       const promise = (async () => {
         const deps = {};
         for (const need of spec.needs) deps[need] = await ensure(need);
-        const proc = await spec.start(run, deps);
+        const proc = await spec.start(run, deps, id);
         if (proc.stdoutFile) stdoutFiles.set(id, proc.stdoutFile);
         return proc;
       })();

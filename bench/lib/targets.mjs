@@ -136,9 +136,26 @@ export async function startUpstreams(run, name, kind, count) {
   return { child, ports: { main: ports[0] }, addresses };
 }
 
+/** A `switchyard serve` over the addresses of process `upstreams`, with these `startSwitchyard` settings. */
+function switchyardOver(upstreams, settings = {}) {
+  return {
+    needs: [upstreams],
+    start: (run, deps, id) => startSwitchyard(run, id, { backends: deps[upstreams].addresses, ...settings }),
+  };
+}
+
+/** A peer script from bench/peers over the addresses of process `upstreams`. */
+function peerOver(upstreams, script) {
+  return {
+    needs: [upstreams],
+    start: (run, deps, id) => startPeer(run, id, script, deps[upstreams].addresses),
+  };
+}
+
 /**
- * Process specs by id: `needs` lists processes that must run first, `start(run, deps)` starts
- * this one. `run` carries `dir`, `upstreamKind`, `backendsWide` and `nodeArgs` per id.
+ * Process specs by id: `needs` lists processes that must run first, `start(run, deps, id)`
+ * starts this one (its files are named after `id`). `run` carries `dir`, `upstreamKind`,
+ * `backendsWide` and `nodeArgs` per id.
  */
 export const PROCESSES = {
   upstreams: { needs: [], start: (run) => startUpstreams(run, 'upstreams', run.upstreamKind, 3) },
@@ -167,58 +184,16 @@ export const PROCESSES = {
         nodeArgs: run.nodeArgs?.switchyard ?? [],
       }),
   },
-  'switchyard-log': {
-    needs: ['upstreams'],
-    start: (run, deps) =>
-      startSwitchyard(run, 'switchyard-log', { backends: deps.upstreams.addresses, accessLog: true }),
-  },
-  'switchyard-log-buffered': {
-    needs: ['upstreams'],
-    start: (run, deps) =>
-      startSwitchyard(run, 'switchyard-log-buffered', {
-        backends: deps.upstreams.addresses,
-        accessLog: true,
-        logBufferBytes: 65_536,
-      }),
-  },
-  'switchyard-keyed': {
-    needs: ['upstreams'],
-    start: (run, deps) =>
-      startSwitchyard(run, 'switchyard-keyed', { backends: deps.upstreams.addresses, selector: 'consistent' }),
-  },
-  'switchyard-wide': {
-    needs: ['upstreams-wide'],
-    start: (run, deps) => startSwitchyard(run, 'switchyard-wide', { backends: deps['upstreams-wide'].addresses }),
-  },
-  'switchyard-skip': {
-    needs: ['upstreams'],
-    start: (run, deps) =>
-      startSwitchyard(run, 'switchyard-skip', { backends: deps.upstreams.addresses, skipOnTraffic: true }),
-  },
-  'switchyard-wide-skip': {
-    needs: ['upstreams-wide'],
-    start: (run, deps) =>
-      startSwitchyard(run, 'switchyard-wide-skip', { backends: deps['upstreams-wide'].addresses, skipOnTraffic: true }),
-  },
-  floor: {
-    needs: ['upstreams'],
-    start: (run, deps) => startPeer(run, 'floor', 'undici-floor.mjs', deps.upstreams.addresses),
-  },
-  'floor-wide': {
-    needs: ['upstreams-wide'],
-    start: (run, deps) => startPeer(run, 'floor-wide', 'undici-floor.mjs', deps['upstreams-wide'].addresses),
-  },
-  'http-proxy': {
-    needs: ['upstreams'],
-    start: (run, deps) => startPeer(run, 'http-proxy', 'http-proxy.mjs', deps.upstreams.addresses),
-  },
-  'reply-from': {
-    needs: ['upstreams'],
-    start: (run, deps) => startPeer(run, 'reply-from', 'reply-from.mjs', deps.upstreams.addresses),
-  },
-};
-
-PROCESSES['switchyard-rss'] = {
-  needs: ['upstreams'],
-  start: (run, deps) => startSwitchyard(run, 'switchyard-rss', { backends: deps.upstreams.addresses }),
+  'switchyard-log': switchyardOver('upstreams', { accessLog: true }),
+  'switchyard-log-buffered': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 65_536 }),
+  'switchyard-keyed': switchyardOver('upstreams', { selector: 'consistent' }),
+  'switchyard-wide': switchyardOver('upstreams-wide'),
+  'switchyard-skip': switchyardOver('upstreams', { skipOnTraffic: true }),
+  'switchyard-wide-skip': switchyardOver('upstreams-wide', { skipOnTraffic: true }),
+  // A fresh process of its own for the RSS run, so earlier load does not count.
+  'switchyard-rss': switchyardOver('upstreams'),
+  floor: peerOver('upstreams', 'undici-floor.mjs'),
+  'floor-wide': peerOver('upstreams-wide', 'undici-floor.mjs'),
+  'http-proxy': peerOver('upstreams', 'http-proxy.mjs'),
+  'reply-from': peerOver('upstreams', 'reply-from.mjs'),
 };
