@@ -7,29 +7,22 @@
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
-/** The 32-bit MurmurHash3 of `bytes[0, length)` with `seed`, as an unsigned integer. */
-export function murmur3(bytes: Uint8Array, length: number, seed: number): number {
-  let h = seed >>> 0;
-  const blocks = length & ~3;
-  for (let i = 0; i < blocks; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const tail = length & 3;
-  if (tail > 0) {
-    let k = bytes[blocks]!;
-    if (tail > 1) k ^= bytes[blocks + 1]! << 8;
-    if (tail > 2) k ^= bytes[blocks + 2]! << 16;
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-  }
+/** Scrambles one 32-bit block (or the tail) before it enters the state. */
+function scramble(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
+}
+
+/** Mixes one full 4-byte block into the state `h`. */
+function mixBlock(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** The final avalanche over the state and the input length, as an unsigned integer. */
+function finalize(h: number, length: number): number {
   h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -37,6 +30,23 @@ export function murmur3(bytes: Uint8Array, length: number, seed: number): number
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** The 32-bit MurmurHash3 of `bytes[0, length)` with `seed`, as an unsigned integer. */
+export function murmur3(bytes: Uint8Array, length: number, seed: number): number {
+  let h = seed >>> 0;
+  const blocks = length & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+  }
+  const tail = length & 3;
+  if (tail > 0) {
+    let k = bytes[blocks]!;
+    if (tail > 1) k ^= bytes[blocks + 1]! << 8;
+    if (tail > 2) k ^= bytes[blocks + 2]! << 16;
+    h ^= scramble(k);
+  }
+  return finalize(h, length);
 }
 
 /**
@@ -54,13 +64,7 @@ export function murmur3Ascii(text: string, seed: number): number {
     const c2 = text.charCodeAt(i + 2);
     const c3 = text.charCodeAt(i + 3);
     high |= c0 | c1 | c2 | c3;
-    let k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
   const tail = length & 3;
   if (tail > 0) {
@@ -76,17 +80,8 @@ export function murmur3Ascii(text: string, seed: number): number {
       high |= c;
       k ^= c << 16;
     }
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
+    h ^= scramble(k);
   }
   if (high >= 0x80) return -1;
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return finalize(h, length);
 }
