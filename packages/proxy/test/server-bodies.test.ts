@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { peer, peersApp } from './helpers/server-client.js';
+import { peer, peersApp, responseText } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 
 const GiB = 1024 ** 3;
@@ -51,18 +51,10 @@ describe('bodies stream with backpressure', () => {
     };
     const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
     const stop = watchRss();
-    const received = await new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'PUT', path: '/upload', agent: false });
-      req.on('error', reject);
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on('end', () => resolve(text));
-      });
-      generated(GiB).pipe(req);
-    });
+    const req = request({ host: '127.0.0.1', port, method: 'PUT', path: '/upload', agent: false });
+    const answer = responseText(req);
+    generated(GiB).pipe(req);
+    const received = await answer;
     const peak = stop();
     console.log(`upload 1 GiB: peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
     expect(Number(received)).toBe(GiB);

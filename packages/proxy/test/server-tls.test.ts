@@ -6,7 +6,7 @@ import { close, generateTestPki, listen, type TestPki } from '@switchyard/testki
 import { createProxy } from 'proxy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { captureLogger, peer, peersApp, send, until } from './helpers/server-client.js';
+import { captureLogger, peer, peersApp, responseText, send, until } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 import type { UpstreamEcho } from './helpers/upstreams.js';
 
@@ -112,25 +112,17 @@ describe('HTTPS downstream', () => {
     const u = await upstream();
     const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false, tls: pki.server });
     const { request } = await import('node:https');
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = request({
-        host: '127.0.0.1',
-        port,
-        path: '/secure',
-        ca: pki.ca.cert,
-        servername: 'localhost',
-        agent: false,
-      });
-      req.on('error', reject);
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on('end', () => resolve(text));
-      });
-      req.end();
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/secure',
+      ca: pki.ca.cert,
+      servername: 'localhost',
+      agent: false,
     });
+    const text = responseText(req);
+    req.end();
+    const body = await text;
     const echo = JSON.parse(body) as UpstreamEcho;
     expect(echo.url).toBe('/secure');
     expect(echo.headers['x-forwarded-proto']).toBe('https');

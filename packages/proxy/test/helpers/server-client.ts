@@ -1,4 +1,4 @@
-import { type IncomingHttpHeaders, request } from 'node:http';
+import { type ClientRequest, type IncomingHttpHeaders, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { HttpPeer, LbError } from '@switchyard/core';
 import pino, { type Logger } from 'pino';
@@ -95,4 +95,18 @@ export async function until(predicate: () => boolean, timeoutMs = 5000): Promise
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The response body of `req` (HTTP or HTTPS) as text; rejects on a request error. Attach before sending. */
+export function responseText(req: ClientRequest): Promise<string> {
+  return new Promise((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => resolve(text));
+    });
+  });
 }
