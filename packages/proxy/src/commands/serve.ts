@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { resolveConfig } from '../config/resolve.js';
 import { createConfiguredApp } from '../config/runtime.js';
+import { LogSink } from '../internal/log-sink.js';
 import type { ProxyServerOptions } from '../proxy-app.js';
 import { createProxyServer } from '../proxy-server.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
@@ -136,8 +137,8 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     config = resolveConfig(embeddedConfig(demo, '127.0.0.1:8080'), process.cwd());
     fallbackPort = true;
   }
-  const log = logDestination(config);
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, log.destination);
+  const log = logSink(config);
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, log);
   const configured = createConfiguredApp(config, { logger });
   await configured.ready();
   const proxy = createProxyServer(configured.app, serverOptions(config, configured.observer, logger));
@@ -149,6 +150,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       process.off('SIGHUP', onHup);
+      log.close();
       process.stderr.write(
         `switchyard serve: cannot listen on ${config.listen.host}:${config.listen.port}: ${errorText(err)}\n`,
       );
@@ -162,6 +164,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     'switchyard listening',
   );
   if (demo.length > 0) {
+    log.flush();
     process.stdout.write(
       `\nSwitchyard is proxying ${url} to ${demo.length} demo backends (${demo.map((b) => `${b.name} ${b.address}`).join(', ')}).\nTry: curl ${url}/hello   (Ctrl-C to stop)\n\n`,
     );
@@ -228,7 +231,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');
-      await log.close();
+      log.close();
       done(0);
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -257,42 +260,19 @@ function serverOptions(
 }
 
 /**
- * Where the logs go: stdout, one write per line (pino's default), or with `logBufferBytes` like
- * nginx's `access_log … buffer= flush=`: lines gather until the buffer holds that many bytes or
- * `logFlushMs` passes, then go out in one write. `close()` writes what is left; a crash can
- * lose up to one buffer.
+ * Where the logs go: stdout, in batches ({@link LogSink}): by default the lines of one event
+ * loop turn in one write; with `logBufferBytes` like nginx's `access_log … buffer= flush=`,
+ * lines gather until the buffer holds that many bytes or `logFlushMs` passes.
  */
-function logDestination(config: ResolvedConfig): {
-  destination: ReturnType<typeof pino.destination>;
-  close(): Promise<void>;
-} {
-  const bytes = config.logBufferBytes;
-  // sonic-boom requires minLength below maxWrite (the most one write() may carry).
-  const destination = pino.destination({
-    dest: 1,
-    sync: bytes === 0,
-    minLength: bytes,
-    maxWrite: Math.max(16_384, 2 * bytes),
+function logSink(config: ResolvedConfig): LogSink {
+  return new LogSink({
+    fd: 1,
+    bufferBytes: config.logBufferBytes,
+    flushMs: config.logFlushMs,
+    onDrop: (lines, reason) => {
+      process.stderr.write(`switchyard serve: ${lines} log lines dropped: ${reason}\n`);
+    },
   });
-  if (bytes === 0) return { destination, close: async () => {} };
-  const timer = setInterval(() => destination.flush(), config.logFlushMs);
-  timer.unref();
-  const onExit = (): void => {
-    try {
-      destination.flushSync();
-    } catch {
-      // A write already under way: nothing more can be done while exiting.
-    }
-  };
-  process.once('exit', onExit);
-  return {
-    destination,
-    close: () =>
-      new Promise<void>((resolve) => {
-        clearInterval(timer);
-        destination.flush(() => resolve());
-      }),
-  };
 }
 
 /** Settings a reload cannot apply to a running server. */
