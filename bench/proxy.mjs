@@ -237,7 +237,14 @@ function scenarioList(opts) {
           process: 'floor-wide',
           balance: rr,
         },
-      ],
+        nginx && { id: 'nginx', label: 'nginx as proxy, 3 backends', process: 'nginx-proxy', balance: rr },
+        nginx && {
+          id: 'nginx-wide',
+          label: `nginx as proxy, ${opts.backendsWide.toLocaleString('en')} backends`,
+          process: 'nginx-proxy-wide',
+          balance: rr,
+        },
+      ].filter(Boolean),
     },
   ];
 }

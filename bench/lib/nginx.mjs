@@ -95,9 +95,13 @@ ${listens}
 
 /**
  * nginx as a reverse proxy: round-robin on `port`, consistent hashing on the key header on
- * `keyedPort`, keep-alive to the upstreams, response buffering in memory.
+ * `keyedPort`, keep-alive to the upstreams, response buffering in memory. `keepalive` (idle
+ * upstream connections nginx caches per worker, across the whole upstream group) is at least
+ * one per upstream, so with many upstreams nginx keeps a connection to each, as the Node
+ * proxies do.
  */
 export function proxyConfig(dir, name, { port, keyedPort, upstreams }) {
+  const keepalive = Math.max(64, upstreams.length);
   const servers = upstreams.map((address) => `    server ${address};`).join('\n');
   const location = (pool) => `    location / {
       proxy_pass http://${pool};
@@ -109,12 +113,12 @@ export function proxyConfig(dir, name, { port, keyedPort, upstreams }) {
   return `${preamble(dir, name)}
   upstream rr {
 ${servers}
-    keepalive 64;
+    keepalive ${keepalive};
   }
   upstream keyed {
     hash $http_${KEY_HEADER.replace(/-/g, '_')} consistent;
 ${servers}
-    keepalive 64;
+    keepalive ${keepalive};
   }
   server {
     listen ${HOST}:${port};

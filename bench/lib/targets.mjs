@@ -144,6 +144,20 @@ function switchyardOver(upstreams, settings = {}) {
   };
 }
 
+/** nginx as a proxy over the addresses of process `upstreams`: round-robin on `main`, hashing on `keyed`. */
+function nginxProxyOver(upstreams) {
+  return {
+    needs: [upstreams],
+    async start(run, deps, id) {
+      const [port, keyedPort] = await freePorts(2);
+      const config = proxyConfig(run.dir, id, { port, keyedPort, upstreams: deps[upstreams].addresses });
+      const child = await startNginx(run.dir, id, config, port);
+      await waitForPort(keyedPort, { child });
+      return { child, ports: { main: port, keyed: keyedPort } };
+    },
+  };
+}
+
 /** A peer script from bench/peers over the addresses of process `upstreams`. */
 function peerOver(upstreams, script) {
   return {
@@ -166,16 +180,8 @@ export const PROCESSES = {
     needs: [],
     start: (run) => startUpstreams(run, 'upstreams-wide', run.upstreamKind, run.backendsWide),
   },
-  'nginx-proxy': {
-    needs: ['upstreams'],
-    async start(run, deps) {
-      const [port, keyedPort] = await freePorts(2);
-      const config = proxyConfig(run.dir, 'nginx-proxy', { port, keyedPort, upstreams: deps.upstreams.addresses });
-      const child = await startNginx(run.dir, 'nginx-proxy', config, port);
-      await waitForPort(keyedPort, { child });
-      return { child, ports: { main: port, keyed: keyedPort } };
-    },
-  },
+  'nginx-proxy': nginxProxyOver('upstreams'),
+  'nginx-proxy-wide': nginxProxyOver('upstreams-wide'),
   switchyard: {
     needs: ['upstreams'],
     start: (run, deps) =>
