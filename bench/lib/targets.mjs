@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { KEY_HEADER } from './bodies.mjs';
 import { freePorts, HOST, startChild, waitForPort } from './children.mjs';
 import { proxyConfig, startNginx, upstreamConfig } from './nginx.mjs';
@@ -85,7 +85,11 @@ export async function startSwitchyard(
     `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes }), null, 2)}\n`,
   );
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
-  const child = startChild(name, process.execPath, [...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile], {
+  // The flags `switchyard serve` would relaunch itself with, given up front: the process started
+  // here is then the one serving, and its CPU and RSS are what the tables report.
+  const { SERVE_NODE_FLAGS } = await import(pathToFileURL(path.join(ROOT, 'packages/proxy/dist/commands/relaunch.js')).href);
+  const args = [...SERVE_NODE_FLAGS, ...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile];
+  const child = startChild(name, process.execPath, args, {
     stdoutFile,
     stderrFile: path.join(run.dir, `${name}.stderr.log`),
     cwd: run.dir,

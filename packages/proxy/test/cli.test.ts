@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingServeFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
 import { deadAddress, get, startBackend, type TestBackend, until } from './helpers/backends.js';
 import {
   CLI_PATH,
@@ -212,6 +213,41 @@ describe('switchyard serve', () => {
     }
   }, 60_000);
 
+  it('runs the server with SERVE_NODE_FLAGS: relaunched in a child, which a SIGKILLed launcher takes down', async () => {
+    const serve = await startServe({ config: (port) => config(port, backends) });
+    const servingPid = () => serve.logs().find((l) => l.msg === 'switchyard listening')?.pid as number | undefined;
+    await until('the listening line', () => servingPid() !== undefined);
+    const pid = servingPid() as number;
+    expect(pid).not.toBe(serve.pid);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of SERVE_NODE_FLAGS) expect(cmdline).toContain(flag);
+    expect((await get(serve.port, '/relaunched')).status).toBe(200);
+    serve.signal('SIGKILL');
+    await serve.exited;
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until('the relaunched server to stop after its launcher died', () => !alive(), 15_000);
+  }, 60_000);
+
+  it('does not relaunch when the operator gave the flag (NODE_OPTIONS) themselves', async () => {
+    const serve = await startServe({
+      config: (port) => config(port, backends),
+      env: { NODE_OPTIONS: '--max-semi-space-size=32' },
+    });
+    try {
+      await until('the listening line', () => serve.logs().some((l) => l.msg === 'switchyard listening'));
+      expect(serve.logs().find((l) => l.msg === 'switchyard listening')?.pid).toBe(serve.pid);
+    } finally {
+      await serve.stop();
+    }
+  }, 60_000);
+
   it('--workers 2 runs two processes on one port; SIGTERM to the primary stops both and exits 0', async () => {
     const serve = await startServe({
       config: (port) => config(port, backends),
@@ -282,4 +318,17 @@ describe('switchyard demo', () => {
     expect(run.stdout).toMatch(/900 requests, 0 failed/);
     expect(run.stdout).toMatch(/only bravo's \d+ keys moved/);
   }, 100_000);
+});
+
+describe('missingServeFlags', () => {
+  it('lists the serve flags neither execArgv nor NODE_OPTIONS carries, whatever value the operator chose', () => {
+    expect(missingServeFlags([], {})).toEqual([...SERVE_NODE_FLAGS]);
+    expect(missingServeFlags(['--max-semi-space-size=8'], {})).toEqual([]);
+    expect(missingServeFlags([], { NODE_OPTIONS: '--trace-gc --max-semi-space-size=128' })).toEqual([]);
+    expect(missingServeFlags(['--inspect'], { NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([
+      ...SERVE_NODE_FLAGS,
+    ]);
+    // The relaunched process never relaunches again.
+    expect(missingServeFlags([], { SWITCHYARD_RELAUNCHED: '1' })).toEqual([]);
+  });
 });

@@ -12,6 +12,7 @@ import type { ProxyServerOptions } from '../proxy-app.js';
 import { createProxyServer } from '../proxy-server.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
+import { missingServeFlags, relaunch, watchLauncher } from './relaunch.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
 
@@ -79,6 +80,11 @@ export const serveCommand: Command = {
     if (count > 1 && config === undefined) {
       process.stderr.write('switchyard serve: --workers needs --config (the embedded default runs in one process)\n');
       return EXIT_USAGE;
+    }
+    if (cluster.isPrimary) {
+      const missing = missingServeFlags();
+      if (missing.length > 0) return relaunch(missing, ['serve', ...args]);
+      watchLauncher();
     }
     if (count > 1 && cluster.isPrimary) return runPrimary(count);
     return runServer(config, configPath === undefined ? undefined : resolve(configPath));
