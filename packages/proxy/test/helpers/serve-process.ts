@@ -153,9 +153,11 @@ export interface ServeProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
-  /** Resident set size of the process, bytes (from /proc). */
+  /** The process that serves: the child `switchyard serve` relaunched itself as, else `pid`. */
+  servingPid(): number;
+  /** Resident set size of the serving process, bytes (from /proc). */
   rss(): number;
-  /** Open file descriptors of the process (from /proc). */
+  /** Open file descriptors of the serving process (from /proc). */
   fds(): number;
 }
 
@@ -205,6 +207,15 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
     exitedEarly = true;
   });
   const pid = child.pid ?? -1;
+  // `switchyard serve` relaunches itself with its Node flags: the server is then the only child.
+  const servingPid = (): number => {
+    try {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return children.length === 1 ? Number(children[0]) : pid;
+    } catch {
+      return pid;
+    }
+  };
   const self: ServeProcess = {
     pid,
     port,
@@ -235,12 +246,13 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
       clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });
     },
+    servingPid,
     rss: () => {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const status = readFileSync(`/proc/${servingPid()}/status`, 'utf8');
       const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
       return Number(kb ?? 0) * 1024;
     },
-    fds: () => readdirSync(`/proc/${pid}/fd`).length,
+    fds: () => readdirSync(`/proc/${servingPid()}/fd`).length,
   };
   try {
     await waitFor(
