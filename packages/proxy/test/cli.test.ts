@@ -321,9 +321,10 @@ describe('switchyard demo', () => {
 });
 
 describe('missingServeFlags', () => {
-  it('lists the serve flags neither execArgv nor NODE_OPTIONS carries, whatever value the operator chose', () => {
+  it('adds the serve flags unless execArgv or NODE_OPTIONS carries any of them, whatever the value', () => {
     expect(missingServeFlags([], {})).toEqual([...SERVE_NODE_FLAGS]);
     expect(missingServeFlags(['--max-semi-space-size=8'], {})).toEqual([]);
+    expect(missingServeFlags(['--min-semi-space-size=2'], {})).toEqual([]);
     expect(missingServeFlags([], { NODE_OPTIONS: '--trace-gc --max-semi-space-size=128' })).toEqual([]);
     expect(missingServeFlags(['--inspect'], { NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([
       ...SERVE_NODE_FLAGS,
