@@ -87,7 +87,9 @@ export async function startSwitchyard(
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   // The flags `switchyard serve` would relaunch itself with, given up front: the process started
   // here is then the one serving, and its CPU and RSS are what the tables report.
-  const { SERVE_NODE_FLAGS } = await import(pathToFileURL(path.join(ROOT, 'packages/proxy/dist/commands/relaunch.js')).href);
+  const { SERVE_NODE_FLAGS } = await import(
+    pathToFileURL(path.join(ROOT, 'packages/proxy/dist/commands/relaunch.js')).href
+  );
   const args = [...SERVE_NODE_FLAGS, ...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile];
   const child = startChild(name, process.execPath, args, {
     stdoutFile,
