@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingServeFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
+import { relaunchFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
 import { deadAddress, get, startBackend, type TestBackend, until } from './helpers/backends.js';
 import {
   CLI_PATH,
@@ -320,16 +320,14 @@ describe('switchyard demo', () => {
   }, 100_000);
 });
 
-describe('missingServeFlags', () => {
+describe('relaunchFlags', () => {
   it('adds the serve flags unless execArgv or NODE_OPTIONS carries any of them, whatever the value', () => {
-    expect(missingServeFlags([], {})).toEqual([...SERVE_NODE_FLAGS]);
-    expect(missingServeFlags(['--max-semi-space-size=8'], {})).toEqual([]);
-    expect(missingServeFlags(['--min-semi-space-size=2'], {})).toEqual([]);
-    expect(missingServeFlags([], { NODE_OPTIONS: '--trace-gc --max-semi-space-size=128' })).toEqual([]);
-    expect(missingServeFlags(['--inspect'], { NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([
-      ...SERVE_NODE_FLAGS,
-    ]);
+    expect(relaunchFlags([], {})).toEqual([...SERVE_NODE_FLAGS]);
+    expect(relaunchFlags(['--max-semi-space-size=8'], {})).toEqual([]);
+    expect(relaunchFlags(['--min-semi-space-size=2'], {})).toEqual([]);
+    expect(relaunchFlags([], { NODE_OPTIONS: '--trace-gc --max-semi-space-size=128' })).toEqual([]);
+    expect(relaunchFlags(['--inspect'], { NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([...SERVE_NODE_FLAGS]);
     // The relaunched process never relaunches again.
-    expect(missingServeFlags([], { SWITCHYARD_RELAUNCHED: '1' })).toEqual([]);
+    expect(relaunchFlags([], { SWITCHYARD_RELAUNCHED: '1' })).toEqual([]);
   });
 });

@@ -22,7 +22,7 @@ const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
  * of them; none when it was relaunched already, or when the operator set any of them
  * (`execArgv` or `NODE_OPTIONS`), whatever the value: their choice of young generation wins.
  */
-export function missingServeFlags(
+export function relaunchFlags(
   execArgv: readonly string[] = process.execArgv,
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {

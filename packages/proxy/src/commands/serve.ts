@@ -12,7 +12,7 @@ import type { ProxyServerOptions } from '../proxy-app.js';
 import { createProxyServer } from '../proxy-server.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
-import { missingServeFlags, relaunch, watchLauncher } from './relaunch.js';
+import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
 
@@ -82,8 +82,8 @@ export const serveCommand: Command = {
       return EXIT_USAGE;
     }
     if (cluster.isPrimary) {
-      const missing = missingServeFlags();
-      if (missing.length > 0) return relaunch(missing, ['serve', ...args]);
+      const flags = relaunchFlags();
+      if (flags.length > 0) return relaunch(flags, ['serve', ...args]);
       watchLauncher();
     }
     if (count > 1 && cluster.isPrimary) return runPrimary(count);
