@@ -327,7 +327,9 @@ describe('relaunchFlags', () => {
     expect(relaunchFlags(['--min-semi-space-size=2'], {})).toEqual([]);
     expect(relaunchFlags([], { NODE_OPTIONS: '--trace-gc --max-semi-space-size=128' })).toEqual([]);
     expect(relaunchFlags(['--inspect'], { NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([...SERVE_NODE_FLAGS]);
-    // The relaunched process never relaunches again.
+    // The relaunched process never relaunches again; Windows never relaunches.
     expect(relaunchFlags([], { SWITCHYARD_RELAUNCHED: '1' })).toEqual([]);
+    expect(relaunchFlags([], {}, 'win32')).toEqual([]);
+    expect(relaunchFlags([], {}, 'darwin')).toEqual([...SERVE_NODE_FLAGS]);
   });
 });

@@ -21,12 +21,15 @@ const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
  * The flags to relaunch with: {@link SERVE_NODE_FLAGS} when this process was started with none
  * of them; none when it was relaunched already, or when the operator set any of them
  * (`execArgv` or `NODE_OPTIONS`), whatever the value: their choice of young generation wins.
+ * None on Windows, which has neither the signals the launcher forwards nor process groups: there
+ * `serve` runs in one process with Node's defaults.
  */
 export function relaunchFlags(
   execArgv: readonly string[] = process.execArgv,
   env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
 ): string[] {
-  if (env[RELAUNCHED_ENV] !== undefined) return [];
+  if (platform === 'win32' || env[RELAUNCHED_ENV] !== undefined) return [];
   const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
   const names = SERVE_NODE_FLAGS.map((flag) => flag.split('=')[0] as string);
   const anyGiven = given.some((arg) => names.some((name) => arg === name || arg.startsWith(`${name}=`)));
