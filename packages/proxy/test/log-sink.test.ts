@@ -1,21 +1,31 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogSink, type LogSinkOptions } from '../src/internal/log-sink.js';
+import { tempDir } from './helpers/serve-process.js';
 
 const dirs: string[] = [];
+const fds: number[] = [];
 const sinks: LogSink[] = [];
 afterEach(() => {
   for (const sink of sinks.splice(0)) sink.close();
+  for (const fd of fds.splice(0)) closeSync(fd);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-log-sink-'));
+/** A temp dir removed after the test. */
+function scratch(): string {
+  const dir = tempDir('switchyard-log-sink-');
   dirs.push(dir);
   return dir;
+}
+
+/** Opens `path`; the descriptor is closed after the test. */
+function open(path: string, flags: string | number): number {
+  const fd = openSync(path, flags);
+  fds.push(fd);
+  return fd;
 }
 
 function sink(options: Partial<LogSinkOptions> & { fd: number }): { sink: LogSink; drops: string[] } {
@@ -35,17 +45,17 @@ const line = (i: number) => `{"i":${i},"pad":"${'x'.repeat(90)}"}\n`;
 
 /** A file to log into and a reader of what reached it. */
 function logFile(): { fd: number; text: () => string } {
-  const path = join(tempDir(), 'out.log');
-  const fd = openSync(path, 'w');
+  const path = join(scratch(), 'out.log');
+  const fd = open(path, 'w');
   return { fd, text: () => readFileSync(path, 'utf8') };
 }
 
 /** A FIFO whose write end is non-blocking and whose reader reads only when told to: a slow log reader. */
 function slowReader(): { fd: number; read: () => string; closeReader: () => void } {
-  const path = join(tempDir(), 'fifo');
+  const path = join(scratch(), 'fifo');
   execFileSync('mkfifo', [path]);
   const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  const fd = open(path, constants.O_WRONLY | constants.O_NONBLOCK);
   const buf = Buffer.alloc(1 << 16);
   return {
     fd,
@@ -156,6 +166,11 @@ describe('LogSink', () => {
     s.write(line(1));
     await turn();
     expect(drops).toEqual([expect.stringMatching(/^2: log write failed: .*EPIPE/)]);
+    expect(s.pendingLines).toBe(0);
+    s.write(line(2));
+    await turn();
+    expect(drops).toHaveLength(2);
+    expect(drops[1]).toMatch(/^1: log write failed: .*EPIPE/);
     expect(s.pendingLines).toBe(0);
   });
 });
