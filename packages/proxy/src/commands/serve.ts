@@ -85,8 +85,8 @@ export const serveCommand: Command = {
       const flags = relaunchFlags();
       if (flags.length > 0) return relaunch(flags, ['serve', ...args]);
       watchLauncher();
+      if (count > 1) return runPrimary(count);
     }
-    if (count > 1 && cluster.isPrimary) return runPrimary(count);
     return runServer(config, configPath === undefined ? undefined : resolve(configPath));
   },
 };

@@ -71,7 +71,7 @@ export interface ResolvedConfig {
   readonly routes: readonly ResolvedRoute[];
   readonly retries: { readonly maxAttempts: number };
   readonly accessLog: boolean;
-  /** Bytes of log output held before one write; 0 writes every line at once. */
+  /** Bytes of log output held before one write; 0 writes each event-loop turn's lines at its end. */
   readonly logBufferBytes: number;
   /** With a buffer, the longest a line waits before it is written, ms. */
   readonly logFlushMs: number;
