@@ -30,8 +30,13 @@ export interface HttpPeerInit {
  * Options are validated and frozen; change them with {@link HttpPeer.setOptions}.
  */
 export class HttpPeer {
-  /** The upstream's host (IPv6 without brackets) and port. */
+  /** The upstream's host (IPv6 without brackets) and port, frozen. */
   readonly address: HostPort;
+  /**
+   * `host:port` (`[v6]:port`) of the upstream. Built from a {@link Backend}, it is that
+   * backend's own `id` string, so maps keyed by backend id find it by identity.
+   */
+  readonly id: string;
   /** `'https'` when `tls` was true. */
   readonly scheme: 'http' | 'https';
   /** Server name sent in the TLS handshake and checked against the certificate; `''` sends none. */
@@ -47,7 +52,9 @@ export class HttpPeer {
    * @param sni - TLS server name. @defaultValue `''`
    */
   constructor(address: string | HostPort | Backend, tls: boolean, sni = '', init: HttpPeerInit = {}) {
-    this.address = toHostPort(address);
+    this.address = Object.freeze(toHostPort(address));
+    const id = formatHostPort(this.address.host, this.address.port);
+    this.id = typeof address === 'object' && 'id' in address && address.id === id ? address.id : id;
     if (typeof tls !== 'boolean') invalidOption('HttpPeer tls', 'a boolean', tls);
     if (typeof sni !== 'string') invalidOption('HttpPeer sni', 'a string', sni);
     this.scheme = tls ? 'https' : 'http';
@@ -57,11 +64,6 @@ export class HttpPeer {
     this.#clientCertKey = checkClientCertKey(init.clientCertKey);
     this.#groupKey = init.groupKey ?? 0;
     if (!Number.isSafeInteger(this.#groupKey)) invalidOption('HttpPeer groupKey', 'an integer', this.#groupKey);
-  }
-
-  /** `host:port` (`[v6]:port`) of the upstream. */
-  get id(): string {
-    return formatHostPort(this.address.host, this.address.port);
   }
 
   /** True when the peer is reached over TLS. */

@@ -19,6 +19,19 @@ describe('HttpPeer construction', () => {
     expect(new HttpPeer({ host: '::1', port: 80 }, false).id).toBe('[::1]:80');
     const fromBackend = new HttpPeer(backend('127.0.0.1:8080', 5, { zone: 'a' }), false);
     expect(fromBackend.address).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(fromBackend.id).toBe('127.0.0.1:8080');
+  });
+
+  it('fixes address and id at construction: the id is always the canonical host:port', () => {
+    const peer = new HttpPeer('127.0.0.1:80', false);
+    expect(Object.isFrozen(peer.address)).toBe(true);
+    expect(() => {
+      (peer.address as { port: number }).port = 81;
+    }).toThrow(TypeError);
+    expect(peer.id).toBe('127.0.0.1:80');
+    // A hand-made Backend whose id is not its address: the peer still names the address.
+    const odd = { id: 'web-1', host: '127.0.0.1', port: 8080, weight: 1, meta: {} };
+    expect(new HttpPeer(odd, false).id).toBe('127.0.0.1:8080');
   });
 
   it('derives the scheme from tls and defaults SNI to empty', () => {
