@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,33 @@ describe('switchyard serve', () => {
     }
     expect(await serve.exited).toEqual({ code: 0, signal: null });
     expect(serve.logs().some((l) => l.msg === 'stopped')).toBe(true);
+  }, 60_000);
+
+  it('reloads when the config file is saved by rename, and again after an in-place edit', async () => {
+    const [one, two, three] = backends as [TestBackend, TestBackend, TestBackend];
+    const serve = await startServe({ config: (port) => config(port, [one]) });
+    const reloads = () => serve.logs().filter((l) => l.msg === 'config reloaded' && l.why === 'file changed').length;
+    const servedBy = async (prefix: string) => {
+      const seen = new Set<string | undefined>();
+      for (let i = 0; i < 4; i++) seen.add((await get(serve.port, `/${prefix}${i}`)).backend);
+      return seen;
+    };
+    try {
+      expect(await servedBy('a')).toEqual(new Set(['one']));
+      // An editor's save: a new file renamed over the old one.
+      const tmp = `${serve.configPath}.tmp`;
+      writeFileSync(tmp, JSON.stringify(config(serve.port, [two])));
+      renameSync(tmp, serve.configPath);
+      await until('a reload after the rename', () => reloads() === 1, 10_000);
+      expect(await servedBy('b')).toEqual(new Set(['two']));
+      // The watch moved to the new file: an in-place write is seen too.
+      serve.writeConfig(config(serve.port, [three]));
+      await until('a reload after the in-place write', () => reloads() === 2, 10_000);
+      expect(await servedBy('c')).toEqual(new Set(['three']));
+    } finally {
+      serve.signal('SIGTERM');
+    }
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 
   it('wires retries.maxAttempts and accessLog from the file into the server', async () => {

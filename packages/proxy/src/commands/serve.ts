@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
-import { type FSWatcher, watch } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import { loadConfig } from '../config/load.js';
@@ -11,6 +10,7 @@ import { LogSink } from '../internal/log-sink.js';
 import type { ProxyServerOptions } from '../proxy-app.js';
 import { createProxyServer } from '../proxy-server.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
+import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
 
@@ -29,8 +29,6 @@ SIGHUP, or saving the config file, reloads it: balancers are rebuilt with the ne
 backend set and swapped in without dropping in-flight requests. Listen address,
 workers, TLS and server timeouts need a restart.`;
 
-/** Delay between a config file change and the reload, so an editor's several writes become one reload. */
-const WATCH_DEBOUNCE_MS = 150;
 /** Workers that die are replaced, at most this many times, so a crash loop ends. */
 const MAX_WORKER_RESTARTS = 10;
 
@@ -198,20 +196,13 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       }
     });
   };
-  let watcher: FSWatcher | undefined;
-  let debounce: NodeJS.Timeout | undefined;
+  let watcher: ConfigWatch | undefined;
   if (configPath !== undefined) {
-    const file = basename(configPath);
     try {
-      // The folder, not the file: editors that save by rename would orphan a file watch.
-      watcher = watch(dirname(configPath), (_event, name) => {
-        if (name !== file) return;
-        clearTimeout(debounce);
-        debounce = setTimeout(() => onReload('file changed'), WATCH_DEBOUNCE_MS);
+      watcher = watchConfigFile(configPath, {
+        onChange: () => onReload('file changed'),
+        onError: (err) => logger.warn({ err: errorText(err) }, 'config file watch stopped; SIGHUP still reloads'),
       });
-      watcher.on('error', (err) =>
-        logger.warn({ err: errorText(err) }, 'config file watch stopped; SIGHUP still reloads'),
-      );
     } catch (err) {
       logger.warn({ err: errorText(err) }, 'cannot watch the config file; SIGHUP still reloads');
     }
@@ -229,7 +220,6 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       }
       stopping = true;
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      clearTimeout(debounce);
       watcher?.close();
       process.off('SIGHUP', onHup);
       await reloading;
