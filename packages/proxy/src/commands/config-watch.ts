@@ -56,7 +56,7 @@ export function watchConfigFile(
     watcher?.close();
     watcher = watch(path, () => {
       clearTimeout(debounce);
-      debounce = setTimeout(changed, timing.debounceMs);
+      debounce = setTimeout(() => settle(Date.now() + timing.giveUpMs), timing.debounceMs);
     });
     watcher.on('error', (err) => stop(err));
   };
@@ -66,32 +66,18 @@ export function watchConfigFile(
     hooks.onError(err);
   };
   // Re-arm first, then report: a change after this point fires the new watch.
-  const changed = (): void => {
-    const armed = rearm();
-    if (armed === 'armed') hooks.onChange();
-    else if (armed === 'missing') awaitFile(Date.now() + timing.giveUpMs);
-  };
-  const rearm = (): 'armed' | 'missing' | 'failed' => {
+  const settle = (deadline: number): void => {
+    if (closed) return;
     try {
       arm();
-      return 'armed';
     } catch (err) {
       watcher = undefined;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-      stop(err as Error);
-      return 'failed';
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') stop(err as Error);
+      else if (Date.now() >= deadline) stop(new Error(`${path} stayed missing for ${timing.giveUpMs} ms`));
+      else retry = setTimeout(() => settle(deadline), timing.retryMs);
+      return;
     }
-  };
-  const awaitFile = (deadline: number): void => {
-    retry = setTimeout(() => {
-      if (closed) return;
-      const armed = rearm();
-      if (armed === 'armed') hooks.onChange();
-      else if (armed === 'missing') {
-        if (Date.now() < deadline) awaitFile(deadline);
-        else stop(new Error(`${path} stayed missing for ${timing.giveUpMs} ms`));
-      }
-    }, timing.retryMs);
+    hooks.onChange();
   };
   const close = (): void => {
     closed = true;
