@@ -35,17 +35,19 @@ afterEach(() => {
   watch = undefined;
 });
 
-function start(path: string, timing: ConfigWatchTiming = FAST) {
+/** A fresh folder holding `lb.json` (with `content`), watched; what the hooks received so far. */
+function start(content: string, timing: ConfigWatchTiming = FAST) {
+  const dir = tempDir('sy-watch-');
+  const file = join(dir, 'lb.json');
+  writeFileSync(file, content);
   const calls = { changes: 0, errors: [] as Error[] };
-  watch = watchConfigFile(path, { onChange: () => calls.changes++, onError: (err) => calls.errors.push(err) }, timing);
-  return calls;
+  watch = watchConfigFile(file, { onChange: () => calls.changes++, onError: (err) => calls.errors.push(err) }, timing);
+  return { dir, file, calls };
 }
 
 describe('watchConfigFile', () => {
   it('calls onChange once for a burst of in-place writes', async () => {
-    const file = join(tempDir('sy-watch-'), 'lb.json');
-    writeFileSync(file, '{}');
-    const calls = start(file);
+    const { file, calls } = start('{}');
     for (let i = 0; i < 3; i++) writeFileSync(file, `{"n":${i}}`);
     await until('the change', () => calls.changes === 1);
     await sleep(200);
@@ -53,10 +55,7 @@ describe('watchConfigFile', () => {
   });
 
   it('watches the file, not its folder: writes beside it (an access log) wake nothing', async () => {
-    const dir = tempDir('sy-watch-');
-    const file = join(dir, 'lb.json');
-    writeFileSync(file, '{}');
-    const calls = start(file);
+    const { dir, file, calls } = start('{}');
     const watched = watchedInodes();
     expect(watched.has(statSync(file).ino)).toBe(true);
     expect(watched.has(statSync(dir).ino)).toBe(false);
@@ -66,10 +65,7 @@ describe('watchConfigFile', () => {
   });
 
   it('follows a save by rename: reports it, then watches the new file', async () => {
-    const dir = tempDir('sy-watch-');
-    const file = join(dir, 'lb.json');
-    writeFileSync(file, '{"v":1}');
-    const calls = start(file);
+    const { dir, file, calls } = start('{"v":1}');
     writeFileSync(join(dir, 'lb.json.tmp'), '{"v":2}');
     renameSync(join(dir, 'lb.json.tmp'), file);
     await until('the rename to be reported', () => calls.changes === 1);
@@ -79,9 +75,7 @@ describe('watchConfigFile', () => {
   });
 
   it('waits for a deleted file to come back, then reports it', async () => {
-    const file = join(tempDir('sy-watch-'), 'lb.json');
-    writeFileSync(file, '{}');
-    const calls = start(file);
+    const { file, calls } = start('{}');
     rmSync(file);
     await sleep(300);
     expect(calls.changes).toBe(0);
@@ -93,9 +87,7 @@ describe('watchConfigFile', () => {
   });
 
   it('gives up on a file missing longer than giveUpMs, naming it', async () => {
-    const file = join(tempDir('sy-watch-'), 'lb.json');
-    writeFileSync(file, '{}');
-    const calls = start(file, { debounceMs: 20, retryMs: 20, giveUpMs: 150 });
+    const { file, calls } = start('{}', { debounceMs: 20, retryMs: 20, giveUpMs: 150 });
     rmSync(file);
     await until('the watch to give up', () => calls.errors.length === 1);
     expect(calls.errors[0]?.message).toBe(`${file} stayed missing for 150 ms`);
@@ -105,9 +97,7 @@ describe('watchConfigFile', () => {
   });
 
   it('stops on close: no call for later writes, no watch left', async () => {
-    const file = join(tempDir('sy-watch-'), 'lb.json');
-    writeFileSync(file, '{}');
-    const calls = start(file);
+    const { file, calls } = start('{}');
     writeFileSync(file, '{"a":1}');
     watch?.close();
     expect(watchedInodes().has(statSync(file).ino)).toBe(false);
