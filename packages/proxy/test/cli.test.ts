@@ -32,6 +32,13 @@ const config = (port: number, backends: readonly TestBackend[]) => ({
   logLevel: 'info',
 });
 
+/** The backends that answered `count` fresh GETs of `/<prefix><i>` through the proxy on `port`. */
+async function servedBy(port: number, prefix: string, count: number): Promise<Set<string | undefined>> {
+  const seen = new Set<string | undefined>();
+  for (let i = 0; i < count; i++) seen.add((await get(port, `/${prefix}${i}`)).backend);
+  return seen;
+}
+
 let backends: TestBackend[] = [];
 beforeAll(async () => {
   await ensureBuilt();
@@ -122,9 +129,7 @@ describe('switchyard serve', () => {
     const [one, two, three] = backends as [TestBackend, TestBackend, TestBackend];
     const serve = await startServe({ config: (port) => config(port, [one, two]) });
     try {
-      const first = new Set<string | undefined>();
-      for (let i = 0; i < 6; i++) first.add((await get(serve.port, `/r${i}`)).backend);
-      expect(first).toEqual(new Set(['one', 'two']));
+      expect(await servedBy(serve.port, 'r', 6)).toEqual(new Set(['one', 'two']));
       expect(serve.logs().some((l) => l.msg === 'switchyard listening')).toBe(true);
 
       serve.writeConfig(config(serve.port, [three]));
@@ -134,9 +139,7 @@ describe('switchyard serve', () => {
         () => serve.logs().some((l) => l.msg === 'config reloaded' && l.why === 'SIGHUP'),
         10_000,
       );
-      const after = new Set<string | undefined>();
-      for (let i = 0; i < 6; i++) after.add((await get(serve.port, `/s${i}`)).backend);
-      expect(after).toEqual(new Set(['three']));
+      expect(await servedBy(serve.port, 's', 6)).toEqual(new Set(['three']));
 
       // A reload that fails validation keeps the running config.
       writeFileSync(serve.configPath, '{ "upstreams": { "web": { "backends": [] } } }');
@@ -158,23 +161,18 @@ describe('switchyard serve', () => {
     const [one, two, three] = backends as [TestBackend, TestBackend, TestBackend];
     const serve = await startServe({ config: (port) => config(port, [one]) });
     const reloads = () => serve.logs().filter((l) => l.msg === 'config reloaded' && l.why === 'file changed').length;
-    const servedBy = async (prefix: string) => {
-      const seen = new Set<string | undefined>();
-      for (let i = 0; i < 4; i++) seen.add((await get(serve.port, `/${prefix}${i}`)).backend);
-      return seen;
-    };
     try {
-      expect(await servedBy('a')).toEqual(new Set(['one']));
+      expect(await servedBy(serve.port, 'a', 4)).toEqual(new Set(['one']));
       // An editor's save: a new file renamed over the old one.
       const tmp = `${serve.configPath}.tmp`;
       writeFileSync(tmp, JSON.stringify(config(serve.port, [two])));
       renameSync(tmp, serve.configPath);
       await until('a reload after the rename', () => reloads() === 1, 10_000);
-      expect(await servedBy('b')).toEqual(new Set(['two']));
+      expect(await servedBy(serve.port, 'b', 4)).toEqual(new Set(['two']));
       // The watch moved to the new file: an in-place write is seen too.
       serve.writeConfig(config(serve.port, [three]));
       await until('a reload after the in-place write', () => reloads() === 2, 10_000);
-      expect(await servedBy('c')).toEqual(new Set(['three']));
+      expect(await servedBy(serve.port, 'c', 4)).toEqual(new Set(['three']));
     } finally {
       serve.signal('SIGTERM');
     }
