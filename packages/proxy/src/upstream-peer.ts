@@ -17,8 +17,12 @@ export interface UpstreamPeerOptions {
   readonly peer: (backend: Backend, session: Session) => HttpPeer;
 }
 
-/** Pingora's `upstream_peer` phase, as {@link createUpstreamPeer} returns it. */
-export type UpstreamPeerFn = (session: Session, ctx: ProxyCtx) => Promise<HttpPeer>;
+/**
+ * Pingora's `upstream_peer` phase, as {@link createUpstreamPeer} returns it. It is synchronous
+ * (selection never waits), so the server skips a promise per request; `ProxyApp.upstreamPeer`
+ * accepts it as is, and `await` on its result still works.
+ */
+export type UpstreamPeerFn = (session: Session, ctx: ProxyCtx) => HttpPeer;
 
 /**
  * Builds the `upstreamPeer(session, ctx)` phase of a proxy app. Each call (the server
@@ -41,7 +45,7 @@ export function createUpstreamPeer(options: UpstreamPeerOptions): UpstreamPeerFn
     invalidOption('createUpstreamPeer peer', 'a function (backend, session) => HttpPeer', peer);
   const fixed = balancer === undefined ? undefined : toTiers(balancer);
 
-  return async (session, ctx) => {
+  return (session, ctx) => {
     const tiers = fixed ?? toTiers(route?.(session));
     if (tiers.length === 0) {
       throw new LbError('LB_ERR_NO_HEALTHY_BACKEND', `no upstream serves ${session.method} ${session.path}`);

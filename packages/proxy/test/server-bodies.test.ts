@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { peer, peersApp, responseText } from './helpers/server-client.js';
@@ -113,5 +113,92 @@ describe('bodies stream with backpressure', () => {
     // Socket buffers on the three hops hold a few MiB at most; without backpressure all 256 MiB would be produced.
     expect(produced).toBeLessThan(64 * 1024 * 1024);
     req.destroy();
+  });
+});
+
+/** Every byte value, repeated to `size` bytes (starting at `offset`, so sizes differ in content too). */
+function allBytes(size: number, offset = 0): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) out[i] = (i + offset) & 0xff;
+  return out;
+}
+
+function getBytes(port: number, path: string, agent: Agent): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent });
+    req.setTimeout(10_000, () => req.destroy(new Error('test client timeout')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.end();
+  });
+}
+
+describe('response bodies arrive byte for byte', () => {
+  // Sizes around the 8 KiB a response may hold back to leave with its head in one write.
+  const SIZES = [0, 1, 255, 256, 8191, 8192, 8193, 16_384, 70_000];
+
+  it('for every byte value and sizes around the hold limit, over one keep-alive connection', async () => {
+    const u = await upstream();
+    u.handler = (req, res) => {
+      const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size'));
+      const mode = new URL(req.url ?? '/', 'http://x').searchParams.get('mode');
+      const body = allBytes(size, size);
+      if (mode === 'chunked') {
+        // No Content-Length: chunked framing from the upstream, in three writes.
+        res.writeHead(200);
+        res.write(body.subarray(0, size / 3));
+        res.write(body.subarray(size / 3, (2 * size) / 3));
+        res.end(body.subarray((2 * size) / 3));
+        return;
+      }
+      if (mode === 'later') {
+        // The second half comes in a later turn than the head and the first half.
+        res.writeHead(200, { 'content-length': String(size) });
+        res.write(body.subarray(0, size >> 1));
+        setTimeout(() => res.end(body.subarray(size >> 1)), 20);
+        return;
+      }
+      res.writeHead(200, { 'content-length': String(size) });
+      res.end(body);
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const mode of ['length', 'chunked', 'later']) {
+        for (const size of SIZES) {
+          const reply = await getBytes(port, `/?size=${size}&mode=${mode}`, agent);
+          expect(reply.status, `${mode} ${size}`).toBe(200);
+          expect(reply.body.length, `${mode} ${size}`).toBe(size);
+          expect(reply.body.equals(allBytes(size, size)), `${mode} ${size}: bytes differ`).toBe(true);
+        }
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('many small responses completing in the same turn each get their own body', async () => {
+    const u = await upstream();
+    u.handler = (req, res) => {
+      const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
+      const body = allBytes(100 + n, n);
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    try {
+      const replies = await Promise.all(Array.from({ length: 200 }, (_, n) => getBytes(port, `/?n=${n}`, agent)));
+      replies.forEach((reply, n) => {
+        expect(reply.body.equals(allBytes(100 + n, n)), `response ${n}`).toBe(true);
+      });
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -40,42 +40,52 @@ function keyFirstOn(balancer: Balancer, id: string): string {
   throw new Error(`no key maps to ${id}`);
 }
 
+/** What `fn` throws; fails the test if it returns. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
+
 describe('createUpstreamPeer', () => {
-  it('skips backends already in ctx.triedBackends, records its choice, and throws 503 when none is left', async () => {
+  it('skips backends already in ctx.triedBackends, records its choice, and throws 503 when none is left', () => {
     const ids = ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'];
     const balancer = createBalancer({ backends: ids.map((id) => backend(id)), selector: consistentHash });
     const upstreamPeer = createUpstreamPeer({ balancer, key: (s) => s.uri, peer: peerOf });
     const c = ctx();
     const session = sessionOf('/some/key');
     const chosen: string[] = [];
-    for (let i = 0; i < 3; i++) chosen.push((await upstreamPeer(session, c)).id);
+    for (let i = 0; i < 3; i++) chosen.push(upstreamPeer(session, c).id);
     expect(new Set(chosen)).toEqual(new Set(ids));
     expect([...c.triedBackends]).toEqual(chosen);
     // The first pick is the selector's first choice; later picks follow its fallback order.
     expect(chosen[0]).toBe(balancer.select('/some/key')?.id);
-    const err = await upstreamPeer(session, c).catch((e: unknown) => e);
+    const err = thrown(() => upstreamPeer(session, c));
     expect(isLbError(err) && err.code).toBe('LB_ERR_NO_HEALTHY_BACKEND');
     expect((err as { status: number }).status).toBe(503);
     expect((err as Error).message).toMatch(/no healthy backend left for GET \/some\/key after trying 3/);
   });
 
-  it('walks failover tiers in order and routes per request', async () => {
+  it('walks failover tiers in order and routes per request', () => {
     const primary = createBalancer({ backends: [backend('127.0.0.1:7001')], selector: consistentHash });
     const standby = createBalancer({ backends: [backend('127.0.0.1:7101')], selector: consistentHash });
     const tiered = createUpstreamPeer({ balancer: [primary, standby], key: (s) => s.uri, peer: peerOf });
     const c = ctx();
-    expect((await tiered(sessionOf('/'), c)).id).toBe('127.0.0.1:7001');
-    expect((await tiered(sessionOf('/'), c)).id).toBe('127.0.0.1:7101');
-    await expect(tiered(sessionOf('/'), c)).rejects.toMatchObject({ code: 'LB_ERR_NO_HEALTHY_BACKEND' });
+    expect(tiered(sessionOf('/'), c).id).toBe('127.0.0.1:7001');
+    expect(tiered(sessionOf('/'), c).id).toBe('127.0.0.1:7101');
+    expect(thrown(() => tiered(sessionOf('/'), c))).toMatchObject({ code: 'LB_ERR_NO_HEALTHY_BACKEND' });
 
     const routed = createUpstreamPeer({
       route: (s) => (s.path.startsWith('/api') ? primary : s.path === '/none' ? undefined : standby),
       key: (s) => s.uri,
       peer: peerOf,
     });
-    expect((await routed(sessionOf('/api/x'), ctx())).id).toBe('127.0.0.1:7001');
-    expect((await routed(sessionOf('/web'), ctx())).id).toBe('127.0.0.1:7101');
-    await expect(routed(sessionOf('/none'), ctx())).rejects.toMatchObject({ code: 'LB_ERR_NO_HEALTHY_BACKEND' });
+    expect(routed(sessionOf('/api/x'), ctx()).id).toBe('127.0.0.1:7001');
+    expect(routed(sessionOf('/web'), ctx()).id).toBe('127.0.0.1:7101');
+    expect(thrown(() => routed(sessionOf('/none'), ctx()))).toMatchObject({ code: 'LB_ERR_NO_HEALTHY_BACKEND' });
     expect(() => createUpstreamPeer({ key: (s) => s.uri, peer: peerOf })).toThrow(/exactly one of balancer and route/);
   });
 

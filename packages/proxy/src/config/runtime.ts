@@ -60,7 +60,7 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
 
   const app: ProxyApp<ProxyCtx> = {
     newCtx: () => ({ triedBackends: new Set<string>(), attempts: 0 }),
-    async upstreamPeer(session, ctx) {
+    upstreamPeer(session, ctx) {
       const route = matchRoute(state.routes, session.path);
       if (route === undefined) {
         throw new LbError('LB_ERR_NO_HEALTHY_BACKEND', `no route matches ${session.path}`);
@@ -68,7 +68,7 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
       let last: unknown;
       for (const pick of route.pick) {
         try {
-          return await pick(session, ctx);
+          return pick(session, ctx);
         } catch (err) {
           // This tier has nothing left: fall through to the next failover upstream.
           if ((err as { code?: unknown }).code !== 'LB_ERR_NO_HEALTHY_BACKEND') throw err;

@@ -47,7 +47,14 @@ const CLIENT_REASON: Partial<Record<string, string>> = {
 };
 
 /** Responses whose socket writes wait for the end of this event-loop turn (see {@link flushTurn}). */
-let corkedThisTurn: Exchange<unknown>[] = [];
+let heldThisTurn: Exchange<unknown>[] = [];
+
+/**
+ * Body bytes a response may hold back within a turn so that, when it completes in that turn,
+ * head and body leave in one string write (one syscall, no writev, no allocation: Node writes
+ * strings up to 16 KiB from stack storage). Larger or longer responses stream as they come.
+ */
+const HOLD_LIMIT = 8192;
 
 /**
  * Writes the responses of this event-loop turn back to back. One upstream read can complete
@@ -57,9 +64,9 @@ let corkedThisTurn: Exchange<unknown>[] = [];
  * client wakes once per turn.
  */
 function flushTurn(): void {
-  const batch = corkedThisTurn;
-  corkedThisTurn = [];
-  for (let i = 0; i < batch.length; i++) (batch[i] as Exchange<unknown>).uncorkTurn();
+  const batch = heldThisTurn;
+  heldThisTurn = [];
+  for (let i = 0; i < batch.length; i++) (batch[i] as Exchange<unknown>).endTurn();
 }
 
 // Listeners shared by every exchange: `this` is the emitter, the exchange hangs off it, so no
@@ -109,9 +116,14 @@ export class Exchange<C> implements Session {
   #abort: ((err: Error) => void) | undefined;
   #resume: (() => void) | undefined;
   #drainWatched = false;
-  /** The downstream socket is corked until the end of this turn. */
+  /** Writes wait for the end of this turn (the exchange is in {@link heldThisTurn}). */
+  #inTurn = false;
+  /** Body chunks held back this turn, at most {@link HOLD_LIMIT} bytes; not yet given to the response. */
+  #held: Buffer[] | undefined;
+  #heldBytes = 0;
+  /** The downstream socket is corked until the end of this turn (a body streaming past the hold). */
   #corked = false;
-  /** The upstream response completed while corked: `end()` is due at the end of the turn. */
+  /** The upstream response completed this turn: `end()` is due at the end of the turn. */
   #endDue = false;
   #attemptStart = 0;
   #attemptOpen = false;
@@ -397,7 +409,8 @@ export class Exchange<C> implements Session {
     const res = this.response;
     if (this.#state.closing) res.shouldKeepAlive = false;
     this.#status = status;
-    this.#corkTurn();
+    // writeHead only formats the head; it is written with the first body bytes or `end()`.
+    this.#joinTurn();
     try {
       res.writeHead(status, headers);
     } catch (err) {
@@ -408,33 +421,82 @@ export class Exchange<C> implements Session {
     return true;
   }
 
+  #joinTurn(): void {
+    if (this.#inTurn) return;
+    this.#inTurn = true;
+    if (heldThisTurn.length === 0) setImmediate(flushTurn);
+    heldThisTurn.push(this as Exchange<unknown>);
+  }
+
+  /** The body outgrew the hold: cork the socket for the rest of the turn and write what was held. */
   #corkTurn(): void {
+    this.#joinTurn();
     if (this.#corked) return;
     const socket = this.#socket;
     if (socket.destroyed) return;
     this.#corked = true;
     socket.cork();
-    if (corkedThisTurn.length === 0) setImmediate(flushTurn);
-    corkedThisTurn.push(this as Exchange<unknown>);
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    this.#heldBytes = 0;
+    for (let i = 0; i < held.length; i++) this.#write(held[i] as Buffer);
   }
 
-  /** End of the turn: the held writes go out, and a completed response ends. */
-  uncorkTurn(): void {
-    this.#corked = false;
-    if (!this.#endDue || this.#finished) {
-      this.#endDue = false;
-      this.#socket.uncork();
-      return;
-    }
+  /**
+   * End of the turn: what was held goes out, and a completed response ends. A small response
+   * completed in the turn leaves as one write: Node prepends the head to a latin1 string body
+   * (latin1 maps bytes to characters one to one, so the bytes are unchanged).
+   */
+  endTurn(): void {
+    this.#inTurn = false;
+    const held = this.#held;
+    const heldBytes = this.#heldBytes;
+    this.#held = undefined;
+    this.#heldBytes = 0;
+    const endDue = this.#endDue;
     this.#endDue = false;
-    // end() uncorks the socket fully.
+    if (this.#corked) {
+      this.#corked = false;
+      // end() uncorks the socket fully.
+      if (!endDue || this.#finished) this.#socket.uncork();
+    }
+    if (this.#finished) return;
+    if (held !== undefined) {
+      const body = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+      if (endDue) this.#writeWhole(body);
+      else this.#write(body);
+    }
+    if (!endDue) return;
     this.response.end();
     this.#finish(undefined);
   }
 
+  /**
+   * Head and whole body as one string in one write. Corked by us, Node neither corks the socket
+   * itself (it would uncork on the next tick) nor adds the empty write `end()` makes while data is
+   * pending, so one buffered chunk leaves as one `write`, not a `writev`.
+   */
+  #writeWhole(body: Buffer): void {
+    const socket = this.#socket;
+    socket.cork();
+    this.response.write(body.toString('latin1'), 'latin1');
+    socket.uncork();
+  }
+
   onData(chunk: Buffer): boolean {
     if (this.#finished) return false;
+    if (this.#inTurn && !this.#corked && this.#heldBytes + chunk.length <= HOLD_LIMIT) {
+      if (this.#held === undefined) this.#held = [chunk];
+      else this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      return true;
+    }
     this.#corkTurn();
+    return this.#write(chunk);
+  }
+
+  #write(chunk: Buffer): boolean {
     const ok = this.response.write(chunk);
     if (!ok && !this.#drainWatched) {
       this.#drainWatched = true;
@@ -451,7 +513,7 @@ export class Exchange<C> implements Session {
   onComplete(_trailers: unknown): void {
     if (this.#finished) return;
     this.#endAttempt(this.#status >= 500 ? 'http-5xx' : 'success');
-    if (this.#corked) {
+    if (this.#inTurn) {
       this.#endDue = true;
       return;
     }
