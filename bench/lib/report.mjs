@@ -50,6 +50,11 @@ export function round(value, digits) {
   return Math.round(value * f) / f;
 }
 
+/** The highest req/s of a row's rounds. */
+function bestRps(row) {
+  return Math.max(...row.rounds.map((r) => r.rps));
+}
+
 function row(scenarios, scenario, target) {
   return scenarios.find((s) => s.id === scenario)?.rows.find((r) => r.target === target);
 }
@@ -61,12 +66,15 @@ function row(scenarios, scenario, target) {
 export function evaluateGoals(scenarios, rss) {
   const goals = [];
   // `cpuValue`: the same ratio from CPU time per request (den's cost / num's cost), the figure a
-  // busy shared host disturbs least. `met` is judged on throughput, as the issue states targets.
+  // busy shared host disturbs least. `bestValue`: the ratio of each side's best round (the host's
+  // noise only ever slows a round down). `met` is judged on the medians' throughput, as the issue
+  // states targets; the other two are shown beside it, never used for the verdict.
   const ratio = (id, goal, num, den, threshold) => {
     const value = num && den ? round(num.rps / den.rps, 3) : null;
     const cpuValue =
       num?.cpuUsPerRequest && den?.cpuUsPerRequest ? round(den.cpuUsPerRequest / num.cpuUsPerRequest, 3) : null;
-    goals.push({ id, goal, value, cpuValue, threshold, met: value === null ? null : value >= threshold });
+    const bestValue = num?.rounds?.length && den?.rounds?.length ? round(bestRps(num) / bestRps(den), 3) : null;
+    goals.push({ id, goal, value, cpuValue, bestValue, threshold, met: value === null ? null : value >= threshold });
   };
   const sy = row(scenarios, 'round-robin', 'switchyard');
   ratio('vs-http-proxy', 'Switchyard ≥ 1.5× http-proxy req/s', sy, row(scenarios, 'round-robin', 'http-proxy'), 1.5);
@@ -172,14 +180,14 @@ export function markdownTable(rows) {
 /** The goals as a Markdown table (met / NOT met / not measured). */
 export function markdownGoals(goals) {
   const lines = [
-    '| target | measured (req/s) | same ratio from CPU µs/req | threshold | result (req/s) |',
-    '|:---|---:|---:|---:|:---|',
+    '| target | measured (req/s, medians) | same ratio from CPU µs/req | best round of each | threshold | result (req/s, medians) |',
+    '|:---|---:|---:|---:|---:|:---|',
   ];
+  const cell = (value) => (value === undefined || value === null ? '–' : fmt(value, 3));
   for (const g of goals) {
     const result = g.met === null ? 'not measured' : g.met ? 'met' : '**NOT met**';
-    const cpu = g.cpuValue === undefined || g.cpuValue === null ? '–' : fmt(g.cpuValue, 3);
     lines.push(
-      `| ${g.goal} | ${g.value === null ? '–' : fmt(g.value, 3)} | ${cpu} | ${fmt(g.threshold, 2)} | ${result} |`,
+      `| ${g.goal} | ${cell(g.value)} | ${cell(g.cpuValue)} | ${cell(g.bestValue)} | ${fmt(g.threshold, 2)} | ${result} |`,
     );
   }
   return lines.join('\n');
