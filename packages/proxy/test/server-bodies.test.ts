@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { peer, peersApp, responseText } from './helpers/server-client.js';
+import { peer, peersApp, responseText, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 
 const GiB = 1024 ** 3;
@@ -123,21 +123,6 @@ function allBytes(size: number, offset = 0): Buffer {
   return out;
 }
 
-function getBytes(port: number, path: string, agent: Agent): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent });
-    req.setTimeout(10_000, () => req.destroy(new Error('test client timeout')));
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    });
-    req.end();
-  });
-}
-
 describe('response bodies arrive byte for byte', () => {
   // Sizes around the 8 KiB a response may hold back to leave with its head in one write.
   const SIZES = [0, 1, 255, 256, 8191, 8192, 8193, 16_384, 70_000];
@@ -145,8 +130,9 @@ describe('response bodies arrive byte for byte', () => {
   it('for every byte value and sizes around the hold limit, over one keep-alive connection', async () => {
     const u = await upstream();
     u.handler = (req, res) => {
-      const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size'));
-      const mode = new URL(req.url ?? '/', 'http://x').searchParams.get('mode');
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      const size = Number(query.get('size'));
+      const mode = query.get('mode');
       const body = allBytes(size, size);
       if (mode === 'chunked') {
         // No Content-Length: chunked framing from the upstream, in three writes.
@@ -171,10 +157,10 @@ describe('response bodies arrive byte for byte', () => {
     try {
       for (const mode of ['length', 'chunked', 'later']) {
         for (const size of SIZES) {
-          const reply = await getBytes(port, `/?size=${size}&mode=${mode}`, agent);
+          const reply = await send(port, `/?size=${size}&mode=${mode}`, { agent });
           expect(reply.status, `${mode} ${size}`).toBe(200);
-          expect(reply.body.length, `${mode} ${size}`).toBe(size);
-          expect(reply.body.equals(allBytes(size, size)), `${mode} ${size}: bytes differ`).toBe(true);
+          expect(reply.bytes.length, `${mode} ${size}`).toBe(size);
+          expect(reply.bytes.equals(allBytes(size, size)), `${mode} ${size}: bytes differ`).toBe(true);
         }
       }
     } finally {
@@ -193,9 +179,9 @@ describe('response bodies arrive byte for byte', () => {
     const { port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
     try {
-      const replies = await Promise.all(Array.from({ length: 200 }, (_, n) => getBytes(port, `/?n=${n}`, agent)));
+      const replies = await Promise.all(Array.from({ length: 200 }, (_, n) => send(port, `/?n=${n}`, { agent })));
       replies.forEach((reply, n) => {
-        expect(reply.body.equals(allBytes(100 + n, n)), `response ${n}`).toBe(true);
+        expect(reply.bytes.equals(allBytes(100 + n, n)), `response ${n}`).toBe(true);
       });
     } finally {
       agent.destroy();

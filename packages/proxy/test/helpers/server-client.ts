@@ -1,4 +1,4 @@
-import { type ClientRequest, type IncomingHttpHeaders, request } from 'node:http';
+import { type Agent, type ClientRequest, type IncomingHttpHeaders, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { HttpPeer, LbError } from '@switchyard/core';
 import pino, { type Logger } from 'pino';
@@ -9,6 +9,8 @@ export interface Reply {
   readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
   readonly body: string;
+  /** The body as received, byte for byte. */
+  readonly bytes: Buffer;
 }
 
 export interface SendOptions {
@@ -19,9 +21,11 @@ export interface SendOptions {
   /** Give up after this long, ms. @defaultValue 10000 */
   readonly timeoutMs?: number;
   readonly localAddress?: string;
+  /** Send over this agent (e.g. keep-alive) instead of a fresh connection. */
+  readonly agent?: Agent;
 }
 
-/** One request over a fresh connection (no agent), body read as UTF-8. */
+/** One request over a fresh connection (or `options.agent`), body read as UTF-8 and as bytes. */
 export function send(port: number, path: string, options: SendOptions = {}, host = '127.0.0.1'): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({
@@ -30,7 +34,7 @@ export function send(port: number, path: string, options: SendOptions = {}, host
       path,
       method: options.method ?? 'GET',
       headers: options.headers ?? {},
-      agent: false,
+      agent: options.agent ?? false,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
     req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error('test client timeout')));
@@ -39,14 +43,16 @@ export function send(port: number, path: string, options: SendOptions = {}, host
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
-      res.on('end', () =>
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
           rawHeaders: res.rawHeaders,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
+          body: bytes.toString('utf8'),
+          bytes,
+        });
+      });
     });
     req.end(options.body);
   });

@@ -428,7 +428,10 @@ export class Exchange<C> implements Session {
     heldThisTurn.push(this as Exchange<unknown>);
   }
 
-  /** The body outgrew the hold: cork the socket for the rest of the turn and write what was held. */
+  /**
+   * A body past the hold (too large, or arriving in a later turn than its head): cork the socket
+   * for the rest of the turn and write what was held first.
+   */
   #corkTurn(): void {
     this.#joinTurn();
     if (this.#corked) return;
