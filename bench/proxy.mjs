@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkTarget } from './lib/check.mjs';
-import { cpuSeconds, onInterrupt, rssBytes, stopAll, stopChild } from './lib/children.mjs';
+import { cpuSeconds, onInterrupt, rssBytes, signalAll, stopAll, stopChild } from './lib/children.mjs';
 import { defaultLoader, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
@@ -331,14 +331,25 @@ async function runScenario(run, manager, scenario, opts) {
     await checkTarget(target.label, port, { load: scenario.load, balance: target.balance });
   }
   const runs = [];
-  // CPU time of the target's process (and nginx's worker) per request served: on a shared host
-  // other load moves req/s a lot and CPU cost per request much less.
+  // The other targets' processes are paused while one is measured: idle targets still run their
+  // timers, and a Switchyard with 1,000 backends health-checks 1,000 of them a second, which would
+  // take CPU from whichever target is being measured. Upstreams (needed by other processes) run.
+  const upstreamIds = new Set(Object.values(PROCESSES).flatMap((spec) => spec.needs));
+  const pausable = [...new Set(targets.filter((t) => !upstreamIds.has(t.process)).map((t) => pids.get(t.id)))];
   const load = async (target, durationS) => {
     const pid = pids.get(target.id);
-    const before = await cpuSeconds(pid);
-    const result = await loadOnly(target, durationS);
-    const cpuUsPerRequest = result.requests ? (((await cpuSeconds(pid)) - before) * 1e6) / result.requests : null;
-    return { ...result, cpuUsPerRequest };
+    const others = pausable.filter((p) => p !== pid);
+    signalAll(others, 'SIGSTOP');
+    try {
+      // CPU time of the target's process (and nginx's worker) per request served: on a shared host
+      // other load moves req/s a lot and CPU cost per request much less.
+      const before = await cpuSeconds(pid);
+      const result = await loadOnly(target, durationS);
+      const cpuUsPerRequest = result.requests ? (((await cpuSeconds(pid)) - before) * 1e6) / result.requests : null;
+      return { ...result, cpuUsPerRequest };
+    } finally {
+      signalAll(others, 'SIGCONT');
+    }
   };
   const loadOnly = (target, durationS) =>
     runLoad({

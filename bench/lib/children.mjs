@@ -74,6 +74,8 @@ export function startChild(name, command, args, { stdoutFile, stderrFile, env, c
 export async function stopChild(child, { signal = 'SIGTERM', graceMs = 5000 } = {}) {
   if (child.exited) return;
   child.proc.kill(signal);
+  // A child paused by signalAll (the run was interrupted mid-round) handles the signal once resumed.
+  child.proc.kill('SIGCONT');
   const timer = sleep(graceMs).then(() => 'timeout');
   if ((await Promise.race([child.exitPromise, timer])) === 'timeout') {
     child.proc.kill('SIGKILL');
@@ -183,6 +185,29 @@ async function ticks(pid) {
   // Fields after the parenthesised command name: state is the 1st, utime the 12th, stime the 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Sends `signal` to each of `pids` and to their direct children (nginx's workers); a process
+ * that has exited meanwhile is skipped. The benchmark pauses idle targets with SIGSTOP while
+ * another one is measured and resumes them with SIGCONT.
+ */
+export function signalAll(pids, signal) {
+  for (const pid of pids) {
+    let children = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    } catch {
+      // Not Linux, or the process is gone: signal the pid alone.
+    }
+    for (const target of [pid, ...children]) {
+      try {
+        process.kill(target, signal);
+      } catch (err) {
+        if (err.code !== 'ESRCH') throw err;
+      }
+    }
+  }
 }
 
 async function childPids(pid) {
