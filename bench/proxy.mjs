@@ -336,17 +336,25 @@ async function runScenario(run, manager, scenario, opts) {
   // take CPU from whichever target is being measured. Upstreams (needed by other processes) run.
   const upstreamIds = new Set(Object.values(PROCESSES).flatMap((spec) => spec.needs));
   const pausable = [...new Set(targets.filter((t) => !upstreamIds.has(t.process)).map((t) => pids.get(t.id)))];
+  // A target resumed after a pause runs its overdue timers: its pool closes the upstream
+  // connections idle past their keep-alive timeout and every health check due meanwhile runs.
+  // One second of untimed load before each timed round lets that settle outside the figures.
+  const settleS = opts.warmupS > 0 ? 1 : 0;
   const load = async (target, durationS) => {
     const pid = pids.get(target.id);
     const others = pausable.filter((p) => p !== pid);
     signalAll(others, 'SIGSTOP');
     try {
+      const settled = settleS > 0 ? await loadOnly(target, settleS) : undefined;
       // CPU time of the target's process (and nginx's worker) per request served: on a shared host
       // other load moves req/s a lot and CPU cost per request much less.
       const before = await cpuSeconds(pid);
       const result = await loadOnly(target, durationS);
       const cpuUsPerRequest = result.requests ? (((await cpuSeconds(pid)) - before) * 1e6) / result.requests : null;
-      return { ...result, cpuUsPerRequest };
+      // A request that failed while settling fails the run like any other.
+      const settleErrors = settled?.errors ?? 0;
+      const errorDetail = settleErrors ? { ...result.errorDetail, settle: settled.errorDetail } : result.errorDetail;
+      return { ...result, errors: result.errors + settleErrors, errorDetail, cpuUsPerRequest };
     } finally {
       signalAll(others, 'SIGCONT');
     }
