@@ -187,20 +187,23 @@ async function ticks(pid) {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** Direct children of `pid` (nginx's workers), from /proc; none when it has exited (or off Linux). */
+function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Sends `signal` to each of `pids` and to their direct children (nginx's workers); a process
- * that has exited meanwhile is skipped. The benchmark pauses idle targets with SIGSTOP while
- * another one is measured and resumes them with SIGCONT.
+ * Sends `signal` to each of `pids` and to their direct children; a process that has exited
+ * meanwhile is skipped. The benchmark pauses idle targets with SIGSTOP while another one is
+ * measured and resumes them with SIGCONT.
  */
 export function signalAll(pids, signal) {
   for (const pid of pids) {
-    let children = [];
-    try {
-      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-    } catch {
-      // Not Linux, or the process is gone: signal the pid alone.
-    }
-    for (const target of [pid, ...children]) {
+    for (const target of [pid, ...childPids(pid)]) {
       try {
         process.kill(target, signal);
       } catch (err) {
@@ -210,22 +213,13 @@ export function signalAll(pids, signal) {
   }
 }
 
-async function childPids(pid) {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /**
  * CPU seconds (user + system) used so far by `pid` and its direct children (nginx's workers).
  * CPU time per request is robust to other load on a shared host, where throughput is not.
  */
 export async function cpuSeconds(pid) {
   let total = await ticks(pid);
-  for (const child of await childPids(pid)) {
+  for (const child of childPids(pid)) {
     try {
       total += await ticks(child);
     } catch {
