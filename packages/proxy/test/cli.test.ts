@@ -346,10 +346,15 @@ describe('switchyard demo', () => {
 });
 
 describe('relaunchFlags', () => {
-  it('adds the serve flags unless execArgv or NODE_OPTIONS carries any of them, whatever the value', () => {
+  it('adds the serve flags unless execArgv or NODE_OPTIONS carries any of them, whatever the value or spelling', () => {
     expect(relaunchFlags([], {})).toEqual([...SERVE_NODE_FLAGS]);
     expect(relaunchFlags(['--max-semi-space-size=8'], {})).toEqual([]);
     expect(relaunchFlags(['--min-semi-space-size=2'], {})).toEqual([]);
+    expect(relaunchFlags(['--allocation-site-pretenuring'], {})).toEqual([]);
+    expect(relaunchFlags(['--no-allocation-site-pretenuring'], {})).toEqual([]);
+    // V8 reads `_` and `-` alike in flag names.
+    expect(relaunchFlags(['--max_semi_space_size=16'], {})).toEqual([]);
+    expect(relaunchFlags(['--no_allocation_site_pretenuring'], {})).toEqual([]);
     expect(relaunchFlags([], { NODE_OPTIONS: '--trace-gc --max-semi-space-size=128' })).toEqual([]);
     expect(relaunchFlags(['--inspect'], { NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([...SERVE_NODE_FLAGS]);
     // The relaunched process never relaunches again; Windows never relaunches.
