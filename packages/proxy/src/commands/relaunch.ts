@@ -27,13 +27,14 @@ export const SERVE_NODE_FLAGS: readonly string[] = [
   '--no-allocation-site-pretenuring',
 ];
 
-/** The names by which an operator's own choice of any of {@link SERVE_NODE_FLAGS} shows. */
-const SERVE_FLAG_NAMES = [
-  '--max-semi-space-size',
-  '--min-semi-space-size',
-  '--allocation-site-pretenuring',
-  '--no-allocation-site-pretenuring',
-];
+/**
+ * The names by which an operator's own choice of any of {@link SERVE_NODE_FLAGS} shows: each
+ * flag's name, and for a `--no-X` flag also `--X`.
+ */
+const SERVE_FLAG_NAMES: readonly string[] = SERVE_NODE_FLAGS.flatMap((flag) => {
+  const name = flag.split('=')[0] as string;
+  return name.startsWith('--no-') ? [name, `--${name.slice('--no-'.length)}`] : [name];
+});
 
 /** Set in the relaunched process, so it never relaunches again. */
 const RELAUNCHED_ENV = 'SWITCHYARD_RELAUNCHED';
@@ -53,11 +54,9 @@ export function relaunchFlags(
   platform: NodeJS.Platform = process.platform,
 ): string[] {
   if (platform === 'win32' || env[RELAUNCHED_ENV] !== undefined) return [];
-  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].map((arg) => {
-    const name = arg.split('=')[0] as string;
-    return `--${name.replace(/^--/, '').replaceAll('_', '-')}`;
-  });
-  const anyGiven = given.some((name) => SERVE_FLAG_NAMES.includes(name));
+  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  // V8 reads `_` and `-` alike in flag names.
+  const anyGiven = given.some((arg) => SERVE_FLAG_NAMES.includes((arg.split('=')[0] as string).replaceAll('_', '-')));
   return anyGiven ? [] : [...SERVE_NODE_FLAGS];
 }
 
