@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
-import { type Backend, resolveOptions } from '@switchyard/core';
+import { type Backend, invalidOption, resolveOptions } from '@switchyard/core';
 import type { CheckResult, HealthCheck } from './check.js';
 import { deadline } from './internal/deadline.js';
 import { reasonFor } from './internal/reason.js';
@@ -22,6 +22,14 @@ export interface TcpCheckOptions extends TlsSettings {
   readonly ca: string | readonly string[] | undefined;
   /** Verify the server certificate chain and name. @defaultValue true */
   readonly verifyCert: boolean;
+  /**
+   * Close a passing check's connection with a TCP reset (`SO_LINGER` 0) instead of a FIN, as
+   * HAProxy and keepalived do: the checker then keeps no `TIME_WAIT` socket per check (60 s each
+   * on Linux: 60,000 of them for 1,000 backends checked every second), and the backend sees
+   * `ECONNRESET` instead of an orderly close. Plain TCP only: `true` with `tls` is rejected.
+   * @defaultValue false (a FIN, as Pingora's check drops its connection)
+   */
+  readonly reset: boolean;
 }
 
 /** Defaults of {@link tcpCheck}: Pingora's `TcpHealthCheck` (1 s connect timeout, plain TCP). */
@@ -31,16 +39,24 @@ export const TCP_CHECK_DEFAULTS: TcpCheckOptions = Object.freeze({
   sni: undefined,
   ca: undefined,
   verifyCert: true,
+  reset: false,
 });
+
+function validate(o: TcpCheckOptions): void {
+  validateCommon('tcpCheck', o);
+  if (typeof o.reset !== 'boolean') invalidOption('tcpCheck reset', 'a boolean', o.reset);
+  // Node cannot reset the TCP connection under a TLS socket; a reset after TLS would need it.
+  if (o.reset && o.tls) invalidOption('tcpCheck reset', 'false when tls is set (a reset is plain TCP only)', o.reset);
+}
 
 /**
  * A check that opens a TCP connection to the backend (and completes a TLS handshake
- * when `tls` is set), then closes it. Passes when the connection (and handshake)
- * succeeds within `timeoutMs`. Holds no connections between checks.
+ * when `tls` is set), then closes it (with a reset when `reset` is set). Passes when the
+ * connection (and handshake) succeeds within `timeoutMs`. Holds no connections between checks.
  * Throws `LB_ERR_INVALID_OPTION` on bad options.
  */
 export function tcpCheck(options?: Partial<TcpCheckOptions>): HealthCheck {
-  const o = resolveOptions('tcpCheck', TCP_CHECK_DEFAULTS, options, (v) => validateCommon('tcpCheck', v));
+  const o = resolveOptions('tcpCheck', TCP_CHECK_DEFAULTS, options, validate);
   const ca = caList(o.ca);
   return {
     check: (backend, signal) => probe(backend, o, ca, signal),
@@ -63,7 +79,9 @@ function probe(
       done = true;
       limit.dispose();
       limit.signal.removeEventListener('abort', onAbort);
-      socket?.destroy();
+      // Only a connected socket is reset: one still connecting is just dropped.
+      if (o.reset && reason === undefined) socket?.resetAndDestroy();
+      else socket?.destroy();
       const durationMs = performance.now() - started;
       resolve(reason === undefined ? { ok: true, durationMs } : { ok: false, reason, durationMs });
     };

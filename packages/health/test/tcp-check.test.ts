@@ -49,6 +49,37 @@ describe('tcpCheck', () => {
   it('rejects bad options naming the field', () => {
     expect(() => tcpCheck({ timeoutMs: -1 })).toThrow(/timeoutMs/);
     expect(() => tcpCheck({ bogus: 1 } as never)).toThrow(/tcpCheck options/);
+    expect(() => tcpCheck({ reset: 'yes' } as never)).toThrow(/tcpCheck reset: expected a boolean/);
+    expect(() => tcpCheck({ reset: true, tls: true })).toThrow(/tcpCheck reset: expected false when tls is set/);
+  });
+
+  it('closes with a FIN by default and with a reset when `reset` is set', async () => {
+    // How the server side saw each check's connection end: 'end' (FIN) or the error code (RST).
+    const endings: string[] = [];
+    let seen: () => void = () => {};
+    const server = createNetServer((socket) => {
+      socket.resume();
+      socket.once('end', () => {
+        endings.push('end');
+        socket.end();
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => endings.push(err.code ?? err.message));
+      socket.once('close', () => seen());
+    });
+    const port = await listen(server);
+    const b = backend(`127.0.0.1:${port}`);
+    try {
+      for (const reset of [false, true]) {
+        const closed = new Promise<void>((resolve) => {
+          seen = resolve;
+        });
+        expect((await tcpCheck({ reset }).check(b)).ok).toBe(true);
+        await closed;
+      }
+      expect(endings).toEqual(['end', 'ECONNRESET']);
+    } finally {
+      await close(server);
+    }
   });
 
   it('an aborted signal ends the check at once', async () => {

@@ -180,7 +180,8 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
 
 function buildCheck(u: ResolvedUpstream): HealthCheck {
   const h = u.health;
-  if (h === undefined || h.type === 'tcp') return tcpCheck({ timeoutMs: h?.timeoutMs ?? 1000 });
+  if (h === undefined || h.type === 'tcp')
+    return tcpCheck({ timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
   const ca = u.peerInit.options?.ca;
   return httpCheck({
     path: h.path,

@@ -86,7 +86,7 @@ const health = z.discriminatedUnion(
       expectStatus: int(100, 599).default(200),
       ...thresholds,
     }),
-    object({ type: z.literal('tcp'), ...thresholds }),
+    object({ type: z.literal('tcp'), reset: bool().default(false), ...thresholds }),
   ],
   { error: 'a health check type: "http" | "tcp"' },
 );
