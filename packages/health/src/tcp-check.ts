@@ -45,7 +45,7 @@ export const TCP_CHECK_DEFAULTS: TcpCheckOptions = Object.freeze({
 function validate(o: TcpCheckOptions): void {
   validateCommon('tcpCheck', o);
   if (typeof o.reset !== 'boolean') invalidOption('tcpCheck reset', 'a boolean', o.reset);
-  // Node cannot reset the TCP connection under a TLS socket; a reset after TLS would need it.
+  // Node has no way to reset the TCP connection under a TLS socket (resetting it crashed Node 20).
   if (o.reset && o.tls) invalidOption('tcpCheck reset', 'false when tls is set (a reset is plain TCP only)', o.reset);
 }
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { backend } from '@switchyard/core';
 import { tcpCheck } from '@switchyard/health';
-import { close, generateTestPki, listen } from '@switchyard/testkit';
+import { close, generateTestPki, listen, startEndingsServer } from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort, startBackend, type TestBackend } from './helpers/backends.js';
 
@@ -54,31 +54,16 @@ describe('tcpCheck', () => {
   });
 
   it('closes with a FIN by default and with a reset when `reset` is set', async () => {
-    // How the server side saw each check's connection end: 'end' (FIN) or the error code (RST).
-    const endings: string[] = [];
-    let seen: () => void = () => {};
-    const server = createNetServer((socket) => {
-      socket.resume();
-      socket.once('end', () => {
-        endings.push('end');
-        socket.end();
-      });
-      socket.once('error', (err: NodeJS.ErrnoException) => endings.push(err.code ?? err.message));
-      socket.once('close', () => seen());
-    });
-    const port = await listen(server);
-    const b = backend(`127.0.0.1:${port}`);
+    const server = await startEndingsServer();
+    const b = backend(`127.0.0.1:${server.port}`);
     try {
-      for (const reset of [false, true]) {
-        const closed = new Promise<void>((resolve) => {
-          seen = resolve;
-        });
-        expect((await tcpCheck({ reset }).check(b)).ok).toBe(true);
-        await closed;
-      }
-      expect(endings).toEqual(['end', 'ECONNRESET']);
+      expect((await tcpCheck().check(b)).ok).toBe(true);
+      await server.closed(1);
+      expect((await tcpCheck({ reset: true }).check(b)).ok).toBe(true);
+      await server.closed(2);
+      expect(server.endings).toEqual(['end', 'ECONNRESET']);
     } finally {
-      await close(server);
+      await server.close();
     }
   });
 

@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,7 +8,7 @@ import {
   resolveConfig,
   SELECTOR_TYPES,
 } from '@switchyard/proxy';
-import { close, listen } from '@switchyard/testkit';
+import { startEndingsServer } from '@switchyard/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deadAddress, get, startBackend, type TestBackend } from './helpers/backends.js';
 
@@ -121,22 +120,15 @@ describe('createConfiguredApp', () => {
   });
 
   it('health.reset: TCP checks end with a reset, which the backend sees as ECONNRESET', async () => {
-    const endings: string[] = [];
-    const backend = createNetServer((socket) => {
-      socket.resume();
-      socket.once('end', () => endings.push('end'));
-      socket.once('error', (err: NodeJS.ErrnoException) => endings.push(err.code ?? err.message));
-    });
-    const backendPort = await listen(backend);
-    cleanup.push(() => close(backend));
+    const backend = await startEndingsServer();
+    cleanup.push(() => backend.close());
     const { app } = await serve({
       upstreams: {
-        web: { backends: [`127.0.0.1:${backendPort}`], health: { type: 'tcp', intervalMs: 40, reset: true } },
+        web: { backends: [`127.0.0.1:${backend.port}`], health: { type: 'tcp', intervalMs: 40, reset: true } },
       },
     });
-    const deadline = performance.now() + 2000;
-    while (performance.now() < deadline && endings.length < 3) await new Promise((r) => setTimeout(r, 20));
-    expect(endings.slice(0, 3)).toEqual(['ECONNRESET', 'ECONNRESET', 'ECONNRESET']);
+    await backend.closed(3);
+    expect(backend.endings.slice(0, 3)).toEqual(['ECONNRESET', 'ECONNRESET', 'ECONNRESET']);
     expect(app.balancers().get('web')?.health?.snapshot()[0]?.healthy).toBe(true);
   });
 

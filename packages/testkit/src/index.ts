@@ -1,2 +1,2 @@
-export { close, listen } from './net.js';
+export { close, type EndingsServer, listen, startEndingsServer } from './net.js';
 export { type CertKey, generateTestPki, type TestPki, type TestPkiOptions } from './pki.js';
