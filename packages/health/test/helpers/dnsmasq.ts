@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,16 +42,33 @@ export interface Dnsmasq {
   restart(records: DnsRecords): Promise<void>;
 }
 
-/** A free UDP port on 127.0.0.1 (dnsmasq also takes the same TCP port; exit code 2 means it was busy). */
+/**
+ * A port on 127.0.0.1 free for both UDP and TCP (dnsmasq binds both; exit code 2 means one was
+ * busy). Chosen below Linux's default ephemeral range (32768–60999), so the test suite's own
+ * outgoing connections cannot take its TCP twin between this check and dnsmasq's bind.
+ */
 async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => resolve());
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if ((await bindable(createSocket('udp4'), port)) && (await bindable(createServer(), port))) return port;
+  }
+  throw new Error('no port in 10000-31999 was free for both UDP and TCP on 127.0.0.1 in 50 tries');
+}
+
+/** Whether `socket` can bind 127.0.0.1:`port`; closes it either way. */
+function bindable(socket: Socket | Server, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      socket.close(() => resolve(ok));
+    };
+    socket.once('error', () => {
+      // A socket whose bind failed still holds a handle; a server whose listen failed does not.
+      if (!(socket instanceof Server)) socket.close();
+      resolve(false);
+    });
+    if (socket instanceof Server) socket.listen(port, '127.0.0.1', () => done(true));
+    else socket.bind(port, '127.0.0.1', () => done(true));
   });
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
 }
 
 function hostsText(hosts: DnsRecords['hosts']): string {
