@@ -1,7 +1,6 @@
-import type { HttpPeer, PeerOptions } from '@switchyard/core';
+import { createConnector, type HttpPeer, type PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
 import { Client, Pool } from 'undici';
-import { createConnector } from './pool-connector.js';
 
 /**
  * One upstream connection pool and what every request through it needs, computed once.
