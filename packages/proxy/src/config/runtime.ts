@@ -185,8 +185,16 @@ const CHECK_TEMPLATE_ADDRESS = '0.0.0.0:1';
 function buildCheck(u: ResolvedUpstream): HealthCheck {
   const h = u.health;
   const peer = new HttpPeer(CHECK_TEMPLATE_ADDRESS, u.tls, u.sni, u.peerInit);
-  if (h === undefined || h.type === 'tcp')
+  if (h === undefined || h.type === 'tcp') {
+    // A TCP check of a TLS upstream completes the handshake, as traffic would; Node cannot reset under TLS.
+    if (h?.reset === true && u.tls) {
+      throw new LbError(
+        'LB_ERR_INVALID_CONFIG',
+        `upstreams.${u.name}.health.reset: a reset closes plain TCP checks only, and this upstream uses tls`,
+      );
+    }
     return tcpCheck({ peer, timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
+  }
   return httpCheck({
     peer,
     path: h.path,
