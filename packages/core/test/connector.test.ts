@@ -20,7 +20,7 @@ const secure = createTlsServer({ ...pki.server, ALPNProtocols: ['h2', 'http/1.1'
   handshakes.push({ servername: socket.servername, alpn: socket.alpnProtocol });
   socket.end();
 });
-const handshakes: { servername: string | false | undefined; alpn: string | false | null }[] = [];
+const handshakes: { servername: string | false | null | undefined; alpn: string | false | null }[] = [];
 let silentPort = 0;
 let securePort = 0;
 beforeAll(async () => {
@@ -83,7 +83,8 @@ describe('connectPeer', () => {
 
   it('names the limit that fired: totalConnectionTimeout, or the caller’s timeoutMs', async () => {
     // The silent server accepts TCP but never answers the ClientHello.
-    const hung = (options: HttpPeerInit['options']) => new HttpPeer(`127.0.0.1:${silentPort}`, true, '', { options });
+    const hung = (options: NonNullable<HttpPeerInit['options']>) =>
+      new HttpPeer(`127.0.0.1:${silentPort}`, true, '', { options });
     const total = await failure(connectPeer(hung({ totalConnectionTimeout: 100 })));
     expect([total.code, total.message]).toEqual([
       'LB_ERR_CONNECT_TIMEOUT',

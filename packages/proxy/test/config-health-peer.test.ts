@@ -30,7 +30,7 @@ afterEach(async () => {
 /** How one request reached the backend: `health` for the check's path, else `traffic`. */
 interface Seen {
   readonly kind: 'health' | 'traffic';
-  readonly servername: string | false;
+  readonly servername: string | false | null;
   readonly remoteAddress: string | undefined;
   readonly clientCn: string | undefined;
 }

@@ -9,8 +9,8 @@ import { close, listen } from '@switchyard/testkit';
 export interface SeenConnection {
   /** The client's source address. */
   readonly remoteAddress: string | undefined;
-  /** The SNI the client sent; `false` when it sent none; `undefined` on plain HTTP. */
-  readonly servername: string | false | undefined;
+  /** The SNI the client sent; `false` (or `null`) when it sent none; `undefined` on plain HTTP. */
+  readonly servername: string | false | null | undefined;
   /** Common name of the client certificate presented, if any. */
   readonly clientCn: string | undefined;
 }
