@@ -253,6 +253,9 @@ describe('createBalancer', () => {
           pulls++;
           return { done: false, value: a };
         },
+        [Symbol.iterator]() {
+          return this;
+        },
       }),
     });
     const balancer = createBalancer({ backends: [a], selector: endless, maxIterations: 10 });

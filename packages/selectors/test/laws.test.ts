@@ -3,6 +3,7 @@ import { consistentHash, fnvHash, random, roundRobin } from '@switchyard/selecto
 import {
   arbBackend,
   arbBackends,
+  balanceTolerance,
   checkBalance,
   checkMinimalDisruption,
   checkSelectorLaws,
@@ -11,12 +12,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { seeded } from './helpers/beyond-laws.js';
 
-// Tolerance derivation (see checkBalance): σ² = 1/(P·w_min) + 1/(K·p_min), z = 4.5.
-// Default backends: 2–16 of weight 1–4, so p_min ≥ 1/(1 + 15·4) = 1/61; K = 20,000.
-const K = 20_000;
-const P_MIN = 1 / 61;
-const sampling = 1 / (K * P_MIN);
-const ringTolerance = (pointsPerWeight: number): number => 4.5 * Math.sqrt(1 / pointsPerWeight + sampling);
+// Tolerances from balanceTolerance (see checkBalance for the derivation): default backends are
+// 2–16 of weight 1–4 over K = 20,000 keys, so p_min = 1/61.
+const sampling = balanceTolerance();
 
 describe('our selectors pass the public laws (@switchyard/selectors/testing)', { timeout: 60_000 }, () => {
   const hashes: [string, SelectorFactory<never>][] = [
@@ -32,6 +30,7 @@ describe('our selectors pass the public laws (@switchyard/selectors/testing)', {
         'membership',
         'reaches-all',
         'empty',
+        'iterable',
         'order-independent',
         'candidates-bound',
       ]);
@@ -63,13 +62,16 @@ describe('our selectors pass the public laws (@switchyard/selectors/testing)', {
   });
 
   it('balance within the derived tolerance', () => {
-    const nginx = checkBalance(consistentHash, { tolerance: ringTolerance(160) });
+    const nginx = checkBalance(consistentHash, { tolerance: balanceTolerance({ pointsPerWeight: 160 }) });
     expect(nginx.worstMaxOverMean).toBeGreaterThan(1);
     // hashring: about 160 points per average-weight backend, so ≥ 40 for a weight-1 one among weight-4s.
-    checkBalance(consistentHash, { tolerance: 4.5 * Math.sqrt(1 / 40 + sampling), options: { algorithm: 'ketama' } });
+    checkBalance(consistentHash, {
+      tolerance: balanceTolerance({ pointsPerWeight: 40 }),
+      options: { algorithm: 'ketama' },
+    });
     // FNV and random have no ring: only sampling noise.
-    checkBalance(fnvHash, { tolerance: 4.5 * Math.sqrt(sampling) });
-    checkBalance(random, { tolerance: 4.5 * Math.sqrt(sampling), options: () => ({ random: seeded(11) }) });
+    checkBalance(fnvHash, { tolerance: sampling });
+    checkBalance(random, { tolerance: sampling, options: () => ({ random: seeded(11) }) });
     // Smooth round-robin is exact up to one partial period: ≤ W/K·… stays far below 1%.
     const smooth = checkBalance(roundRobin, { tolerance: 0.01 });
     expect(smooth.worstMaxOverMean).toBeLessThan(1.01);
@@ -90,6 +92,16 @@ describe('the laws catch broken selectors', { timeout: 60_000 }, () => {
       select: () => [...bs, { id: 'evil:1', host: 'evil', port: 1, weight: 1, meta: {} }].reverse()[Symbol.iterator](),
     });
     expect(() => checkSelectorLaws(stranger, { numRuns: 20 })).toThrow(/law "membership" violated/);
+  });
+
+  it('a selector whose iterator is not iterable is caught by iterable', () => {
+    const bare: SelectorFactory = (bs) => ({
+      select: () => {
+        const it = bs[Symbol.iterator]();
+        return { next: () => it.next() } as IterableIterator<Backend>;
+      },
+    });
+    expect(() => checkSelectorLaws(bare, { numRuns: 20 })).toThrow(/law "iterable" violated.*not its own iterable/s);
   });
 
   it('a selector that stops early is caught by reaches-all', () => {
