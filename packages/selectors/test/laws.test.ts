@@ -1,10 +1,11 @@
 import type { Backend, SelectorFactory } from '@switchyard/core';
-import { consistentHash, fnvHash, random, roundRobin } from '@switchyard/selectors';
+import { consistentHash, fnvHash, maglev, random, roundRobin } from '@switchyard/selectors';
 import {
   arbBackend,
   arbBackends,
   balanceTolerance,
   checkBalance,
+  checkFailoverSpread,
   checkMinimalDisruption,
   checkSelectorLaws,
   DEFAULT_SEED,
@@ -75,6 +76,45 @@ describe('our selectors pass the public laws (@switchyard/selectors/testing)', {
     // Smooth round-robin is exact up to one partial period: ≤ W/K·… stays far below 1%.
     const smooth = checkBalance(roundRobin, { tolerance: 0.01 });
     expect(smooth.worstMaxOverMean).toBeLessThan(1.01);
+  });
+});
+
+describe('failover spreads a backend that is out over the survivors by weight', { timeout: 60_000 }, () => {
+  it('rings, Maglev and smooth round-robin stay within the balance tolerance of their fair share', () => {
+    checkFailoverSpread(consistentHash, { tolerance: balanceTolerance({ pointsPerWeight: 160 }) });
+    checkFailoverSpread(consistentHash, {
+      tolerance: balanceTolerance({ pointsPerWeight: 40 }),
+      options: { algorithm: 'ketama' },
+    });
+    // Maglev's fallback walks the table with a per-key stride: sampling noise only.
+    checkFailoverSpread(maglev, { tolerance: sampling });
+    // Smooth round-robin's fallbacks continue the schedule: exact up to a partial period.
+    const smooth = checkFailoverSpread(roundRobin, { tolerance: 0.01 });
+    expect(smooth.worstOverFair).toBeGreaterThanOrEqual(1);
+  });
+
+  it("Pingora's uniform fallbacks (FNV, random, round-robin 'pingora') hand the share out evenly, not by weight", () => {
+    // Equal weights: even is fair, so they pass.
+    const equal = arbBackends({ min: 2, max: 16, weights: { min: 1, max: 1 } });
+    checkFailoverSpread(fnvHash, { tolerance: sampling, backends: equal });
+    checkFailoverSpread(roundRobin, { tolerance: sampling, backends: equal, options: { mode: 'pingora' } });
+    // Unequal weights: a light survivor gets more than its weight share, as in Pingora.
+    expect(() => checkFailoverSpread(fnvHash, { tolerance: sampling })).toThrow(/checkFailoverSpread.*ratio/s);
+  });
+
+  it('a walk that hands every failover to the next backend in the list is caught', () => {
+    const neighbour: SelectorFactory = (bs) => {
+      let cursor = 0;
+      return {
+        select: () => {
+          const start = cursor++ % bs.length;
+          return [...bs.slice(start), ...bs.slice(0, start)][Symbol.iterator]();
+        },
+      };
+    };
+    expect(() => checkFailoverSpread(neighbour, { tolerance: 0.1, numRuns: 5, keysPerRun: 2_000 })).toThrow(
+      /law "survivors within 0.1 of their fair share" violated.*out/s,
+    );
   });
 });
 

@@ -14,9 +14,10 @@ export interface BalanceOptions<O> extends CommonLawOptions<O> {
   readonly keysPerRun?: number;
 }
 
-// The default backend lists: 2–16 backends of weight 1–4, so the smallest share is
-// 1 / (1 + 15·4) = 1/61 and the smallest weight is 1 (what balanceTolerance assumes).
-const BALANCE_BACKENDS = Object.freeze({ min: 2, max: 16, weights: Object.freeze({ min: 1, max: 4 }) });
+// The default backend lists of checkBalance and checkFailoverSpread: 2–16 backends of weight
+// 1–4, so the smallest share is 1 / (1 + 15·4) = 1/61 and the smallest weight is 1 (what
+// balanceTolerance assumes). Not exported from the testing entry point.
+export const BALANCE_BACKENDS = Object.freeze({ min: 2, max: 16, weights: Object.freeze({ min: 1, max: 4 }) });
 
 /** Inputs of {@link balanceTolerance}; each defaults to what {@link checkBalance} uses by default. */
 export interface ToleranceInputs {

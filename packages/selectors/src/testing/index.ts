@@ -13,6 +13,7 @@ export {
   checkBalance,
   type ToleranceInputs,
 } from './balance.js';
+export { checkFailoverSpread, type FailoverSpreadOptions, type FailoverSpreadReport } from './failover-spread.js';
 export {
   checkMinimalDisruption,
   checkSelectorLaws,
