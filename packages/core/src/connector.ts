@@ -7,6 +7,7 @@ import type { HttpPeer } from './http-peer.js';
 import { type ProxyTarget, parseProxy } from './internal/connect-proxy.js';
 import { peerTlsOptions } from './internal/peer-tls.js';
 import { watchWrites } from './internal/write-timeout.js';
+import type { PeerOptions } from './peer-options.js';
 
 /** How a {@link Connector} reports: an error, or the connected (and, for TLS peers, handshaken) socket. */
 export type ConnectCallback = (err: Error | null, socket: Socket | null) => void;
@@ -25,32 +26,44 @@ export interface ConnectLimits {
   readonly signal?: AbortSignal;
 }
 
-/** What depends only on the peer, computed once per peer and reused while the peer is unchanged. */
+/** What depends only on the peer, computed once per peer and reused while its inputs are unchanged. */
 interface Prepared {
-  readonly options: HttpPeer['options'];
   readonly proxySource: HttpPeer['proxy'];
-  readonly cert: HttpPeer['clientCertKey'];
   readonly proxy: ProxyTarget | undefined;
+  /** What the TLS options were built from, compared by identity before reuse. */
+  readonly tlsInputs: readonly unknown[];
   readonly tls: ConnectionOptions | undefined;
 }
 
 const preparedPeers = new WeakMap<HttpPeer, Prepared>();
 
+// Options can be assigned one at a time (`peer.options.ca = …`), so the cache is checked against
+// the current inputs on every use: a handful of identity comparisons, against a secure context.
+function tlsInputsOf(peer: HttpPeer): unknown[] {
+  const o = peer.options;
+  return [peer.clientCertKey, o.ca, o.useSystemCerts, o.verifyCert, o.verifyHostname, o.alternativeCn, o.alpn];
+}
+
 function prepare(peer: HttpPeer): Prepared {
   const cached = preparedPeers.get(peer);
+  const tlsInputs = tlsInputsOf(peer);
+  const proxySource = peer.proxy;
   if (
     cached !== undefined &&
-    cached.options === peer.options &&
-    cached.proxySource === peer.proxy &&
-    cached.cert === peer.clientCertKey
+    cached.proxySource === proxySource &&
+    cached.tlsInputs.every((value, i) => Object.is(value, tlsInputs[i]))
   ) {
     return cached;
   }
   const prepared: Prepared = {
-    options: peer.options,
-    proxySource: peer.proxy,
-    cert: peer.clientCertKey,
-    proxy: peer.proxy === undefined ? undefined : parseProxy(peer.proxy),
+    proxySource,
+    proxy:
+      proxySource === cached?.proxySource
+        ? cached?.proxy
+        : proxySource === undefined
+          ? undefined
+          : parseProxy(proxySource),
+    tlsInputs,
     tls: peer.tls ? peerTlsOptions(peer) : undefined,
   };
   preparedPeers.set(peer, prepared);
@@ -62,7 +75,8 @@ function prepare(peer: HttpPeer): Prepared {
  * checks alike: TCP (bound to `bindTo`, with `tcpKeepalive`), an optional CONNECT tunnel
  * through the peer's proxy, then TLS with the peer's SNI, ALPN, CA (`ca`, `useSystemCerts`),
  * client certificate and verification settings (`verifyCert`, `verifyHostname`,
- * `alternativeCn`). The TLS secure context and the parsed proxy are computed once per peer.
+ * `alternativeCn`). The TLS secure context and the parsed proxy are computed once per peer and
+ * rebuilt when an option they depend on changes; each connect reads the peer's current options.
  * The returned function has undici's `connect` signature.
  *
  * Failures are `LbError`s with the underlying error as `cause`: `LB_ERR_CONNECT_TIMEOUT`
@@ -73,9 +87,10 @@ function prepare(peer: HttpPeer): Prepared {
  * stay the system's.
  */
 export function createConnector(peer: HttpPeer, limits: ConnectLimits = {}): Connector {
-  const prepared = prepare(peer);
+  // Build the secure context now rather than on the pool's first connection.
+  prepare(peer);
   return function connect(_opts: unknown, callback: ConnectCallback): void {
-    new Attempt(peer, prepared, limits, callback).start();
+    new Attempt(peer, prepare(peer), limits, callback).start();
   };
 }
 
@@ -104,6 +119,8 @@ export function connectPeer(peer: HttpPeer, limits: ConnectLimits = {}): Promise
 type FailCode = 'LB_ERR_CONNECT_FAILED' | 'LB_ERR_CONNECT_TIMEOUT' | 'LB_ERR_TLS_HANDSHAKE';
 
 class Attempt {
+  /** The peer's options when the attempt started; a later assignment applies to the next connect. */
+  readonly options: PeerOptions;
   #done = false;
   #timers: NodeJS.Timeout[] = [];
   #tcpTimer: NodeJS.Timeout | undefined;
@@ -116,10 +133,12 @@ class Attempt {
     readonly prepared: Prepared,
     readonly limits: ConnectLimits,
     readonly callback: ConnectCallback,
-  ) {}
+  ) {
+    this.options = { ...peer.options };
+  }
 
   start(): void {
-    const o = this.prepared.options;
+    const o = this.options;
     if (o.connectionTimeout !== undefined) {
       this.#tcpTimer = this.#limit('connectionTimeout', o.connectionTimeout);
     }
@@ -149,7 +168,7 @@ class Attempt {
   }
 
   #tcp(): void {
-    const bindTo = this.prepared.options.bindTo;
+    const bindTo = this.options.bindTo;
     const socket = netConnect({
       host: this.peer.address.host,
       port: this.peer.address.port,
@@ -165,7 +184,7 @@ class Attempt {
   }
 
   #viaProxy(proxy: ProxyTarget): void {
-    const bindTo = this.prepared.options.bindTo;
+    const bindTo = this.options.bindTo;
     const make = proxy.https ? httpsRequest : httpRequest;
     const req = make({
       host: proxy.host,
@@ -193,7 +212,7 @@ class Attempt {
 
   #connected(socket: Socket): void {
     if (this.#done) return;
-    const keepalive = this.prepared.options.tcpKeepalive;
+    const keepalive = this.options.tcpKeepalive;
     if (keepalive !== undefined) socket.setKeepAlive(true, keepalive.idle);
     const tls = this.prepared.tls;
     if (tls === undefined) {
@@ -217,7 +236,7 @@ class Attempt {
     this.#done = true;
     this.#clearTimers();
     socket.removeAllListeners('error');
-    const writeTimeout = this.prepared.options.writeTimeout;
+    const writeTimeout = this.options.writeTimeout;
     if (writeTimeout !== undefined) watchWrites(socket, writeTimeout, this.peer.id);
     this.callback(null, socket);
   }

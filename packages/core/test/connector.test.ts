@@ -51,8 +51,24 @@ describe('connectPeer', () => {
     (await connectPeer(peer)).destroy();
     peer.setOptions({ bindTo: '127.0.0.3' });
     (await connectPeer(peer)).destroy();
-    await waitFor(() => sources.length >= 2);
-    expect(sources.slice(-2)).toEqual(['127.0.0.2', '127.0.0.3']);
+    peer.options.bindTo = '127.0.0.4';
+    (await connectPeer(peer)).destroy();
+    await waitFor(() => sources.length >= 3);
+    expect(sources.slice(-3)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  });
+
+  it('rebuilds the TLS settings when an option they come from is assigned', async () => {
+    const peer = tlsPeer('upstream.test', { options: { ca: pki.otherCa.cert, useSystemCerts: false } });
+    const connect = createConnector(peer);
+    const viaConnector = () =>
+      new Promise<Socket>((resolve, reject) =>
+        connect({}, (err, s) => (err === null && s !== null ? resolve(s) : reject(err))),
+      );
+    expect((await failure(connectPeer(peer))).code).toBe('LB_ERR_TLS_HANDSHAKE');
+    expect((await failure(viaConnector())).code).toBe('LB_ERR_TLS_HANDSHAKE');
+    peer.options.ca = pki.ca.cert;
+    (await connectPeer(peer)).destroy();
+    (await viaConnector()).destroy();
   });
 
   it('completes TLS with the SNI and the ALPN of the peer; an empty SNI sends none', async () => {

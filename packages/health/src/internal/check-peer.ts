@@ -71,7 +71,8 @@ export function usesTls(o: CheckPeerFields): boolean {
 
 /**
  * The peer a check uses for `backend`: the template with the backend's address (as Pingora's
- * `peer_template`), everything else — TLS, SNI, proxy, client certificate, options — kept.
+ * `peer_template`), everything else — TLS, SNI, proxy, client certificate, options — copied as
+ * they are when the backend is first checked.
  * Without a template, the conveniences build the peer: SNI `sni`, or the backend's host when it
  * is a name; `ca` alone trusted when given (else Node's bundled roots); `verifyCert` for both
  * the chain and the name.
