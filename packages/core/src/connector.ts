@@ -1,11 +1,11 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { LbError } from './errors.js';
 import type { HttpPeer } from './http-peer.js';
-import { type ProxyTarget, parseProxy } from './internal/connect-proxy.js';
-import { peerTlsOptions } from './internal/peer-tls.js';
+import type { ProxyTarget } from './internal/connect-proxy.js';
+import { type Prepared, prepare } from './internal/prepared-peer.js';
 import { watchWrites } from './internal/write-timeout.js';
 import type { PeerOptions } from './peer-options.js';
 
@@ -24,50 +24,6 @@ export interface ConnectLimits {
   readonly timeoutMs?: number;
   /** Abandons the attempt when aborted (only for {@link connectPeer}). @defaultValue undefined */
   readonly signal?: AbortSignal;
-}
-
-/** What depends only on the peer, computed once per peer and reused while its inputs are unchanged. */
-interface Prepared {
-  readonly proxySource: HttpPeer['proxy'];
-  readonly proxy: ProxyTarget | undefined;
-  /** What the TLS options were built from, compared by identity before reuse. */
-  readonly tlsInputs: readonly unknown[];
-  readonly tls: ConnectionOptions | undefined;
-}
-
-const preparedPeers = new WeakMap<HttpPeer, Prepared>();
-
-// Options can be assigned one at a time (`peer.options.ca = …`), so the cache is checked against
-// the current inputs on every use: a handful of identity comparisons, against a secure context.
-function tlsInputsOf(peer: HttpPeer): unknown[] {
-  const o = peer.options;
-  return [peer.clientCertKey, o.ca, o.useSystemCerts, o.verifyCert, o.verifyHostname, o.alternativeCn, o.alpn];
-}
-
-function prepare(peer: HttpPeer): Prepared {
-  const cached = preparedPeers.get(peer);
-  const tlsInputs = tlsInputsOf(peer);
-  const proxySource = peer.proxy;
-  if (
-    cached !== undefined &&
-    cached.proxySource === proxySource &&
-    cached.tlsInputs.every((value, i) => Object.is(value, tlsInputs[i]))
-  ) {
-    return cached;
-  }
-  const prepared: Prepared = {
-    proxySource,
-    proxy:
-      proxySource === cached?.proxySource
-        ? cached?.proxy
-        : proxySource === undefined
-          ? undefined
-          : parseProxy(proxySource),
-    tlsInputs,
-    tls: peer.tls ? peerTlsOptions(peer) : undefined,
-  };
-  preparedPeers.set(peer, prepared);
-  return prepared;
 }
 
 /**
