@@ -1,4 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { backend, HttpPeer, type HttpPeerInit, isLbError } from '@switchyard/core';
 import { type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
 import { close, generateTestPki, listen } from '@switchyard/testkit';
@@ -150,6 +152,45 @@ describe('a check verifies the hostname as traffic does', () => {
 });
 
 describe('peer template options', () => {
+  it('the peer’s connect timeouts apply to a check, named in its reason', async () => {
+    // Accepts TCP, never answers the ClientHello: only a timeout ends the handshake.
+    const held: Socket[] = [];
+    const silent = createNetServer((socket) => held.push(socket));
+    const port = await listen(silent);
+    try {
+      const peer = template(true, 'upstream.test', { options: { totalConnectionTimeout: 100 } });
+      const result = await tcpCheck({ peer, timeoutMs: 5000 }).check(backend(`127.0.0.1:${port}`));
+      expect(result).toMatchObject({
+        ok: false,
+        reason: `timeout: connecting to 127.0.0.1:${port} exceeded totalConnectionTimeout (100 ms)`,
+      });
+      expect(result.durationMs).toBeLessThan(2000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await close(silent);
+    }
+  });
+
+  it('speaks HTTP/2 to a backend when the peer’s alpn offers h2, as the proxy’s pools do', async () => {
+    const versions: string[] = [];
+    const server = createSecureServer({ ...pki.server, allowHTTP1: true }, (req, res) => {
+      versions.push(req.httpVersion);
+      res.end('ok');
+    });
+    const port = await listen(server);
+    try {
+      const b = backend(`127.0.0.1:${port}`);
+      for (const alpn of ['h2', 'h1'] as const) {
+        const check = httpCheck({ peer: template(true, 'upstream.test', { options: { ca: pki.ca.cert, alpn } }) });
+        expect(await check.check(b)).toMatchObject({ ok: true, status: 200 });
+        await check.close?.();
+      }
+      expect(versions).toEqual(['2.0', '1.1']);
+    } finally {
+      await close(server);
+    }
+  });
+
   it('sends the template’s SNI; an empty one sends none, as traffic does', async () => {
     // httpCheck, not tcpCheck: a response proves the server finished its side of the handshake.
     const secure = await startRecordingServer(pki.server);
