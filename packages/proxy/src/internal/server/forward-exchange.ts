@@ -5,7 +5,7 @@ import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
   invalidOption,
-  LbError,
+  type LbError,
   rawHeadersHaveBody,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
@@ -72,23 +72,15 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   /** Runs the request through the phases. */
   start(): void {
-    const state = this.#state;
-    const session = this.#session;
     const relay = this.#relay;
-    state.inflight++;
-    if (state.closing) session.response.shouldKeepAlive = false;
-    const app = state.app;
+    if (!relay.begin()) return;
+    const requestFilter = this.#state.app.requestFilter;
+    if (requestFilter === undefined) {
+      this.#nextAttempt();
+      return;
+    }
     try {
-      relay.ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
-      if (session.request.rawHeaders.length > 2 * state.options.maxHeadersCount) {
-        relay.fail(new LbError('LB_ERR_BAD_REQUEST', `more than ${state.options.maxHeadersCount} header fields`));
-        return;
-      }
-      if (app.requestFilter === undefined) {
-        this.#nextAttempt();
-        return;
-      }
-      const handled = app.requestFilter(session, relay.ctx);
+      const handled = requestFilter(this.#session, relay.ctx);
       if (typeof handled === 'boolean') this.#afterRequestFilter(handled);
       else
         handled.then(
@@ -155,13 +147,9 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
         policy,
       );
       this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, req.rawHeaders) : undefined;
-      const state = this.#state;
-      const clientIp = session.clientIp;
-      this.#headers = forwardRequestHeaders(result.headers, {
-        clientIp,
-        proto: state.proto,
-        trusted: state.trusted.size > 0 && state.trusted.has(clientIp),
-      });
+      const { proto, trusted } = this.#state;
+      const ip = session.clientIp;
+      this.#headers = forwardRequestHeaders(result.headers, ip, proto, trusted.size > 0 && trusted.has(ip));
       this.#policy = policy;
     }
     const headers = this.#headers as string[];
@@ -321,7 +309,3 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 }
 
 function noop(): void {}
-
-function defaultCtx(): { triedBackends: Set<string>; attempts: number } {
-  return { triedBackends: new Set(), attempts: 0 };
-}

@@ -6,21 +6,20 @@ import { headerNameIs, rawHeaderValue, type UpstreamRequestPolicyResult } from '
  * with core's raw-header scanner (the one the upstream request policy uses).
  */
 
-/** Who sent the request, for `X-Forwarded-*`. */
-export interface ForwardedFor {
-  readonly clientIp: string;
-  readonly proto: 'http' | 'https';
-  /** True when the client is a trusted proxy: its `X-Forwarded-*` are kept and appended to. */
-  readonly trusted: boolean;
-}
-
 /**
  * Adds `X-Forwarded-For` / `-Proto` / `-Host` to `headers` (already filtered by the upstream
  * request policy) and drops the fields undici frames itself (`connection`, `keep-alive`,
  * `transfer-encoding`, `upgrade`, `expect`: undici rejects them in request headers; the upgrade
- * travels as the dispatch `upgrade` option). An untrusted client's `X-Forwarded-*` are replaced.
+ * travels as the dispatch `upgrade` option). `clientIp` and `proto` describe the downstream
+ * connection. A `trusted` client (a proxy in front of this one) has its `X-Forwarded-*` kept and
+ * appended to; an untrusted client's are replaced. Positional arguments: no object per request.
  */
-export function forwardRequestHeaders(headers: readonly string[], from: ForwardedFor): string[] {
+export function forwardRequestHeaders(
+  headers: readonly string[],
+  clientIp: string,
+  proto: 'http' | 'https',
+  trusted: boolean,
+): string[] {
   const out: string[] = [];
   let xff: string | undefined;
   let xfp: string | undefined;
@@ -44,28 +43,28 @@ export function forwardRequestHeaders(headers: readonly string[], from: Forwarde
         break;
       case 15:
         if (headerNameIs(name, 'x-forwarded-for')) {
-          if (from.trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
+          if (trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
           continue;
         }
         break;
       case 16:
         if (headerNameIs(name, 'x-forwarded-host')) {
-          if (from.trusted) xfh = xfh === undefined ? value : `${xfh}, ${value}`;
+          if (trusted) xfh = xfh === undefined ? value : `${xfh}, ${value}`;
           continue;
         }
         break;
       case 17:
         if (headerNameIs(name, 'transfer-encoding')) continue;
         if (headerNameIs(name, 'x-forwarded-proto')) {
-          if (from.trusted) xfp = xfp === undefined ? value : `${xfp}, ${value}`;
+          if (trusted) xfp = xfp === undefined ? value : `${xfp}, ${value}`;
           continue;
         }
         break;
     }
     out.push(name, value);
   }
-  out.push('x-forwarded-for', xff === undefined ? from.clientIp : `${xff}, ${from.clientIp}`);
-  out.push('x-forwarded-proto', xfp === undefined ? from.proto : `${xfp}, ${from.proto}`);
+  out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
+  out.push('x-forwarded-proto', xfp === undefined ? proto : `${xfp}, ${proto}`);
   if (host !== undefined) out.push('x-forwarded-host', xfh === undefined ? host : `${xfh}, ${host}`);
   else if (xfh !== undefined) out.push('x-forwarded-host', xfh);
   return out;

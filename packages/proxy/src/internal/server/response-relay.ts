@@ -71,6 +71,26 @@ export class ResponseRelay<C> implements ResponseOwner {
     return this.#status;
   }
 
+  /**
+   * The request starts: counted in flight (until it ends), its app context made, its head
+   * checked against `maxHeadersCount`. `false` when it already ended (with an error response).
+   */
+  begin(): boolean {
+    const state = this.#state;
+    state.inflight++;
+    if (state.closing) this.#session.response.shouldKeepAlive = false;
+    const { app, options } = state;
+    try {
+      this.ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    if (this.#session.request.rawHeaders.length <= 2 * options.maxHeadersCount) return true;
+    this.fail(new LbError('LB_ERR_BAD_REQUEST', `more than ${options.maxHeadersCount} header fields`));
+    return false;
+  }
+
   /** A final upstream response head: `false` pauses the upstream until `resume` is called. */
   head(status: number, raw: Buffer[], resume: () => void): boolean {
     if (this.#finished) return false;
@@ -205,4 +225,8 @@ export class ResponseRelay<C> implements ResponseOwner {
       state.onSettled?.();
     }
   }
+}
+
+function defaultCtx(): { triedBackends: Set<string>; attempts: number } {
+  return { triedBackends: new Set(), attempts: 0 };
 }
