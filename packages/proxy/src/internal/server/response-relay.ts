@@ -6,7 +6,7 @@ import { logAccess } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import type { ProxySession } from './proxy-session.js';
-import type { ResponseOwner } from './response-writer.js';
+import type { ResponseOwner, ResponseWriter } from './response-writer.js';
 import type { ServerState } from './server-state.js';
 import { openTunnel } from './server-tunnel.js';
 import { TurnWriter } from './turn-writer.js';
@@ -35,7 +35,7 @@ export class ResponseRelay<C> implements ResponseOwner {
   readonly #state: ServerState<C>;
   readonly #session: ProxySession;
   readonly #source: AttemptSource;
-  readonly #writer: TurnWriter;
+  readonly #writer: ResponseWriter;
   readonly #start = performance.now();
   /** Kept: `request.socket` is null once the response has finished. */
   readonly #socket: Socket;
