@@ -10,13 +10,13 @@ import {
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
-import { notifyFinish, notifyStart } from './attempt-observers.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
+import { attemptEnded, attemptStarted } from './upstream-attempt.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -184,34 +184,17 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       return;
     }
     this.#entry = entry;
-    entry.inflight++;
-    this.#attemptStart = entry.lastUsed = performance.now();
+    this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
-    if (state.observers.length > 0) notifyStart(state, peer);
-    const dispatcher = fresh ? entry.freshClient() : entry.pool;
-    const options: Dispatcher.DispatchOptions = {
-      method,
-      path,
-      headers,
-      body: this.#hasBody ? this.#session.request : null,
-      upgrade: this.#upgrade ?? null,
-      headersTimeout: entry.readTimeout,
-      bodyTimeout: entry.readTimeout,
-      reset: !entry.keepAlive,
-    };
-    dispatcher.dispatch(options, this);
-    // A one-off client: close it once its only request is done.
-    if (fresh) dispatcher.close().catch(noop);
+    const body = this.#hasBody ? this.#session.request : null;
+    entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh);
   }
 
   #endAttempt(outcome: UpstreamOutcome): void {
     if (!this.#attemptOpen) return;
     this.#attemptOpen = false;
     this.#abort = undefined;
-    (this.#entry as PoolEntry).inflight--;
-    const state = this.#state;
-    if (state.observers.length === 0) return;
-    notifyFinish(state, this.#peer as HttpPeer, outcome, performance.now() - this.#attemptStart);
+    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart);
   }
 
   abortUpstream(err: unknown): void {
@@ -307,5 +290,3 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#nextAttempt();
   }
 }
-
-function noop(): void {}
