@@ -130,6 +130,23 @@ describe('PeerOptions take effect against real loopback servers', () => {
     expect(Date.now() - start).toBeLessThan(2000);
   });
 
+  it('readTimeout assigned on a peer already in use applies from its next request', async () => {
+    const u = await upstream();
+    const p = peer(u.id);
+    const { port } = await proxy(
+      {
+        upstreamPeer: () => p,
+      },
+      { accessLog: false, maxAttempts: 1 },
+    );
+    expect((await send(port, '/')).status).toBe(200);
+    p.options.readTimeout = 300;
+    u.handler = () => undefined; // never answers
+    const start = Date.now();
+    expect((await send(port, '/')).status).toBe(504);
+    expect(Date.now() - start).toBeLessThan(2000);
+  });
+
   it('readTimeout: a response body that stalls cuts the downstream response', async () => {
     const u = await upstream();
     u.handler = (_req, res) => {

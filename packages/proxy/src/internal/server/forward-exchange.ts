@@ -187,7 +187,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
     const body = this.#hasBody ? this.#session.request : null;
-    entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh);
+    entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
   #endAttempt(outcome: UpstreamOutcome): void {

@@ -12,8 +12,6 @@ export class PoolEntry {
   readonly #origin: string;
   readonly #clientOptions: Client.Options;
   readonly keepAlive: boolean;
-  /** undici's headers/body timeout: `readTimeout`, 0 (off) when undefined. */
-  readonly readTimeout: number;
   inflight = 0;
   lastUsed = 0;
   closed = false;
@@ -21,7 +19,6 @@ export class PoolEntry {
   constructor(peer: HttpPeer, connections: number) {
     const o = peer.options;
     this.keepAlive = o.idleTimeout !== 0;
-    this.readTimeout = o.readTimeout ?? 0;
     const idle = o.idleTimeout;
     this.#origin = `${peer.scheme}://${formatHost(peer.address.host)}:${peer.address.port}`;
     this.#clientOptions = {
@@ -43,8 +40,10 @@ export class PoolEntry {
   }
 
   /**
-   * Sends one request with the pool's read timeout and keep-alive setting; its events go to
-   * `handler`. `fresh`: on a one-off client (a new connection), closed once the request is done.
+   * Sends one request with the pool's keep-alive setting and the attempt's peer's `readTimeout`
+   * (undici's headers and body timeout; 0 is none) — the peer's, not the pool's: peers that
+   * differ only in timeouts share a pool, as in Pingora. Its events go to `handler`. `fresh`:
+   * on a one-off client (a new connection), closed once the request is done.
    */
   dispatch(
     method: string,
@@ -54,9 +53,9 @@ export class PoolEntry {
     upgrade: string | null,
     handler: Dispatcher.DispatchHandler,
     fresh: boolean,
+    timeout: number,
   ): void {
     const dispatcher = fresh ? this.freshClient() : this.pool;
-    const timeout = this.readTimeout;
     const options: Dispatcher.DispatchOptions = {
       method,
       path,
