@@ -2,8 +2,8 @@ import { request } from 'node:http';
 import { backend, HttpPeer, isLbError } from '@switchyard/core';
 import { type Balancer, createBalancer, createProxyServer, createUpstreamPeer, type ProxyCtx } from '@switchyard/proxy';
 import { consistentHash } from '@switchyard/selectors';
+import { deadAddress, startBackend } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deadAddress, startBackend } from './helpers/backends.js';
 import { sessionOf } from './helpers/session.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -90,11 +90,11 @@ describe('createUpstreamPeer', () => {
   });
 
   it('through a real proxy: a dead first choice fails over to a live backend; nothing left → the last error, or 503 when none was ready', async () => {
-    const live = await Promise.all([startBackend('one'), startBackend('two')]);
+    const live = await Promise.all([startBackend({ name: 'one' }), startBackend({ name: 'two' })]);
     for (const b of live) cleanup.push(() => b.close());
     const dead = await deadAddress();
     const balancer = createBalancer({
-      backends: [backend(dead), ...live.map((b) => backend(b.address))],
+      backends: [backend(dead), ...live.map((b) => backend(b.id))],
       selector: consistentHash,
     });
     cleanup.push(() => balancer.close());

@@ -1,2 +1,45 @@
-export { close, type EndingsServer, listen, startEndingsServer } from './net.js';
+export { type BackendProcess, startBackendProcess } from './backend-process.js';
+export {
+  type Anomaly,
+  type FaultBackend,
+  type FaultBackendOptions,
+  type FaultMode,
+  PROBE_PATH,
+  type ReceivedRequest,
+  startFaultBackend,
+} from './fault-backend.js';
+export {
+  type BackendEcho,
+  type BackendMode,
+  type SeenRequest,
+  startBackend,
+  startBackends,
+  type TestBackend,
+  type TestBackendOptions,
+} from './http-backend.js';
+export type { WireRequest } from './http1-wire.js';
+export { type Load, type LoadCounts, type LoadOptions, type LoadRecord, percentile, startLoad } from './load.js';
+export { type LoopbackBackend, stopAll } from './loopback-backend.js';
+export {
+  close,
+  deadAddress,
+  type EndingsServer,
+  freePort,
+  hostPort,
+  listen,
+  startEndingsServer,
+} from './net.js';
 export { type CertKey, generateTestPki, type TestPki, type TestPkiOptions } from './pki.js';
+export {
+  CLI_PATH,
+  type CliRun,
+  ensureBuilt,
+  probe,
+  REPO_ROOT,
+  runCli,
+  type ServeOptions,
+  type ServeProcess,
+  startServe,
+  tempDir,
+} from './serve-process.js';
+export { sleep, waitFor } from './wait.js';

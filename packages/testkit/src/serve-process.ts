@@ -10,15 +10,15 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROBE_PATH } from './fault-backend.js';
-import { sleep, waitFor } from './load.js';
+import { freePort } from './net.js';
+import { sleep, waitFor } from './wait.js';
 
-/** The repository root (this file is packages/proxy/test/helpers/). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The repository root (this file is packages/testkit/src/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The built CLI that `switchyard serve` runs as. */
 export const CLI_PATH = join(REPO_ROOT, 'packages/proxy/dist/cli.js');
 
@@ -83,21 +83,6 @@ async function build(): Promise<void> {
     rmdirSync(lock);
   }
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npx tsc -b\` and read its errors`);
-}
-
-/** A free loopback TCP port (listen on 0, read it, close). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /** Output of a finished CLI run. */
@@ -285,88 +270,6 @@ export function probe(port: number, host = '127.0.0.1'): Promise<boolean> {
         req.end();
       }),
   );
-}
-
-/** A backend in its own process, so a test can SIGKILL it. Answers 200 with `X-Backend: <name>`. */
-export interface BackendProcess {
-  readonly name: string;
-  readonly port: number;
-  readonly address: string;
-  /** Wall-clock times (ms) of non-health requests it received, reported over stdout. */
-  readonly hits: number[];
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port; resolves once it listens. */
-  restart(): Promise<void>;
-  readonly running: () => boolean;
-}
-
-const BACKEND_SOURCE = `
-const http = require('node:http');
-const [port, name, health] = process.argv.slice(1);
-const server = http.createServer((req, res) => {
-  if (req.url !== health) process.stdout.write('hit ' + Date.now() + '\\n');
-  req.resume();
-  req.on('end', () => {
-    const body = JSON.stringify({ backend: name, path: req.url });
-    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-server.keepAliveTimeout = 30000;
-server.listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\\n'));
-`;
-
-/** Starts a {@link BackendProcess} on `port` (0: a free one). */
-export async function startBackendProcess(name: string, port = 0, healthPath = '/healthz'): Promise<BackendProcess> {
-  const chosen = port === 0 ? await freePort() : port;
-  let child: ChildProcess | undefined;
-  const hits: number[] = [];
-  const launch = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, ['-e', BACKEND_SOURCE, String(chosen), name, healthPath], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(proc);
-      child = proc;
-      let rest = '';
-      let errors = '';
-      const timer = setTimeout(() => reject(new Error(`backend ${name} did not listen: ${errors}`)), 10_000);
-      proc.stderr?.on('data', (d: Buffer) => {
-        errors += d.toString();
-      });
-      proc.stdout?.on('data', (d: Buffer) => {
-        const lines = (rest + d.toString()).split('\n');
-        rest = lines.pop() ?? '';
-        for (const line of lines) {
-          if (line === 'listening') {
-            clearTimeout(timer);
-            resolve();
-          } else if (line.startsWith('hit ')) hits.push(Number(line.slice(4)));
-        }
-      });
-      proc.on('close', () => {
-        children.delete(proc);
-        clearTimeout(timer);
-        if (child === proc) child = undefined;
-        reject(new Error(`backend ${name} exited: ${errors}`));
-      });
-    });
-  await launch();
-  return {
-    name,
-    port: chosen,
-    address: `127.0.0.1:${chosen}`,
-    hits,
-    running: () => child !== undefined,
-    async kill(signal = 'SIGKILL') {
-      const proc = child;
-      if (proc === undefined) return;
-      const closed = new Promise((r) => proc.once('close', r));
-      proc.kill(signal);
-      await closed;
-    },
-    restart: launch,
-  };
 }
 
 /** Temp dir helper for tests that write files (configs, keys). */
