@@ -57,6 +57,8 @@ export interface TestBackend extends LoopbackBackend {
   readonly server: Server;
   /** How the next requests are answered. */
   mode: BackendMode;
+  /** Delay before a mode's answer, ms (after the request body has arrived). */
+  delayMs: number;
   /** Replaces the mode's answer when set (the request is still recorded). */
   handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** Every request received, in order. */
@@ -75,6 +77,8 @@ export interface TestBackendOptions {
   readonly name?: string;
   /** @defaultValue 'ok' */
   readonly mode?: BackendMode;
+  /** Delay before a mode's answer, ms. @defaultValue 0 */
+  readonly delayMs?: number;
   /** Listen address. @defaultValue '127.0.0.1' */
   readonly host?: string;
   /** Serve HTTPS; `requestCert` with `ca` demands a client certificate signed by it. */
@@ -115,6 +119,7 @@ export async function startBackend(options: TestBackendOptions = {}): Promise<Te
       return server;
     },
     mode: options.mode ?? 'ok',
+    delayMs: options.delayMs ?? 0,
     handler: options.handler,
     requests,
     traffic: () => requests.filter((r) => r.url !== healthPath).length,
@@ -195,36 +200,47 @@ function answer(self: TestBackend, req: IncomingMessage, res: ServerResponse): v
   });
   req.on('end', () => {
     if (mode === 'hang') return;
-    if (typeof mode === 'object') {
-      res.writeHead(mode.status, { 'x-backend': self.name });
-      res.end(mode.body ?? '');
-      return;
-    }
-    if (mode === 'fail' || mode === '503') {
-      const status = mode === 'fail' ? 500 : 503;
-      res.writeHead(status, {
-        'content-type': 'text/plain',
-        'x-backend': self.name,
-        ...(status === 503 ? { 'retry-after': '1' } : {}),
-      });
-      res.end(`${self.name} ${status}\n`);
-      return;
-    }
-    const echo: BackendEcho = {
-      name: self.name,
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      bodyBytes,
-      remoteAddress: req.socket.remoteAddress ?? '',
-    };
-    const body = JSON.stringify(echo);
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-backend': self.name,
-    });
-    res.end(body);
+    if (self.delayMs > 0) setTimeout(() => reply(self, req, res, mode, bodyBytes), self.delayMs);
+    else reply(self, req, res, mode, bodyBytes);
   });
+}
+
+function reply(
+  self: TestBackend,
+  req: IncomingMessage,
+  res: ServerResponse,
+  mode: Exclude<BackendMode, 'hang' | 'reset'>,
+  bodyBytes: number,
+): void {
+  if (typeof mode === 'object') {
+    res.writeHead(mode.status, { 'x-backend': self.name });
+    res.end(mode.body ?? '');
+    return;
+  }
+  if (mode === 'fail' || mode === '503') {
+    const status = mode === 'fail' ? 500 : 503;
+    res.writeHead(status, {
+      'content-type': 'text/plain',
+      'x-backend': self.name,
+      ...(status === 503 ? { 'retry-after': '1' } : {}),
+    });
+    res.end(`${self.name} ${status}\n`);
+    return;
+  }
+  const echo: BackendEcho = {
+    name: self.name,
+    method: req.method ?? '',
+    url: req.url ?? '',
+    headers: req.headers,
+    rawHeaders: req.rawHeaders,
+    bodyBytes,
+    remoteAddress: req.socket.remoteAddress ?? '',
+  };
+  const body = JSON.stringify(echo);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-backend': self.name,
+  });
+  res.end(body);
 }
