@@ -1,9 +1,9 @@
 import { type HttpPeer, LbError, preserve } from '@switchyard/core';
 import type { UpstreamOutcome } from '@switchyard/proxy';
-import type { BackendEcho } from '@switchyard/testkit';
+import { type BackendEcho, waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { rawExchange } from './helpers/raw-client.js';
-import { captureLogger, peer, peersApp, send, until } from './helpers/server-client.js';
+import { captureLogger, peer, peersApp, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 
 const { upstream, proxy } = serverFixtures(1000);
@@ -80,7 +80,7 @@ describe('createProxyServer: forwarding', () => {
     const echo = JSON.parse(reply.body) as BackendEcho;
     expect(echo.url).toBe('/rewritten');
     expect(echo.headers['x-added']).toBe('yes');
-    await until(() => calls.length === 5);
+    await waitFor('five observer calls', () => calls.length === 5, 5000);
     expect(calls).toEqual(['newCtx', 'requestFilter', 'upstreamRequestFilter', 'responseFilter', 'logging:ok']);
   });
 
@@ -236,7 +236,7 @@ describe('createProxyServer: observers and access log', () => {
     const { logger, lines } = captureLogger();
     const { port } = await proxy(peersApp([peer(u.id)]), { logger });
     await send(port, '/log/me?token=secret', { method: 'POST', body: 'x'.repeat(100) });
-    await until(() => lines.length >= 1);
+    await waitFor('an access-log line', () => lines.length >= 1, 5000);
     const line = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
     expect(line).toMatchObject({
       level: 30,

@@ -1,10 +1,10 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { createProxyServer, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
-import type { TestBackend } from '@switchyard/testkit';
+import { type TestBackend, waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { rawExchange } from './helpers/raw-client.js';
-import { peer, peersApp, send, until } from './helpers/server-client.js';
+import { peer, peersApp, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 
 const { upstream, proxy } = serverFixtures(500);
@@ -23,7 +23,7 @@ describe('graceful close', () => {
     u.handler = slowHandler(300);
     const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
     const inflight = [send(port, '/a'), send(port, '/b'), send(port, '/c')];
-    await until(() => u.requests.length === 3);
+    await waitFor('three requests at the backend', () => u.requests.length === 3, 5000);
     const start = Date.now();
     const closed = p.close({ deadlineMs: 5000 });
     // The listener is gone at once.
@@ -38,7 +38,7 @@ describe('graceful close', () => {
     expect(Date.now() - start).toBeLessThan(3000);
     expect(p.server.listening).toBe(false);
     // The upstream pools were closed: no connection from the proxy stays open.
-    await until(() => u.sockets.size === 0, 2000);
+    await waitFor('the backend connections to close', () => u.sockets.size === 0, 2000);
   });
 
   it('cuts what is still running at the deadline', async () => {
@@ -48,7 +48,7 @@ describe('graceful close', () => {
       () => 'answered',
       () => 'cut',
     );
-    await until(() => u.requests.length === 1);
+    await waitFor('the request at the backend', () => u.requests.length === 1, 5000);
     const start = Date.now();
     await p.close({ deadlineMs: 300 });
     expect(Date.now() - start).toBeGreaterThanOrEqual(250);
@@ -85,7 +85,7 @@ describe('upstream pools', () => {
     target = b;
     expect((await send(port, '/')).status).toBe(200);
     // a's pool was evicted and closed: its idle keep-alive connection goes away.
-    await until(() => a.sockets.size === 0, 2000);
+    await waitFor('the connection to a to close', () => a.sockets.size === 0, 2000);
     expect(b.sockets.size).toBe(1);
   });
 
@@ -98,7 +98,7 @@ describe('upstream pools', () => {
     expect((await send(port, '/')).status).toBe(200);
     expect(u.sockets.size).toBe(1);
     // The sweep runs every max(1 s, poolIdleMs / 2).
-    await until(() => u.sockets.size === 0, 3000);
+    await waitFor('the idle backend connection to close', () => u.sockets.size === 0, 3000);
   });
 });
 

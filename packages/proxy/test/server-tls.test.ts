@@ -2,11 +2,11 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createSecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { HttpPeer, type PeerOptions } from '@switchyard/core';
-import { type BackendEcho, close, generateTestPki, listen, type TestPki } from '@switchyard/testkit';
+import { type BackendEcho, close, generateTestPki, listen, type TestPki, waitFor } from '@switchyard/testkit';
 import { createProxy } from 'proxy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { captureLogger, peer, peersApp, responseText, send, until } from './helpers/server-client.js';
+import { captureLogger, peer, peersApp, responseText, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
 
 const { cleanup, upstream, proxy } = serverFixtures(500);
@@ -202,7 +202,7 @@ describe('credentials never reach the logs', () => {
     expect(reply.status).toBe(200);
     const echo = JSON.parse(reply.body) as BackendEcho;
     expect(echo.headers.authorization).toBe('Bearer auth-secret');
-    await until(() => lines.length >= 1);
+    await waitFor('an access-log line', () => lines.length >= 1, 5000);
     const text = lines.join('\n');
     expect(text).toContain('"status":200');
     for (const secret of [
@@ -243,7 +243,7 @@ describe('WebSocket upgrades', () => {
     });
     ws.send('one');
     ws.send('two');
-    await until(() => received.length >= 3);
+    await waitFor('three messages at the backend', () => received.length >= 3, 5000);
     expect(received).toEqual(['hello 127.0.0.1', 'echo one', 'echo two']);
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.close(1000);

@@ -101,15 +101,6 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
   return { logger: pino({ level: 'info' }, sink), lines };
 }
 
-/** Waits until `predicate()` holds, polling every 10 ms, at most `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** The response body of `req` (HTTP or HTTPS) as text; rejects on a request error. Attach before sending. */
 export function responseText(req: ClientRequest): Promise<string> {
   return new Promise((resolve, reject) => {
