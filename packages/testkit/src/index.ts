@@ -1,4 +1,5 @@
 export { type BackendProcess, startBackendProcess } from './backend-process.js';
+export { CLI_PATH, ensureBuilt, REPO_ROOT } from './built-cli.js';
 export {
   type Anomaly,
   type FaultBackend,
@@ -31,11 +32,8 @@ export {
 } from './net.js';
 export { type CertKey, generateTestPki, type TestPki, type TestPkiOptions } from './pki.js';
 export {
-  CLI_PATH,
   type CliRun,
-  ensureBuilt,
   probe,
-  REPO_ROOT,
   runCli,
   type ServeOptions,
   type ServeProcess,
