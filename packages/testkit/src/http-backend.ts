@@ -172,13 +172,6 @@ export async function startBackend(options: TestBackendOptions = {}): Promise<Te
   }
 }
 
-/** Starts `n` backends with the same options, named `<name>-0` … `<name>-(n-1)` (`name` defaults to `b`). */
-export function startBackends(n: number, options: TestBackendOptions = {}): Promise<TestBackend[]> {
-  return Promise.all(
-    Array.from({ length: n }, (_, i) => startBackend({ ...options, name: `${options.name ?? 'b'}-${i}` })),
-  );
-}
-
 function answer(self: TestBackend, req: IncomingMessage, res: ServerResponse): void {
   const mode = self.mode;
   if (mode === 'reset') {

@@ -14,7 +14,6 @@ export {
   type BackendMode,
   type SeenRequest,
   startBackend,
-  startBackends,
   type TestBackend,
   type TestBackendOptions,
 } from './http-backend.js';
