@@ -1,5 +1,12 @@
 export { type Backend, type BackendMeta, backend, formatHostPort, type HostPort, parseHostPort } from './backend.js';
 export {
+  type ConnectCallback,
+  type ConnectLimits,
+  type Connector,
+  connectPeer,
+  createConnector,
+} from './connector.js';
+export {
   describe,
   ERROR_CODES,
   invalidOption,

@@ -186,7 +186,7 @@ describe('PeerOptions take effect against real loopback servers', () => {
     const { port } = await proxy(peersApp([peer(u.id, { options: { bindTo: '127.0.0.2' } })]), { accessLog: false });
     const reply = await send(port, '/');
     expect((JSON.parse(reply.body) as BackendEcho).remoteAddress).toBe('127.0.0.2');
-    expect(u.peers).toEqual(['127.0.0.2']);
+    expect(u.accepted.map((c) => c.remoteAddress)).toEqual(['127.0.0.2']);
   });
 
   it('tcpKeepalive: the upstream socket carries a keepalive timer (ss), and none without it', async () => {

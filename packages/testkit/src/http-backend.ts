@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { type Backend, backend } from '@switchyard/core';
 import type { LoopbackBackend } from './loopback-backend.js';
 import { close, hostPort, listen } from './net.js';
@@ -45,6 +46,16 @@ export interface SeenRequest {
   readonly remoteAddress: string;
 }
 
+/** One connection a {@link TestBackend} accepted (for HTTPS: one whose handshake completed). */
+export interface AcceptedConnection {
+  /** The client's source address. */
+  readonly remoteAddress: string;
+  /** The SNI the client sent; `false` (or `null`) when it sent none; `undefined` on plain HTTP. */
+  readonly servername: string | false | null | undefined;
+  /** Common name of the client certificate presented, if any. */
+  readonly clientCn: string | undefined;
+}
+
 /**
  * A real HTTP(S) server on loopback whose answers a test can change at any time, that records what
  * it receives, and that can be stopped (its port then refuses) and restarted on the same port.
@@ -63,8 +74,8 @@ export interface TestBackend extends LoopbackBackend {
   handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** Every request received, in order. */
   readonly requests: readonly SeenRequest[];
-  /** Remote address of every accepted connection, in order. */
-  readonly peers: readonly string[];
+  /** Every accepted connection, in order: its source address, and for HTTPS its SNI and client certificate. */
+  readonly accepted: readonly AcceptedConnection[];
   /** Connections open right now, as the server counts them. */
   openConnections(): Promise<number>;
   /** Same as `stop()`: for teardown. */
@@ -100,8 +111,7 @@ export async function startBackend(options: TestBackendOptions = {}): Promise<Te
   const healthPath = options.healthPath ?? '/healthz';
   const sockets = new Set<Socket>();
   const requests: SeenRequest[] = [];
-  const peers: string[] = [];
-  let connections = 0;
+  const accepted: AcceptedConnection[] = [];
   let server = make();
   const port = await listen(server, host);
   const id = hostPort(host, port);
@@ -124,9 +134,9 @@ export async function startBackend(options: TestBackendOptions = {}): Promise<Te
     requests,
     traffic: () => requests.filter((r) => r.url !== healthPath).length,
     get connections() {
-      return connections;
+      return accepted.length;
     },
-    peers,
+    accepted,
     sockets,
     openConnections: () =>
       new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
@@ -151,9 +161,13 @@ export async function startBackend(options: TestBackendOptions = {}): Promise<Te
         }) as unknown as Server)
       : createHttpServer();
     if (options.keepAliveTimeout !== undefined) created.keepAliveTimeout = options.keepAliveTimeout;
-    created.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-      connections++;
-      peers.push(socket.remoteAddress ?? '');
+    created.on(tls ? 'secureConnection' : 'connection', (socket: Socket | TLSSocket) => {
+      const cn = 'getPeerCertificate' in socket ? socket.getPeerCertificate().subject?.CN : undefined;
+      accepted.push({
+        remoteAddress: socket.remoteAddress ?? '',
+        servername: 'servername' in socket ? socket.servername : undefined,
+        clientCn: typeof cn === 'string' ? cn : undefined,
+      });
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });

@@ -1,5 +1,6 @@
 export { type BackendProcess, startBackendProcess } from './backend-process.js';
 export { CLI_PATH, ensureBuilt, REPO_ROOT } from './built-cli.js';
+export { startEtcd, type TestEtcd } from './etcd.js';
 export {
   type Anomaly,
   type FaultBackend,

@@ -57,7 +57,7 @@ describe('startBackend', () => {
     expect(echo).toMatchObject({ name: 'echo', method: 'POST', url: '/x?y=1', bodyBytes: 5 });
     expect(b.requests.map((r) => [r.method, r.url])).toEqual([['POST', '/x?y=1']]);
     expect(b.connections).toBe(1);
-    expect(b.peers).toEqual(['127.0.0.1']);
+    expect(b.accepted).toEqual([{ remoteAddress: '127.0.0.1', servername: undefined, clientCn: undefined }]);
   });
 
   it('answers a given status and body, 500 for fail, 503 with Retry-After', async () => {

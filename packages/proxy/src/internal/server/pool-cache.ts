@@ -1,7 +1,6 @@
-import type { HttpPeer, PeerOptions } from '@switchyard/core';
+import { createConnector, type HttpPeer, type PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
 import { Client, Pool } from 'undici';
-import { createConnector } from './pool-connector.js';
 
 /**
  * One upstream connection pool and what every request through it needs, computed once.
@@ -47,7 +46,10 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Cached per peer object: the pool key stays valid while the peer's mutable parts are the same objects. */
+/**
+ * Cached per peer object: the pool key stays valid while the peer's mutable parts are the same
+ * objects (`optionsSnapshot()` is a new object after every option change).
+ */
 interface PeerKey {
   readonly options: PeerOptions;
   readonly proxy: HttpPeer['proxy'];
@@ -64,7 +66,7 @@ const optionKeys = new WeakMap<PeerOptions, string>();
  * there must not share sockets made with the other's settings.
  */
 export function poolKey(peer: HttpPeer): string {
-  const options = peer.options;
+  const options = peer.optionsSnapshot();
   const proxy = peer.proxy;
   const cert = peer.clientCertKey;
   const cached = peerKeys.get(peer);
