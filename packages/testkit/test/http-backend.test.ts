@@ -121,11 +121,19 @@ describe('startBackend', () => {
     expect(b.connections).toBe(2);
   });
 
-  it('serves HTTPS with the given certificate', async () => {
+  it('serves HTTPS, demands a client certificate when asked, and records each handshake', async () => {
     const pki = generateTestPki();
-    const b = await backend({ tls: pki.server });
+    const b = await backend({ tls: { ...pki.server, ca: pki.ca.cert, requestCert: true } });
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpsRequest({ host: b.host, port: b.port, path: '/', ca: pki.ca.cert, servername: 'localhost' });
+      const req = httpsRequest({
+        host: b.host,
+        port: b.port,
+        path: '/',
+        ca: pki.ca.cert,
+        servername: 'localhost',
+        cert: pki.client.cert,
+        key: pki.client.key,
+      });
       req.on('error', reject);
       req.on('response', (res) => {
         res.resume();
@@ -134,6 +142,9 @@ describe('startBackend', () => {
       req.end();
     });
     expect(status).toBe(200);
+    expect(b.accepted).toEqual([
+      { remoteAddress: '127.0.0.1', servername: 'localhost', clientCn: 'switchyard-client' },
+    ]);
   });
 });
 
