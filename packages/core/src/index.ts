@@ -26,6 +26,7 @@ export {
   resolvePeerOptions,
   type TcpKeepalive,
 } from './peer-options.js';
+export { headerNameIs, rawHeadersHaveBody, rawHeaderValue } from './raw-headers.js';
 export { candidates, emptyIterator, type RequestInfo, type Selector, type SelectorFactory } from './selector.js';
 export {
   applyUpstreamRequestPolicy,

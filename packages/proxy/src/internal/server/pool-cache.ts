@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import { createConnector, type HttpPeer, type PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
-import { Client, Pool } from 'undici';
+import { Client, type Dispatcher, Pool } from 'undici';
 
 /**
  * One upstream connection pool and what every request through it needs, computed once.
@@ -39,6 +40,35 @@ export class PoolEntry {
   /** A one-off client with the pool's settings: its first request goes out on a new connection. */
   freshClient(): Client {
     return new Client(this.#origin, this.#clientOptions);
+  }
+
+  /**
+   * Sends one request with the pool's read timeout and keep-alive setting; its events go to
+   * `handler`. `fresh`: on a one-off client (a new connection), closed once the request is done.
+   */
+  dispatch(
+    method: string,
+    path: string,
+    headers: string[],
+    body: Readable | null,
+    upgrade: string | null,
+    handler: Dispatcher.DispatchHandler,
+    fresh: boolean,
+  ): void {
+    const dispatcher = fresh ? this.freshClient() : this.pool;
+    const timeout = this.readTimeout;
+    const options: Dispatcher.DispatchOptions = {
+      method,
+      path,
+      headers,
+      body,
+      upgrade,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      reset: !this.keepAlive,
+    };
+    dispatcher.dispatch(options, handler);
+    if (fresh) dispatcher.close().catch(noop);
   }
 }
 
