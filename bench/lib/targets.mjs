@@ -3,15 +3,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { KEY_HEADER } from './bodies.mjs';
 import { freePorts, HOST, startChild, waitForPort } from './children.mjs';
+import { importProxy, switchyardBin } from './deps.mjs';
 import { proxyConfig, startNginx, upstreamConfig } from './nginx.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The compiled `switchyard` command (`tsc -b` builds it). */
-export const SWITCHYARD_CLI = path.join(ROOT, 'packages/proxy/dist/cli.js');
+export const SWITCHYARD_CLI = switchyardBin();
 
 function peerVersion(name) {
   const file = path.join(ROOT, 'packages/proxy/node_modules', name, 'package.json');
@@ -87,9 +88,7 @@ export async function startSwitchyard(
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   // The flags `switchyard serve` would relaunch itself with, given up front: the process started
   // here is then the one serving, and its CPU and RSS are what the tables report.
-  const { SERVE_NODE_FLAGS } = await import(
-    pathToFileURL(path.join(ROOT, 'packages/proxy/dist/commands/relaunch.js')).href
-  );
+  const { SERVE_NODE_FLAGS } = await importProxy();
   const args = [...SERVE_NODE_FLAGS, ...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile];
   const child = startChild(name, process.execPath, args, {
     stdoutFile,

@@ -1,10 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type FaultBackend,
+  type LoadRecord,
+  percentile,
+  type ServeProcess,
+  sleep,
+  startFaultBackend,
+  startLoad,
+  startServe,
+} from '@switchyard/testkit';
 import { expect, it } from 'vitest';
-import { type FaultBackend, startFaultBackend } from '../../packages/proxy/test/helpers/fault-backend.js';
-import { type LoadRecord, percentile, sleep, startLoad } from '../../packages/proxy/test/helpers/load.js';
-import { type ServeProcess, startServe } from '../../packages/proxy/test/helpers/serve-process.js';
 import { type SoakSample, soakChart } from './chart.js';
 
 // `pnpm test:soak`: `switchyard serve` under mixed load for SOAK_MS (10 minutes) while one of
@@ -33,7 +40,7 @@ it(`soak: ${SOAK_MS / 1000} s of mixed load, one backend flapping every ${FLAP_M
         logLevel: 'warn',
         upstreams: {
           web: {
-            backends: backends.map((b) => b.address),
+            backends: backends.map((b) => b.id),
             selector: { type: 'round-robin' },
             health: {
               type: 'http',

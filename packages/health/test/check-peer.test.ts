@@ -3,11 +3,9 @@ import { createSecureServer } from 'node:http2';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { backend, HttpPeer, type HttpPeerInit, isLbError } from '@switchyard/core';
 import { type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
-import { close, generateTestPki, listen } from '@switchyard/testkit';
+import { close, freePort, generateTestPki, listen, startBackend, type TestBackend } from '@switchyard/testkit';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadPort } from './helpers/backends.js';
-import { type RecordingServer, startRecordingServer } from './helpers/recording-server.js';
 
 // Checks take a peer template (Pingora's peer_template): each backend is reached with the
 // template's TLS, SNI, proxy, client certificate and options, through the connector traffic uses.
@@ -20,7 +18,7 @@ function template(tls: boolean, sni = '', init: HttpPeerInit = {}): HttpPeer {
   return new HttpPeer(ANY, tls, sni, init);
 }
 
-async function run(check: HealthCheck, server: RecordingServer) {
+async function run(check: HealthCheck, server: TestBackend) {
   try {
     return await check.check(server.backend);
   } finally {
@@ -29,23 +27,23 @@ async function run(check: HealthCheck, server: RecordingServer) {
 }
 
 describe('a check presents the peer’s client certificate', () => {
-  let mtls: RecordingServer;
+  let mtls: TestBackend;
   beforeAll(async () => {
-    mtls = await startRecordingServer({ ...pki.server, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true });
+    mtls = await startBackend({ tls: { ...pki.server, ca: pki.ca.cert, requestCert: true } });
   });
   afterAll(() => mtls.close());
 
   it('passes against an mTLS backend with clientCertKey, which sees the certificate; fails without it', async () => {
     const withCert = template(true, 'upstream.test', { clientCertKey: pki.client, options: { ca: pki.ca.cert } });
     expect(await run(httpCheck({ peer: withCert }), mtls)).toMatchObject({ ok: true, status: 200 });
-    expect(mtls.seen.at(-1)).toMatchObject({ servername: 'upstream.test', clientCn: 'switchyard-client' });
+    expect(mtls.accepted.at(-1)).toMatchObject({ servername: 'upstream.test', clientCn: 'switchyard-client' });
 
-    const count = mtls.seen.length;
+    const count = mtls.accepted.length;
     const without = template(true, 'upstream.test', { options: { ca: pki.ca.cert } });
     const refused = await run(httpCheck({ peer: without }), mtls);
     expect(refused.ok).toBe(false);
     // The backend refused the handshake: no connection was established without a certificate.
-    expect(mtls.seen.length).toBe(count);
+    expect(mtls.accepted.length).toBe(count);
   });
 });
 
@@ -56,12 +54,12 @@ describe('a check goes through the peer’s CONNECT proxy', () => {
   proxyServer.authenticate = (req) =>
     req.headers['proxy-authorization'] === `Basic ${Buffer.from('checker:s3cret').toString('base64')}`;
   let proxyPort = 0;
-  let plain: RecordingServer;
-  let secure: RecordingServer;
+  let plain: TestBackend;
+  let secure: TestBackend;
   beforeAll(async () => {
     proxyPort = await listen(proxyServer);
-    plain = await startRecordingServer();
-    secure = await startRecordingServer(pki.server);
+    plain = await startBackend();
+    secure = await startBackend({ tls: pki.server });
   });
   afterAll(async () => {
     await Promise.all([close(proxyServer), plain.close(), secure.close()]);
@@ -76,7 +74,7 @@ describe('a check goes through the peer’s CONNECT proxy', () => {
     expect(await run(httpCheck({ peer: tlsViaProxy }), secure)).toMatchObject({ ok: true, status: 200 });
     expect(connects).toEqual([plain.backend.id, plain.backend.id, secure.backend.id]);
     // Through the proxy, the backend sees the proxy's connection, not the checker's.
-    expect(secure.seen.at(-1)?.servername).toBe('upstream.test');
+    expect(secure.accepted.at(-1)?.servername).toBe('upstream.test');
   });
 
   it('fails when the proxy refuses the tunnel or is down, saying which', async () => {
@@ -84,18 +82,18 @@ describe('a check goes through the peer’s CONNECT proxy', () => {
     const refused = await run(tcpCheck({ peer: noCredentials }), plain);
     expect(refused).toMatchObject({ ok: false });
     expect(refused.reason).toMatch(new RegExp(`proxy 127\\.0\\.0\\.1:${proxyPort} answered CONNECT .* with 407`));
-    const down = (await deadPort()).port;
+    const down = await freePort();
     const dead = template(false, '', { proxy: { uri: `http://127.0.0.1:${down}` } });
     expect(await run(httpCheck({ peer: dead }), plain)).toMatchObject({ ok: false, reason: 'connection refused' });
   });
 });
 
 describe('a check binds to the peer’s bindTo', () => {
-  let plain: RecordingServer;
-  let secure: RecordingServer;
+  let plain: TestBackend;
+  let secure: TestBackend;
   beforeAll(async () => {
-    plain = await startRecordingServer();
-    secure = await startRecordingServer(pki.server);
+    plain = await startBackend();
+    secure = await startBackend({ tls: pki.server });
   });
   afterAll(async () => {
     await Promise.all([plain.close(), secure.close()]);
@@ -107,21 +105,21 @@ describe('a check binds to the peer’s bindTo', () => {
     expect(await run(httpCheck({ peer: bound }), plain)).toMatchObject({ ok: true });
     const boundTls = template(true, '', { options: { bindTo: '127.0.0.2', ca: pki.ca.cert } });
     expect(await run(httpCheck({ peer: boundTls }), secure)).toMatchObject({ ok: true });
-    expect([...plain.seen, ...secure.seen].map((s) => s.remoteAddress)).toEqual([
+    expect([...plain.accepted, ...secure.accepted].map((s) => s.remoteAddress)).toEqual([
       '127.0.0.2',
       '127.0.0.2',
       '127.0.0.2',
     ]);
     // Unbound, the OS picks 127.0.0.1 for a 127.0.0.1 destination: the option made the difference.
     expect(await run(tcpCheck({ peer: template(false) }), plain)).toMatchObject({ ok: true });
-    expect(plain.seen.at(-1)?.remoteAddress).toBe('127.0.0.1');
+    expect(plain.accepted.at(-1)?.remoteAddress).toBe('127.0.0.1');
   });
 });
 
 describe('a check verifies the hostname as traffic does', () => {
-  let secure: RecordingServer;
+  let secure: TestBackend;
   beforeAll(async () => {
-    secure = await startRecordingServer(pki.server);
+    secure = await startBackend({ tls: pki.server });
   });
   afterAll(() => secure.close());
 
@@ -140,7 +138,7 @@ describe('a check verifies the hostname as traffic does', () => {
       expect((await run(make({ peer: peerFor({ verifyHostname: false }) }), secure)).ok).toBe(true);
     }
     // Every handshake sent the template's SNI, whatever the verification decided.
-    expect(new Set(secure.seen.map((s) => s.servername))).toEqual(new Set(['wrong.test']));
+    expect(new Set(secure.accepted.map((s) => s.servername))).toEqual(new Set(['wrong.test']));
   });
 
   it('useSystemCerts false with no ca trusts nothing: the check fails verification', async () => {
@@ -193,7 +191,7 @@ describe('peer template options', () => {
 
   it('sends the template’s SNI; an empty one sends none, as traffic does', async () => {
     // httpCheck, not tcpCheck: a response proves the server finished its side of the handshake.
-    const secure = await startRecordingServer(pki.server);
+    const secure = await startBackend({ tls: pki.server });
     const viaName = backend(`localhost:${secure.port}`);
     const checks = [
       httpCheck({ peer: template(true, 'upstream.test', { options: { ca: pki.ca.cert } }) }),
@@ -203,7 +201,7 @@ describe('peer template options', () => {
     ];
     try {
       for (const check of checks) expect((await check.check(viaName)).ok).toBe(true);
-      expect(secure.seen.map((s) => s.servername)).toEqual(['upstream.test', false, 'localhost']);
+      expect(secure.accepted.map((s) => s.servername)).toEqual(['upstream.test', false, 'localhost']);
     } finally {
       await Promise.all(checks.map((c) => c.close?.()));
       await secure.close();

@@ -1,8 +1,8 @@
 import { type Backend, isLbError } from '@switchyard/core';
 import { dnsDiscovery } from '@switchyard/health';
+import { waitFor } from '@switchyard/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './helpers/backends.js';
 import { type Dnsmasq, startDnsmasq } from './helpers/dnsmasq.js';
 import { captureLogs } from './helpers/scripted-check.js';
 
@@ -82,11 +82,11 @@ describe('dnsDiscovery refresh', () => {
       expect(ids(await d.discover())).toEqual(['127.0.0.10:81#1']);
       await dns.setHosts({ 'pool.svc.test': ['127.0.0.10', '127.0.0.11'] });
       // TTL 1 s beats refreshMs 60 s: the change arrives within about a second.
-      await waitFor(() => changes.length === 1, 3000, 'TTL-driven refresh');
+      await waitFor('TTL-driven refresh', () => changes.length === 1, 3000);
       expect(changes[0]).toEqual(['127.0.0.10:81#1', '127.0.0.11:81#1']);
 
       await dns.stop();
-      await waitFor(() => logs.lines.some((l) => l.level === 40), 4000, 'a warning about the failed resolution');
+      await waitFor('a warning about the failed resolution', () => logs.lines.some((l) => l.level === 40), 4000);
       const warning = logs.lines.find((l) => l.level === 40);
       expect(String(warning?.msg)).toMatch(
         /DNS resolution failed, keeping the last good 2 backends: .*pool\.svc\.test/,
@@ -96,7 +96,7 @@ describe('dnsDiscovery refresh', () => {
       expect(changes).toHaveLength(1);
 
       await dns.restart({ hosts: { 'pool.svc.test': ['127.0.0.12'] }, ttl: 1 });
-      await waitFor(() => changes.length === 2, 4000, 'recovery after DNS returns');
+      await waitFor('recovery after DNS returns', () => changes.length === 2, 4000);
       expect(changes[1]).toEqual(['127.0.0.12:81#1']);
     } finally {
       await d.close?.();
@@ -129,7 +129,7 @@ describe('dnsDiscovery refresh', () => {
         ],
         ttl: 1,
       });
-      await waitFor(() => changes.length >= 1, 4000, 'SRV change');
+      await waitFor('SRV change', () => changes.length >= 1, 4000);
       expect(changes.at(-1)).toEqual(['127.0.0.20:5432#2', '127.0.0.21:5433#3']);
     } finally {
       await d.close?.();

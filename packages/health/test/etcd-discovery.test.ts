@@ -1,9 +1,8 @@
 import type { Backend } from '@switchyard/core';
 import { type Discovery, etcdDiscovery } from '@switchyard/health';
-import { startEtcd, type TestEtcd } from '@switchyard/testkit';
+import { startEtcd, type TestEtcd, waitFor } from '@switchyard/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './helpers/backends.js';
 import { captureLogs } from './helpers/scripted-check.js';
 
 const ids = (list: readonly Backend[]): string[] => list.map((b) => `${b.id}#${b.weight}`);
@@ -58,22 +57,22 @@ describe('etcdDiscovery against a real etcd', { timeout: 60_000 }, () => {
     expect(ids(await d.discover())).toEqual(['127.0.0.1:8101#1']);
 
     await etcd.put('/svc/watch/b', value('127.0.0.1:8102', 2));
-    expect(await waitFor(() => changes.length === 1, 1000, 'the added key')).toBeLessThan(1000);
+    expect(await waitFor('the added key', () => changes.length === 1, 1000)).toBeLessThan(1000);
     expect(changes[0]).toEqual(['127.0.0.1:8101#1', '127.0.0.1:8102#2']);
 
     await etcd.put('/svc/watch/b', value('127.0.0.1:8102', 5));
-    await waitFor(() => changes.length === 2, 1000, 'the changed weight');
+    await waitFor('the changed weight', () => changes.length === 2, 1000);
     expect(changes[1]).toEqual(['127.0.0.1:8101#1', '127.0.0.1:8102#5']);
 
     await etcd.delete('/svc/watch/a');
-    await waitFor(() => changes.length === 3, 1000, 'the deleted key');
+    await waitFor('the deleted key', () => changes.length === 3, 1000);
     expect(changes[2]).toEqual(['127.0.0.1:8102#5']);
     expect(ids(await d.discover())).toEqual(['127.0.0.1:8102#5']);
 
     // A bad value for a new key changes nothing and emits nothing.
     await etcd.put('/svc/watch/z', '{"address": 42}');
     await etcd.put('/svc/watch/y', value('127.0.0.1:8109'));
-    await waitFor(() => changes.length === 4, 1000, 'the key after the bad one');
+    await waitFor('the key after the bad one', () => changes.length === 4, 1000);
     expect(changes[3]).toEqual(['127.0.0.1:8102#5', '127.0.0.1:8109#1']);
   });
 
@@ -86,16 +85,16 @@ describe('etcdDiscovery against a real etcd', { timeout: 60_000 }, () => {
     expect(ids(await d.discover())).toEqual(['127.0.0.1:8201#1']);
 
     await etcd.stop();
-    await waitFor(() => logs.lines.some((l) => l.level === 40), 5000, 'the lost-watch warning');
+    await waitFor('the lost-watch warning', () => logs.lines.some((l) => l.level === 40), 5000);
     expect(ids(await d.discover())).toEqual(['127.0.0.1:8201#1']);
     await new Promise((r) => setTimeout(r, 1500)); // several reconnect attempts while it is down
     expect(logs.lines.filter((l) => l.level === 40 && /etcd watch lost/.test(String(l.msg)))).toHaveLength(1);
 
     await etcd.start();
     await etcd.put('/svc/restart/b', value('127.0.0.1:8202'));
-    await waitFor(() => changes.length === 1, 3000, 'the key written after the restart');
+    await waitFor('the key written after the restart', () => changes.length === 1, 3000);
     expect(changes[0]).toEqual(['127.0.0.1:8201#1', '127.0.0.1:8202#1']);
-    await waitFor(() => logs.lines.some((l) => /etcd watch resumed/.test(String(l.msg))), 3000, 'the resumed line');
+    await waitFor('the resumed line', () => logs.lines.some((l) => /etcd watch resumed/.test(String(l.msg))), 3000);
   });
 
   it('rejects with LB_ERR_DISCOVERY_FAILED while no list was ever read, and rejects bad options at once', async () => {

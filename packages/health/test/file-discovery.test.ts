@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, backend, isLbError } from '@switchyard/core';
 import { fileDiscovery, staticDiscovery } from '@switchyard/health';
+import { waitFor } from '@switchyard/testkit';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from './helpers/backends.js';
 import { captureLogs } from './helpers/scripted-check.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-file-discovery-'));
@@ -71,11 +71,11 @@ describe('fileDiscovery', () => {
       expect(ids(await d.discover())).toEqual(['127.0.0.1:80#1']);
       await new Promise((r) => setTimeout(r, 30));
       writeFileSync(path, '- 127.0.0.1:80\n- 127.0.0.2:80\n');
-      await waitFor(() => changes.length === 1, 2000, 'reload');
+      await waitFor('reload', () => changes.length === 1, 2000);
       expect(changes[0]).toEqual(['127.0.0.1:80#1', '127.0.0.2:80#1']);
 
       writeFileSync(path, '- 127.0.0.1:80\n- not an address\n');
-      await waitFor(() => logs.lines.some((l) => l.level === 40), 2000, 'a warning');
+      await waitFor('a warning', () => logs.lines.some((l) => l.level === 40), 2000);
       expect(String(logs.lines.find((l) => l.level === 40)?.msg)).toMatch(
         /keeping the last good 2 backends: entry 1: .*not an address/,
       );
@@ -83,7 +83,7 @@ describe('fileDiscovery', () => {
       expect(changes).toHaveLength(1);
 
       writeFileSync(path, '[ "127.0.0.3:80" ]\n');
-      await waitFor(() => changes.length === 2, 2000, 'recovery');
+      await waitFor('recovery', () => changes.length === 2, 2000);
       expect(changes[1]).toEqual(['127.0.0.3:80#1']);
     } finally {
       await d.close?.();

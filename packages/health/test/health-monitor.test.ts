@@ -1,8 +1,8 @@
 import { type Backend, backend } from '@switchyard/core';
 import { createHealthMonitor, type HealthChange, type HealthMonitor, httpCheck } from '@switchyard/health';
+import { startBackend, waitFor } from '@switchyard/testkit';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startBackend, waitFor } from './helpers/backends.js';
 import { captureLogs, ScriptedCheck } from './helpers/scripted-check.js';
 
 const pool = (n: number): Backend[] => Array.from({ length: n }, (_, i) => backend(`127.0.0.${i + 1}:80`));
@@ -134,7 +134,7 @@ describe('createHealthMonitor state', () => {
       [c.id, false, true],
     ]);
     expect(m.isHealthy(b)).toBe(false);
-    await waitFor(() => check.released.length === 1, 1000, 'release');
+    await waitFor('release', () => check.released.length === 1, 1000);
     expect(check.released).toEqual([b.id]);
   });
 
@@ -199,7 +199,7 @@ describe('createHealthMonitor scheduling', () => {
     const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const m = createHealthMonitor({ backends: pool(5), check, intervalMs: 50 });
     m.start();
-    await waitFor(() => check.inFlight === 5, 1000, 'checks in flight');
+    await waitFor('checks in flight', () => check.inFlight === 5, 1000);
     const started = performance.now();
     await m.stop();
     expect(performance.now() - started).toBeLessThan(500);
@@ -265,7 +265,7 @@ describe('createHealthMonitor skipOnTraffic', () => {
     });
     const traffic = setInterval(() => m.reportTraffic(a), 10);
     m.start();
-    await waitFor(() => check.callsPerBackend.get(a.id) === 1, 1000, 'the first check');
+    await waitFor('the first check', () => check.callsPerBackend.get(a.id) === 1, 1000);
     check.down.delete(a.id); // one failure so far: still healthy, but not proven by the last check
     await new Promise((r) => setTimeout(r, 550));
     clearInterval(traffic);
@@ -295,7 +295,11 @@ describe('createHealthMonitor skipOnTraffic', () => {
 
 describe('createHealthMonitor against real HTTP backends', () => {
   it('stop() closes every undici client: no connection stays open on the backends', async () => {
-    const backends = await Promise.all([startBackend(), startBackend(), startBackend()]);
+    const backends = await Promise.all([
+      startBackend({ keepAliveTimeout: 60_000 }),
+      startBackend({ keepAliveTimeout: 60_000 }),
+      startBackend({ keepAliveTimeout: 60_000 }),
+    ]);
     const m = createHealthMonitor({
       backends: backends.map((b) => b.backend),
       check: httpCheck({ reuseConnection: true }),
@@ -303,7 +307,7 @@ describe('createHealthMonitor against real HTTP backends', () => {
     });
     try {
       m.start();
-      await waitFor(() => backends.every((b) => b.requests.length >= 2), 2000, 'checks on every backend');
+      await waitFor('checks on every backend', () => backends.every((b) => b.requests.length >= 2), 2000);
       expect((await Promise.all(backends.map((b) => b.openConnections()))).every((n) => n === 1)).toBe(true);
       await m.stop();
       // The server notices the destroyed sockets within a few event-loop turns; idle keep-alive
@@ -315,13 +319,13 @@ describe('createHealthMonitor against real HTTP backends', () => {
       }
       expect(open).toEqual([0, 0, 0]);
     } finally {
-      await Promise.all(backends.map((b) => b.kill()));
+      await Promise.all(backends.map((b) => b.stop()));
     }
   });
 
   it('a killed backend turns unhealthy within U × interval + timeout, and healthy within H × interval of its return', async () => {
-    const up = await startBackend();
-    const other = await startBackend();
+    const up = await startBackend({ keepAliveTimeout: 60_000 });
+    const other = await startBackend({ keepAliveTimeout: 60_000 });
     const intervalMs = 250;
     const timeoutMs = 250;
     // Timer and event-loop latency on a loaded 2-core CI machine; small next to the bounds.
@@ -341,29 +345,29 @@ describe('createHealthMonitor against real HTTP backends', () => {
     m.on('change', (c) => changes.push(c));
     m.start();
     try {
-      await waitFor(() => (m.snapshot()[0]?.consecutiveSuccesses ?? 0) >= 2, 2000, 'first checks');
-      await up.kill();
+      await waitFor('first checks', () => (m.snapshot()[0]?.consecutiveSuccesses ?? 0) >= 2, 2000);
+      await up.stop();
       const killedAt = performance.now();
-      await waitFor(() => changes.length === 1, U * intervalMs + timeoutMs + slackMs, 'unhealthy');
+      await waitFor('unhealthy', () => changes.length === 1, U * intervalMs + timeoutMs + slackMs);
       expect(changes[0]).toMatchObject({ backend: up.backend, healthy: false, reason: 'connection refused' });
       expect(changes[0]!.at - killedAt).toBeLessThanOrEqual(U * intervalMs + timeoutMs);
-      await up.revive();
+      await up.restart();
       const revivedAt = performance.now();
-      await waitFor(() => changes.length === 2, H * intervalMs + slackMs, 'healthy again');
+      await waitFor('healthy again', () => changes.length === 2, H * intervalMs + slackMs);
       expect(changes[1]).toMatchObject({ backend: up.backend, healthy: true });
       expect(changes[1]!.at - revivedAt).toBeLessThanOrEqual(H * intervalMs + slackMs);
       expect(m.isHealthy(up.backend)).toBe(true);
       expect(m.isHealthy(other.backend)).toBe(true);
 
-      up.behaviour = { kind: 'hang' };
-      await waitFor(() => !m.isHealthy(up.backend), U * (intervalMs + timeoutMs) + intervalMs, 'unhealthy on hang');
+      up.mode = 'hang';
+      await waitFor('unhealthy on hang', () => !m.isHealthy(up.backend), U * (intervalMs + timeoutMs) + intervalMs);
       expect(m.snapshot()[0]?.lastResult?.reason).toBe(`timeout after ${timeoutMs} ms`);
-      up.behaviour = { kind: 'status', status: 503 };
-      await waitFor(() => m.snapshot()[0]?.lastResult?.reason === 'status 503', 2000, '503 reason');
+      up.mode = { status: 503 };
+      await waitFor('503 reason', () => m.snapshot()[0]?.lastResult?.reason === 'status 503', 2000);
       expect(m.isHealthy(up.backend)).toBe(false);
     } finally {
       await m.stop();
-      await Promise.all([up.kill(), other.kill()]);
+      await Promise.all([up.stop(), other.stop()]);
     }
   });
 });

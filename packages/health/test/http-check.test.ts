@@ -1,40 +1,45 @@
 import { backend } from '@switchyard/core';
 import { httpCheck } from '@switchyard/health';
-import { generateTestPki } from '@switchyard/testkit';
+import { deadAddress, generateTestPki, startBackend, type TestBackend } from '@switchyard/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deadPort, startBackend, type TestBackend } from './helpers/backends.js';
 
 const pki = generateTestPki();
+
+/** The Host, path and method of the last request `up` received. */
+function lastRequest(up: TestBackend): { host: string | undefined; path: string; method: string } | undefined {
+  const r = up.requests.at(-1);
+  return r && { host: r.headers.host, path: r.url, method: r.method };
+}
 
 describe('httpCheck over HTTP', () => {
   let up: TestBackend;
   const check = httpCheck({ timeoutMs: 300 });
   beforeAll(async () => {
-    up = await startBackend();
+    up = await startBackend({ keepAliveTimeout: 60_000 });
   });
   afterEach(() => {
-    up.behaviour = { kind: 'ok' };
+    up.mode = 'ok';
   });
   afterAll(async () => {
     await check.close?.();
-    await up.kill();
+    await up.stop();
   });
 
   it('sends GET / with the backend as Host and passes on exactly 200', async () => {
     const result = await check.check(up.backend);
     expect(result).toMatchObject({ ok: true, status: 200 });
-    expect(up.requests.at(-1)).toEqual({ host: up.backend.id, path: '/', method: 'GET' });
+    expect(lastRequest(up)).toEqual({ host: up.backend.id, path: '/', method: 'GET' });
   });
 
   it('fails on any other status, with the status as reason', async () => {
-    up.behaviour = { kind: 'status', status: 503 };
+    up.mode = { status: 503 };
     expect(await check.check(up.backend)).toMatchObject({ ok: false, status: 503, reason: 'status 503' });
-    up.behaviour = { kind: 'status', status: 204 };
+    up.mode = { status: 204 };
     expect(await check.check(up.backend)).toMatchObject({ ok: false, status: 204, reason: 'status 204' });
   });
 
   it('fails with a timeout reason when the backend hangs', async () => {
-    up.behaviour = { kind: 'hang' };
+    up.mode = 'hang';
     const result = await check.check(up.backend);
     expect(result).toMatchObject({ ok: false, reason: 'timeout after 300 ms' });
     expect(result.durationMs).toBeGreaterThanOrEqual(290);
@@ -42,14 +47,14 @@ describe('httpCheck over HTTP', () => {
   });
 
   it('fails when the backend drops the connection', async () => {
-    up.behaviour = { kind: 'reset' };
+    up.mode = 'reset';
     const result = await check.check(up.backend);
     expect(result.ok).toBe(false);
     expect(result.reason).toMatch(/reset|closed|socket/i);
   });
 
   it('fails with "connection refused" on a port with nothing listening', async () => {
-    expect(await check.check(await deadPort())).toMatchObject({ ok: false, reason: 'connection refused' });
+    expect(await check.check(backend(await deadAddress()))).toMatchObject({ ok: false, reason: 'connection refused' });
   });
 
   it('opens a new connection for every check unless reuseConnection', async () => {
@@ -64,7 +69,7 @@ describe('httpCheck over HTTP', () => {
   });
 
   it('honours path, method, host, headers and an expectStatus predicate', async () => {
-    up.behaviour = { kind: 'status', status: 204 };
+    up.mode = { status: 204 };
     const custom = httpCheck({
       path: '/healthz?full=1',
       method: 'HEAD',
@@ -72,12 +77,12 @@ describe('httpCheck over HTTP', () => {
       expectStatus: (s) => s < 300,
     });
     expect(await custom.check(up.backend)).toMatchObject({ ok: true, status: 204 });
-    expect(up.requests.at(-1)).toEqual({ host: 'svc.test', path: '/healthz?full=1', method: 'HEAD' });
+    expect(lastRequest(up)).toEqual({ host: 'svc.test', path: '/healthz?full=1', method: 'HEAD' });
     await custom.close?.();
   });
 
   it('runs the validator on the body and reports what it said', async () => {
-    up.behaviour = { kind: 'status', status: 200, body: '{"db":"down"}' };
+    up.mode = { status: 200, body: '{"db":"down"}' };
     const validating = httpCheck({
       validator: ({ body }) => (JSON.parse(body).db === 'up' ? true : `db is ${JSON.parse(body).db}`),
     });
@@ -86,7 +91,7 @@ describe('httpCheck over HTTP', () => {
       status: 200,
       reason: 'validator said: db is down',
     });
-    up.behaviour = { kind: 'status', status: 200, body: '{"db":"up"}' };
+    up.mode = { status: 200, body: '{"db":"up"}' };
     expect(await validating.check(up.backend)).toMatchObject({ ok: true, status: 200 });
     const throwing = httpCheck({
       validator: () => {
@@ -106,9 +111,9 @@ describe('httpCheck over HTTP', () => {
 describe('httpCheck over HTTPS', () => {
   let up: TestBackend;
   beforeAll(async () => {
-    up = await startBackend({ tls: pki.server });
+    up = await startBackend({ tls: pki.server, keepAliveTimeout: 60_000 });
   });
-  afterAll(() => up.kill());
+  afterAll(() => up.stop());
 
   it('passes with the CA (IP and SNI names), fails without it, and on a wrong SNI', async () => {
     const results = [];
@@ -133,7 +138,7 @@ describe('httpCheck over HTTPS', () => {
   it('sends the configured SNI even when the Host header differs', async () => {
     const check = httpCheck({ tls: true, ca: pki.ca.cert, sni: 'upstream.test', host: 'other.example' });
     expect(await check.check(up.backend)).toMatchObject({ ok: true, status: 200 });
-    expect(up.requests.at(-1)?.host).toBe('other.example');
+    expect(up.requests.at(-1)?.headers.host).toBe('other.example');
     await check.close?.();
   });
 

@@ -2,18 +2,25 @@ import { createServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { backend } from '@switchyard/core';
 import { tcpCheck } from '@switchyard/health';
-import { close, generateTestPki, listen, startEndingsServer } from '@switchyard/testkit';
+import {
+  close,
+  deadAddress,
+  generateTestPki,
+  listen,
+  startBackend,
+  startEndingsServer,
+  type TestBackend,
+} from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadPort, startBackend, type TestBackend } from './helpers/backends.js';
 
 const pki = generateTestPki();
 
 describe('tcpCheck', () => {
   let up: TestBackend;
   beforeAll(async () => {
-    up = await startBackend();
+    up = await startBackend({ keepAliveTimeout: 60_000 });
   });
-  afterAll(() => up.kill());
+  afterAll(() => up.stop());
 
   it('passes when the port accepts a connection, and closes it', async () => {
     const before = up.connections;
@@ -24,7 +31,7 @@ describe('tcpCheck', () => {
   });
 
   it('fails with "connection refused" on a port with nothing listening', async () => {
-    const result = await tcpCheck().check(await deadPort());
+    const result = await tcpCheck().check(backend(await deadAddress()));
     expect(result).toMatchObject({ ok: false, reason: 'connection refused' });
   });
 

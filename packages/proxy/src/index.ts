@@ -6,6 +6,7 @@ export {
   createBalancer,
   DEFAULT_MAX_ITERATIONS,
 } from './balancer.js';
+export { SERVE_NODE_FLAGS } from './commands/relaunch.js';
 export { loadConfig, parseConfigText } from './config/load.js';
 export { formatConfig } from './config/print.js';
 export {

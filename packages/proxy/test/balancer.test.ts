@@ -3,8 +3,8 @@ import { type Backend, backend, HttpPeer, type Selector, type SelectorFactory } 
 import { createHealthMonitor, type Discovery, type HealthCheck, tcpCheck } from '@switchyard/health';
 import { type Balancer, createBalancer } from '@switchyard/proxy';
 import { consistentHash, roundRobin } from '@switchyard/selectors';
+import { deadAddress, startBackend, waitFor } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deadAddress, startBackend, until } from './helpers/backends.js';
 
 // Check timeouts are long on purpose: a refused port fails at once, and a loaded machine must not
 // make a live backend look dead.
@@ -82,7 +82,7 @@ describe('createBalancer', () => {
   });
 
   it('keeps health state for backends that stay and hands new members to the monitor', async () => {
-    const live = await startBackend('live');
+    const live = await startBackend({ name: 'live' });
     track(live);
     const dead = await deadAddress();
     const discovery = new ManualDiscovery([backend(dead)]);
@@ -94,18 +94,18 @@ describe('createBalancer', () => {
       }),
     );
     await balancer.ready();
-    await until('the dead backend to turn unhealthy', () => balancer.health?.isHealthy(dead) === false);
+    await waitFor('the dead backend to turn unhealthy', () => balancer.health?.isHealthy(dead) === false);
     expect(balancer.select('k')).toBeUndefined();
-    discovery.set([backend(dead), backend(live.address)]);
+    discovery.set([backend(dead), backend(live.id)]);
     expect(balancer.health?.isHealthy(dead)).toBe(false);
-    expect(picks(balancer)).toEqual(new Set([live.address]));
+    expect(picks(balancer)).toEqual(new Set([live.id]));
   });
 
   it('select walks candidates with accept(backend, ready): health by default, overridable', async () => {
-    const alive = await Promise.all([startBackend('a'), startBackend('b')]);
+    const alive = await Promise.all([startBackend({ name: 'a' }), startBackend({ name: 'b' })]);
     alive.forEach(track);
     const dead = await deadAddress();
-    const all = [...alive.map((x) => backend(x.address)), backend(dead)];
+    const all = [...alive.map((x) => backend(x.id)), backend(dead)];
     const balancer = track(
       createBalancer({
         backends: all,
@@ -116,26 +116,26 @@ describe('createBalancer', () => {
     // Before the first check every backend starts healthy (Pingora), so the dead one is picked for its keys.
     expect(picks(balancer).has(dead)).toBe(true);
     await balancer.ready();
-    await until('health to mark the dead backend', () => !balancer.isReady(dead));
-    expect(picks(balancer)).toEqual(new Set(alive.map((x) => x.address)));
+    await waitFor('health to mark the dead backend', () => !balancer.isReady(dead));
+    expect(picks(balancer)).toEqual(new Set(alive.map((x) => x.id)));
     // Ignoring health (Pingora's `select_with(|_, _| true)`) gives the first choice back.
     expect(picks(balancer, 200)).not.toContain(dead);
     const ignoring = new Set<string | undefined>();
     for (let i = 0; i < 200; i++) ignoring.add(balancer.select(`/k/${i}`, undefined, () => true)?.id);
     expect(ignoring.has(dead)).toBe(true);
     // Skipping a set of ids while still honouring health.
-    const firstAlive = alive[0]!.address;
+    const firstAlive = alive[0]!.id;
     const skipping = new Set<string | undefined>();
     for (let i = 0; i < 200; i++)
       skipping.add(balancer.select(`/k/${i}`, undefined, (b, ready) => ready && b.id !== firstAlive)?.id);
-    expect(skipping).toEqual(new Set([alive[1]!.address]));
+    expect(skipping).toEqual(new Set([alive[1]!.id]));
     expect(balancer.select('k', undefined, () => false)).toBeUndefined();
   });
 
   it('the observer feeds outlier detection by peer id; a passing active check reinstates the backend', async () => {
-    const servers = await Promise.all([startBackend('a'), startBackend('b')]);
+    const servers = await Promise.all([startBackend({ name: 'a' }), startBackend({ name: 'b' })]);
     servers.forEach(track);
-    const [a, b] = servers.map((s) => backend(s.address)) as [Backend, Backend];
+    const [a, b] = servers.map((s) => backend(s.id)) as [Backend, Backend];
     let checksOfA = 0;
     let passing = false;
     const base = tcpCheck({ timeoutMs: 2000 });
@@ -170,10 +170,10 @@ describe('createBalancer', () => {
     expect(balancer.outlier?.ejected()).toEqual([a.id]);
 
     const seen = checksOfA;
-    await until('more checks of a', () => checksOfA > seen + 2);
+    await waitFor('more checks of a', () => checksOfA > seen + 2);
     expect(balancer.outlier?.isEjected(a)).toBe(true);
     passing = true;
-    await until('a passing check to reinstate a', () => balancer.outlier?.isEjected(a) === false);
+    await waitFor('a passing check to reinstate a', () => balancer.outlier?.isEjected(a) === false);
     expect(picks(balancer)).toEqual(new Set([a.id, b.id]));
   });
 
@@ -209,8 +209,8 @@ describe('createBalancer', () => {
   });
 
   it('an adopted monitor reinstates on its healthy transition and is stopped by close()', async () => {
-    const s = track(await startBackend('a'));
-    const a = backend(s.address);
+    const s = track(await startBackend({ name: 'a' }));
+    const a = backend(s.id);
     let checks = 0;
     let ok = false;
     const monitor = createHealthMonitor({
@@ -231,11 +231,11 @@ describe('createBalancer', () => {
       outlier: { consecutiveFailures: 1, maxEjectedPercent: 100 },
     });
     await balancer.ready();
-    await until('a unhealthy', () => !monitor.isHealthy(a));
+    await waitFor('a unhealthy', () => !monitor.isHealthy(a));
     balancer.observer.onFinish?.(new HttpPeer(a, false), 'http-5xx', 1);
     expect(balancer.outlier?.isEjected(a)).toBe(true);
     ok = true;
-    await until('a healthy and reinstated', () => monitor.isHealthy(a) && balancer.outlier?.isEjected(a) === false);
+    await waitFor('a healthy and reinstated', () => monitor.isHealthy(a) && balancer.outlier?.isEjected(a) === false);
     await balancer.close();
     const after = checks;
     await new Promise((r) => setTimeout(r, 150));

@@ -2,19 +2,23 @@ import { spawn } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relaunchFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
-import { deadAddress, get, startBackend, type TestBackend, until } from './helpers/backends.js';
 import {
   CLI_PATH,
+  deadAddress,
   ensureBuilt,
   freePort,
   probe,
   runCli,
   type ServeProcess,
+  startBackend,
   startServe,
+  type TestBackend,
   tempDir,
-} from './helpers/serve-process.js';
+  waitFor,
+} from '@switchyard/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relaunchFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
+import { get } from './helpers/server-client.js';
 
 // The CLI runs as a child process from packages/proxy/dist (built on demand by ensureBuilt).
 
@@ -22,7 +26,7 @@ const config = (port: number, backends: readonly TestBackend[]) => ({
   listen: `127.0.0.1:${port}`,
   upstreams: {
     web: {
-      backends: backends.map((b) => b.address),
+      backends: backends.map((b) => b.id),
       selector: { type: 'round-robin' },
       // A generous check timeout: the box running these tests may be loaded, and a false 'down' would fail them.
       health: { type: 'http', path: '/healthz', intervalMs: 200, timeoutMs: 1000 },
@@ -42,7 +46,7 @@ async function servedBy(port: number, prefix: string, count: number): Promise<Se
 let backends: TestBackend[] = [];
 beforeAll(async () => {
   await ensureBuilt();
-  backends = await Promise.all(['one', 'two', 'three'].map((n) => startBackend(n)));
+  backends = await Promise.all(['one', 'two', 'three'].map((n) => startBackend({ name: n })));
 }, 200_000);
 afterAll(async () => {
   await Promise.all(backends.map((b) => b.close()));
@@ -134,7 +138,7 @@ describe('switchyard serve', () => {
 
       serve.writeConfig(config(serve.port, [three]));
       serve.signal('SIGHUP');
-      await until(
+      await waitFor(
         'a reload on SIGHUP',
         () => serve.logs().some((l) => l.msg === 'config reloaded' && l.why === 'SIGHUP'),
         10_000,
@@ -144,7 +148,7 @@ describe('switchyard serve', () => {
       // A reload that fails validation keeps the running config.
       writeFileSync(serve.configPath, '{ "upstreams": { "web": { "backends": [] } } }');
       serve.signal('SIGHUP');
-      await until(
+      await waitFor(
         'the failed reload to be logged',
         () => serve.logs().some((l) => l.msg?.toString().includes('reload failed') === true),
         10_000,
@@ -167,11 +171,11 @@ describe('switchyard serve', () => {
       const tmp = `${serve.configPath}.tmp`;
       writeFileSync(tmp, JSON.stringify(config(serve.port, [two])));
       renameSync(tmp, serve.configPath);
-      await until('a reload after the rename', () => reloads() === 1, 10_000);
+      await waitFor('a reload after the rename', () => reloads() === 1, 10_000);
       expect(await servedBy(serve.port, 'b', 4)).toEqual(new Set(['two']));
       // The watch moved to the new file: an in-place write is seen too.
       serve.writeConfig(config(serve.port, [three]));
-      await until('a reload after the in-place write', () => reloads() === 2, 10_000);
+      await waitFor('a reload after the in-place write', () => reloads() === 2, 10_000);
       expect(await servedBy(serve.port, 'c', 4)).toEqual(new Set(['three']));
     } finally {
       serve.signal('SIGTERM');
@@ -184,7 +188,7 @@ describe('switchyard serve', () => {
     const live = backends[0]!;
     const raw = (port: number, maxAttempts: number, accessLog: boolean) => ({
       listen: `127.0.0.1:${port}`,
-      upstreams: { web: { backends: [dead, live.address], selector: { type: 'round-robin' } } },
+      upstreams: { web: { backends: [dead, live.id], selector: { type: 'round-robin' } } },
       retries: { maxAttempts },
       accessLog,
     });
@@ -201,7 +205,10 @@ describe('switchyard serve', () => {
     const retrying = await startServe({ config: (port) => raw(port, 2, true) });
     try {
       for (let i = 0; i < 6; i++) expect((await get(retrying.port, `/b${i}`)).status).toBe(200);
-      await until('access-log lines', () => retrying.logs().filter((l) => typeof l.attempts === 'number').length >= 6);
+      await waitFor(
+        'access-log lines',
+        () => retrying.logs().filter((l) => typeof l.attempts === 'number').length >= 6,
+      );
       expect(retrying.logs().some((l) => l.attempts === 2)).toBe(true);
     } finally {
       await retrying.stop();
@@ -212,7 +219,7 @@ describe('switchyard serve', () => {
     const live = backends[0]!;
     const raw = (port: number, logFlushMs: number) => ({
       listen: `127.0.0.1:${port}`,
-      upstreams: { web: { backends: [live.address] } },
+      upstreams: { web: { backends: [live.id] } },
       logBufferBytes: 65_536,
       logFlushMs,
     });
@@ -232,7 +239,7 @@ describe('switchyard serve', () => {
     const timed = await startServe({ config: (port) => raw(port, 100) });
     try {
       for (let i = 0; i < 5; i++) expect((await get(timed.port, `/t${i}`)).status).toBe(200);
-      await until('the flush timer to write the access lines', () => accessLines(timed, '/t') === 5);
+      await waitFor('the flush timer to write the access lines', () => accessLines(timed, '/t') === 5);
     } finally {
       await timed.stop();
     }
@@ -241,7 +248,7 @@ describe('switchyard serve', () => {
   it('runs the server with SERVE_NODE_FLAGS: relaunched in a child, which a SIGKILLed launcher takes down', async () => {
     const serve = await startServe({ config: (port) => config(port, backends) });
     const servingPid = () => serve.logs().find((l) => l.msg === 'switchyard listening')?.pid as number | undefined;
-    await until('the listening line', () => servingPid() !== undefined);
+    await waitFor('the listening line', () => servingPid() !== undefined);
     const pid = servingPid() as number;
     expect(pid).not.toBe(serve.pid);
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -257,7 +264,7 @@ describe('switchyard serve', () => {
         return false;
       }
     };
-    await until('the relaunched server to stop after its launcher died', () => !alive(), 15_000);
+    await waitFor('the relaunched server to stop after its launcher died', () => !alive(), 15_000);
   }, 60_000);
 
   it('does not relaunch when the operator gave the flag (NODE_OPTIONS) themselves', async () => {
@@ -266,7 +273,7 @@ describe('switchyard serve', () => {
       env: { NODE_OPTIONS: '--max-semi-space-size=32' },
     });
     try {
-      await until('the listening line', () => serve.logs().some((l) => l.msg === 'switchyard listening'));
+      await waitFor('the listening line', () => serve.logs().some((l) => l.msg === 'switchyard listening'));
       expect(serve.logs().find((l) => l.msg === 'switchyard listening')?.pid).toBe(serve.pid);
     } finally {
       await serve.stop();
@@ -281,7 +288,7 @@ describe('switchyard serve', () => {
       readyTimeoutMs: 45_000,
     });
     try {
-      await until(
+      await waitFor(
         'both workers listening',
         () => serve.logs().filter((l) => l.msg === 'switchyard listening').length === 2,
         20_000,
@@ -310,7 +317,7 @@ describe('switchyard serve', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
-      await until('the URL to be printed', () => /proxying http:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000);
+      await waitFor('the URL to be printed', () => /proxying http:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000);
       const port = Number(/proxying http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
       const served = new Set<string>();
       for (let i = 0; i < 30; i++) {

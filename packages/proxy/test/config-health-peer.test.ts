@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { isLbError } from '@switchyard/core';
 import { createConfiguredApp, createProxyServer, resolveConfig } from '@switchyard/proxy';
-import { close, generateTestPki, listen } from '@switchyard/testkit';
+import { close, generateTestPki, listen, waitFor } from '@switchyard/testkit';
 import { createProxy } from 'proxy';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { get, until } from './helpers/backends.js';
+import { get } from './helpers/server-client.js';
 
 // The config builds each upstream's health check from the same peer settings as its traffic, so a
 // TLS backend records the same SNI, source address and client certificate for both.
@@ -92,7 +92,7 @@ describe('health checks built from the config reach backends as traffic does', (
         peer: { ca: files.ca },
         health,
       });
-      await until('a health check', () => backend.seen.some((s) => s.kind === 'health'));
+      await waitFor('a health check', () => backend.seen.some((s) => s.kind === 'health'));
       expect((await get(port, '/x')).status).toBe(200);
       expect(identities(backend.seen, 'traffic').size).toBe(1);
       expect(identities(backend.seen, 'health')).toEqual(identities(backend.seen, 'traffic'));
@@ -115,7 +115,7 @@ describe('health checks built from the config reach backends as traffic does', (
       peer: { ca: files.ca, clientCert: { cert: files.cert, key: files.key }, bindTo: '127.0.0.2' },
       health,
     });
-    await until('a health check', () => backend.seen.some((s) => s.kind === 'health'));
+    await waitFor('a health check', () => backend.seen.some((s) => s.kind === 'health'));
     expect((await get(port, '/x')).status).toBe(200);
     expect([...identities(backend.seen, 'health')]).toEqual([
       JSON.stringify(['upstream.test', '127.0.0.2', 'switchyard-client']),
@@ -138,7 +138,7 @@ describe('health checks built from the config reach backends as traffic does', (
       peer: { ca: files.ca, proxy: `http://127.0.0.1:${proxyPort}` },
       health,
     });
-    await until('a health check', () => backend.seen.some((s) => s.kind === 'health'));
+    await waitFor('a health check', () => backend.seen.some((s) => s.kind === 'health'));
     // Every connection so far was a check's, and each came through the proxy.
     expect(connects.length).toBeGreaterThanOrEqual(1);
     expect(new Set(connects)).toEqual(new Set([id]));

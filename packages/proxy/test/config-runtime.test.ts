@@ -8,9 +8,9 @@ import {
   resolveConfig,
   SELECTOR_TYPES,
 } from '@switchyard/proxy';
-import { startEndingsServer } from '@switchyard/testkit';
+import { deadAddress, startBackend, startEndingsServer, type TestBackend } from '@switchyard/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deadAddress, get, startBackend, type TestBackend } from './helpers/backends.js';
+import { get } from './helpers/server-client.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,7 +19,7 @@ afterEach(async () => {
 
 let live: TestBackend[] = [];
 beforeAll(async () => {
-  live = await Promise.all(['web1', 'web2', 'dr'].map((n) => startBackend(n)));
+  live = await Promise.all(['web1', 'web2', 'dr'].map((n) => startBackend({ name: n })));
 });
 afterAll(async () => {
   await Promise.all(live.map((b) => b.close()));
@@ -40,9 +40,9 @@ describe('createConfiguredApp', () => {
     const [web1, web2, dr] = live as [TestBackend, TestBackend, TestBackend];
     const { port } = await serve({
       upstreams: {
-        web: { backends: [web1.address, web2.address] },
+        web: { backends: [web1.id, web2.id] },
         api: { backends: [await deadAddress(), await deadAddress()], selector: { type: 'consistent', key: 'path' } },
-        'api-dr': { backends: [dr.address] },
+        'api-dr': { backends: [dr.id] },
       },
       routes: [
         { prefix: '/api', upstream: 'api', failover: ['api-dr'] },
@@ -60,7 +60,7 @@ describe('createConfiguredApp', () => {
 
   it('answers 503 for a path no route matches', async () => {
     const { port } = await serve({
-      upstreams: { web: { backends: [live[0]!.address] } },
+      upstreams: { web: { backends: [live[0]!.id] } },
       routes: [{ prefix: '/only', upstream: 'web' }],
     });
     expect((await get(port, '/only/x')).status).toBe(200);
@@ -70,7 +70,7 @@ describe('createConfiguredApp', () => {
   it('builds every selector type of the table and spreads keys over the backends', async () => {
     for (const type of Object.keys(SELECTOR_TYPES)) {
       const { port } = await serve({
-        upstreams: { web: { backends: [live[0]!.address, live[1]!.address], selector: { type, key: 'uri' } } },
+        upstreams: { web: { backends: [live[0]!.id, live[1]!.id], selector: { type, key: 'uri' } } },
       });
       const seen = new Set<string | undefined>();
       for (let i = 0; i < 20; i++) seen.add((await get(port, `/k/${i}`)).backend);
@@ -82,12 +82,12 @@ describe('createConfiguredApp', () => {
     const [web1, web2] = live as [TestBackend, TestBackend];
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-discovery-'));
     const list = join(dir, 'backends.json');
-    writeFileSync(list, JSON.stringify([web1.address]));
+    writeFileSync(list, JSON.stringify([web1.id]));
     const { port } = await serve({
       upstreams: { web: { discovery: { type: 'file', path: list, pollMs: 20 } } },
     });
     expect((await get(port, '/')).backend).toBe('web1');
-    writeFileSync(list, JSON.stringify([web2.address]));
+    writeFileSync(list, JSON.stringify([web2.id]));
     const deadline = Date.now() + 5000;
     let served: string | undefined;
     while (Date.now() < deadline && served !== 'web2') {
@@ -106,8 +106,8 @@ describe('createConfiguredApp', () => {
         { prefix: '/', upstream: 'web' },
       ],
       upstreams: {
-        web: { backends: [web1.address], health, outlier: {} },
-        idle: { backends: [web2.address], health },
+        web: { backends: [web1.id], health, outlier: {} },
+        idle: { backends: [web2.id], health },
       },
     });
     const started = performance.now();
@@ -137,10 +137,10 @@ describe('createConfiguredApp', () => {
     const raw = (address: string) => ({
       upstreams: { web: { backends: [address], health: { type: 'tcp', intervalMs: 50 } } },
     });
-    const { port, app } = await serve(raw(web1.address));
+    const { port, app } = await serve(raw(web1.id));
     expect((await get(port, '/')).backend).toBe('web1');
     const before = app.balancers().get('web');
-    await app.reload(resolveConfig(raw(web2.address), process.cwd()));
+    await app.reload(resolveConfig(raw(web2.id), process.cwd()));
     expect((await get(port, '/')).backend).toBe('web2');
     expect(app.balancers().get('web')).not.toBe(before);
     expect(before?.health?.snapshot().length).toBe(1);

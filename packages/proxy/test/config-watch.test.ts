@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir, waitFor } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConfigWatch, type ConfigWatchTiming, watchConfigFile } from '../src/commands/config-watch.js';
-import { until } from './helpers/backends.js';
-import { tempDir } from './helpers/serve-process.js';
 
 // Real files in a temp folder, watched through the kernel's inotify (Linux, as CI).
 
@@ -49,7 +48,7 @@ describe('watchConfigFile', () => {
   it('calls onChange once for a burst of in-place writes', async () => {
     const { file, calls } = start('{}');
     for (let i = 0; i < 3; i++) writeFileSync(file, `{"n":${i}}`);
-    await until('the change', () => calls.changes === 1);
+    await waitFor('the change', () => calls.changes === 1);
     await sleep(200);
     expect(calls.changes).toBe(1);
   });
@@ -68,10 +67,10 @@ describe('watchConfigFile', () => {
     const { dir, file, calls } = start('{"v":1}');
     writeFileSync(join(dir, 'lb.json.tmp'), '{"v":2}');
     renameSync(join(dir, 'lb.json.tmp'), file);
-    await until('the rename to be reported', () => calls.changes === 1);
+    await waitFor('the rename to be reported', () => calls.changes === 1);
     expect(watchedInodes().has(statSync(file).ino)).toBe(true);
     writeFileSync(file, '{"v":3}');
-    await until('an in-place write to the new file', () => calls.changes === 2);
+    await waitFor('an in-place write to the new file', () => calls.changes === 2);
   });
 
   it('waits for a deleted file to come back, then reports it', async () => {
@@ -80,16 +79,16 @@ describe('watchConfigFile', () => {
     await sleep(300);
     expect(calls.changes).toBe(0);
     writeFileSync(file, '{"back":true}');
-    await until('the file coming back', () => calls.changes === 1);
+    await waitFor('the file coming back', () => calls.changes === 1);
     writeFileSync(file, '{"back":"again"}');
-    await until('a later write', () => calls.changes === 2);
+    await waitFor('a later write', () => calls.changes === 2);
     expect(calls.errors).toEqual([]);
   });
 
   it('gives up on a file missing longer than giveUpMs, naming it', async () => {
     const { file, calls } = start('{}', { debounceMs: 20, retryMs: 20, giveUpMs: 150 });
     rmSync(file);
-    await until('the watch to give up', () => calls.errors.length === 1);
+    await waitFor('the watch to give up', () => calls.errors.length === 1);
     expect(calls.errors[0]?.message).toBe(`${file} stayed missing for 150 ms`);
     writeFileSync(file, '{}');
     await sleep(200);

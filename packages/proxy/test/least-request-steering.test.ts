@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
 import { createConfiguredApp, createProxyServer, resolveConfig } from '@switchyard/proxy';
-import { close, listen } from '@switchyard/testkit';
+import { startBackend, type TestBackend } from '@switchyard/testkit';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -13,22 +12,11 @@ afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()?.();
 });
 
-/** A loopback backend answering after `delayMs`, counting what it served. */
-async function backend(name: string, delayMs: number): Promise<{ address: string; served: () => number }> {
-  let served = 0;
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    served++;
-    const answer = () => {
-      res.setHeader('x-backend', name);
-      res.end(name);
-    };
-    if (delayMs === 0) answer();
-    else setTimeout(answer, delayMs);
-  });
-  const port = await listen(server);
-  cleanup.push(() => close(server));
-  return { address: `127.0.0.1:${port}`, served: () => served };
+/** A loopback backend answering after `delayMs`, closed after the test. */
+async function backend(name: string, delayMs: number): Promise<TestBackend> {
+  const b = await startBackend({ name, delayMs });
+  cleanup.push(() => b.close());
+  return b;
 }
 
 /**
@@ -39,7 +27,7 @@ async function run(selector: Record<string, unknown>): Promise<{ fast: number; s
   const fast = await backend('fast', 0);
   const slow = await backend('slow', SLOW_MS);
   const config = resolveConfig(
-    { accessLog: false, upstreams: { web: { backends: [fast.address, slow.address], selector } } },
+    { accessLog: false, upstreams: { web: { backends: [fast.id, slow.id], selector } } },
     process.cwd(),
   );
   const configured = createConfiguredApp(config);
@@ -60,7 +48,7 @@ async function run(selector: Record<string, unknown>): Promise<{ fast: number; s
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, worker));
-  return { fast: fast.served(), slow: slow.served() };
+  return { fast: fast.traffic(), slow: slow.traffic() };
 }
 
 describe('least-request through the proxy', () => {

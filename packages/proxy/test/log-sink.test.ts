@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogSink, type LogSinkOptions } from '../src/internal/log-sink.js';
-import { tempDir } from './helpers/serve-process.js';
 
 const dirs: string[] = [];
 const fds: number[] = [];

@@ -1,16 +1,16 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { createProxyServer, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
+import { type TestBackend, waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { rawExchange } from './helpers/raw-client.js';
-import { peer, peersApp, send, until } from './helpers/server-client.js';
+import { peer, peersApp, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
-import type { TestUpstream } from './helpers/upstreams.js';
 
 const { upstream, proxy } = serverFixtures(500);
 
 /** Answers after `ms`. */
-function slowHandler(ms: number): NonNullable<TestUpstream['handler']> {
+function slowHandler(ms: number): NonNullable<TestBackend['handler']> {
   return (req, res) => {
     req.resume();
     setTimeout(() => res.end(`done ${req.url}`), ms);
@@ -23,7 +23,7 @@ describe('graceful close', () => {
     u.handler = slowHandler(300);
     const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false });
     const inflight = [send(port, '/a'), send(port, '/b'), send(port, '/c')];
-    await until(() => u.requests === 3);
+    await waitFor('three requests at the backend', () => u.requests.length === 3, 5000);
     const start = Date.now();
     const closed = p.close({ deadlineMs: 5000 });
     // The listener is gone at once.
@@ -38,7 +38,7 @@ describe('graceful close', () => {
     expect(Date.now() - start).toBeLessThan(3000);
     expect(p.server.listening).toBe(false);
     // The upstream pools were closed: no connection from the proxy stays open.
-    await until(() => u.sockets.size === 0, 2000);
+    await waitFor('the backend connections to close', () => u.sockets.size === 0, 2000);
   });
 
   it('cuts what is still running at the deadline', async () => {
@@ -48,7 +48,7 @@ describe('graceful close', () => {
       () => 'answered',
       () => 'cut',
     );
-    await until(() => u.requests === 1);
+    await waitFor('the request at the backend', () => u.requests.length === 1, 5000);
     const start = Date.now();
     await p.close({ deadlineMs: 300 });
     expect(Date.now() - start).toBeGreaterThanOrEqual(250);
@@ -85,7 +85,7 @@ describe('upstream pools', () => {
     target = b;
     expect((await send(port, '/')).status).toBe(200);
     // a's pool was evicted and closed: its idle keep-alive connection goes away.
-    await until(() => a.sockets.size === 0, 2000);
+    await waitFor('the connection to a to close', () => a.sockets.size === 0, 2000);
     expect(b.sockets.size).toBe(1);
   });
 
@@ -98,7 +98,7 @@ describe('upstream pools', () => {
     expect((await send(port, '/')).status).toBe(200);
     expect(u.sockets.size).toBe(1);
     // The sweep runs every max(1 s, poolIdleMs / 2).
-    await until(() => u.sockets.size === 0, 3000);
+    await waitFor('the idle backend connection to close', () => u.sockets.size === 0, 3000);
   });
 });
 
@@ -123,7 +123,7 @@ describe('hostile-client defaults', () => {
     const reply = await send(port, '/', { headers: { 'x-big': 'y'.repeat(4096) } }).catch((e: Error) => e);
     if (reply instanceof Error) expect(reply.message).toMatch(/socket hang up|ECONNRESET/);
     else expect(reply.status).toBe(431);
-    expect(u.requests).toBe(0);
+    expect(u.requests.length).toBe(0);
   });
 
   it('drops a client that sends its head too slowly (headersTimeout)', async () => {
@@ -147,7 +147,7 @@ describe('hostile-client defaults', () => {
     });
     expect(closed).toBe(true);
     expect(text).toMatch(/^HTTP\/1.1 408/);
-    expect(u.requests).toBe(0);
+    expect(u.requests.length).toBe(0);
   });
 
   it('closes a connection that never sends a byte after headersTimeout, but not a slow response', async () => {
@@ -181,7 +181,7 @@ describe('hostile-client defaults', () => {
     const exchange = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n');
     const raw = exchange.raw.toString('latin1');
     expect(raw).toMatch(/^HTTP\/1.1 400/);
-    expect(u.requests).toBe(0);
+    expect(u.requests.length).toBe(0);
   });
 
   it('keeps serving other clients while one holds a request open', async () => {

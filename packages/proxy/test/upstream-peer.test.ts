@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { backend, HttpPeer, isLbError } from '@switchyard/core';
 import { type Balancer, createBalancer, createProxyServer, createUpstreamPeer, type ProxyCtx } from '@switchyard/proxy';
 import { consistentHash } from '@switchyard/selectors';
+import { deadAddress, startBackend } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deadAddress, startBackend } from './helpers/backends.js';
+import { get } from './helpers/server-client.js';
 import { sessionOf } from './helpers/session.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -13,24 +13,6 @@ afterEach(async () => {
 
 const ctx = (): ProxyCtx => ({ triedBackends: new Set(), attempts: 0 });
 const peerOf = (b: { id: string }) => new HttpPeer(b.id, false);
-
-function get(port: number, path: string): Promise<{ status: number; backend: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string | undefined, body }),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** A key whose first choice on `balancer` (ignoring health) is `id`. */
 function keyFirstOn(balancer: Balancer, id: string): string {
@@ -90,11 +72,11 @@ describe('createUpstreamPeer', () => {
   });
 
   it('through a real proxy: a dead first choice fails over to a live backend; nothing left → the last error, or 503 when none was ready', async () => {
-    const live = await Promise.all([startBackend('one'), startBackend('two')]);
+    const live = await Promise.all([startBackend({ name: 'one' }), startBackend({ name: 'two' })]);
     for (const b of live) cleanup.push(() => b.close());
     const dead = await deadAddress();
     const balancer = createBalancer({
-      backends: [backend(dead), ...live.map((b) => backend(b.address))],
+      backends: [backend(dead), ...live.map((b) => backend(b.id))],
       selector: consistentHash,
     });
     cleanup.push(() => balancer.close());

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:net';
 
-/** Listens on `host` (default 127.0.0.1) and an OS-assigned port; resolves to the port. */
-export function listen(server: Server, host = '127.0.0.1'): Promise<number> {
+/** Listens on `host` (default 127.0.0.1) and `port` (default 0: OS-assigned); resolves to the port. */
+export function listen(server: Server, host = '127.0.0.1', port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       const address = server.address();
       if (address === null || typeof address === 'string') reject(new Error('server has no TCP address'));
@@ -19,6 +19,24 @@ export function close(server: Server & { closeAllConnections?: () => void }): Pr
     server.close(() => resolve());
     server.closeAllConnections?.();
   });
+}
+
+/** `host:port`, with an IPv6 host in brackets (`[::1]:80`), as `Backend.id`. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A TCP port that was free on `host` a moment ago: bound once on port 0, noted, then closed. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  const port = await listen(server, host);
+  await close(server);
+  return port;
+}
+
+/** `host:port` of a loopback port with nothing listening (see {@link freePort}): connecting is refused. */
+export async function deadAddress(host = '127.0.0.1'): Promise<string> {
+  return hostPort(host, await freePort(host));
 }
 
 /** A loopback TCP server that records how each connection it accepted ended. */

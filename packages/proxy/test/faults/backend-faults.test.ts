@@ -1,13 +1,17 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultBackend, startFaultBackend, stopAll } from '../helpers/fault-backend.js';
-import { sleep, startLoad, waitFor } from '../helpers/load.js';
 import {
   type BackendProcess,
   ensureBuilt,
+  type FaultBackend,
   type ServeProcess,
+  sleep,
   startBackendProcess,
+  startFaultBackend,
+  startLoad,
   startServe,
-} from '../helpers/serve-process.js';
+  stopAll,
+  waitFor,
+} from '@switchyard/testkit';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   accessLines,
   HEALTH,
@@ -60,7 +64,7 @@ describe('faults under load', { timeout: 30_000 }, () => {
     const [b2, b3] = await Promise.all(['b2', 'b3'].map((name) => startFaultBackend({ name })));
     backends = [b2!, b3!];
     serve = await startServe({
-      config: (port) => serveConfig(port, { backends: [killed.address, b2!.address, b3!.address] }),
+      config: (port) => serveConfig(port, { backends: [killed.id, b2!.id, b3!.id] }),
     });
     const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000 });
     await waitFor('the victim to serve traffic', () => killed.hits.length >= 20, 5000);
@@ -75,8 +79,8 @@ describe('faults under load', { timeout: 30_000 }, () => {
     expect(retriedLines.length, 'connect failures were retried on another backend').toBeGreaterThan(0);
     const lastRetry = Math.max(...retriedLines.map(logTime));
     expect(lastRetry - killedAt).toBeLessThanOrEqual(UNHEALTHY_BOUND_MS);
-    const down = transitions(serve, killed.address, false);
-    expect(down.length, `a health transition for ${killed.address} is logged`).toBeGreaterThan(0);
+    const down = transitions(serve, killed.id, false);
+    expect(down.length, `a health transition for ${killed.id} is logged`).toBeGreaterThan(0);
     expect(logTime(down[0]!) - killedAt).toBeLessThanOrEqual(UNHEALTHY_BOUND_MS);
 
     const hitsBefore = killed.hits.length;
@@ -85,7 +89,7 @@ describe('faults under load', { timeout: 30_000 }, () => {
     const restartedAt = Date.now();
     await waitFor('traffic back to the restarted backend', () => killed.hits.length > hitsBefore, 5000);
     const firstHit = killed.hits[hitsBefore]!;
-    const up = transitions(serve, killed.address, true).filter((l) => logTime(l) >= restartedAt);
+    const up = transitions(serve, killed.id, true).filter((l) => logTime(l) >= restartedAt);
     console.info(
       `SIGKILL: down after ${logTime(down[0]!) - killedAt} ms, up logged after ${up.length > 0 ? logTime(up[0]!) - restartedAt : 'never'} ms, first request after ${firstHit - restartedAt} ms`,
     );
@@ -103,33 +107,33 @@ describe('faults under load', { timeout: 30_000 }, () => {
   it('a backend that accepts and then resets connections: no idempotent request fails', async () => {
     const [b1, b2, b3] = await threeBackends();
     serve = await startServe({
-      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address] }),
+      config: (port) => serveConfig(port, { backends: [b1.id, b2.id, b3.id] }),
     });
     const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000 });
-    await waitFor('warm-up traffic on b1', () => b1.trafficCount() >= 20, 5000);
+    await waitFor('warm-up traffic on b1', () => b1.traffic() >= 20, 5000);
 
-    const acceptedBefore = b1.accepted();
+    const acceptedBefore = b1.connections;
     const resetAt = Date.now();
     b1.mode = 'reset';
     await sleep(UNHEALTHY_BOUND_MS + 500);
     const counts = await load.stop();
     const summary = summarize(counts, serve);
 
-    expect(b1.accepted() - acceptedBefore, 'b1 accepted and reset connections').toBeGreaterThan(0);
+    expect(b1.connections - acceptedBefore, 'b1 accepted and reset connections').toBeGreaterThan(0);
     expect(counts.failed, summary).toBe(0);
     expect(counts.succeeded, summary).toBe(counts.sent);
     expect(load.between(resetAt, Number.POSITIVE_INFINITY).length, summary).toBeGreaterThan(100);
-    expect(transitions(serve, b1.address, false).length, 'b1 marked unhealthy').toBeGreaterThan(0);
+    expect(transitions(serve, b1.id, false).length, 'b1 marked unhealthy').toBeGreaterThan(0);
   });
 
   it('a hanging backend: 504 after readTimeout, nothing else fails, no stuck sockets afterwards', async () => {
     const readTimeout = 500;
     const [b1, b2, b3] = await threeBackends();
     serve = await startServe({
-      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address], peer: { readTimeout } }),
+      config: (port) => serveConfig(port, { backends: [b1.id, b2.id, b3.id], peer: { readTimeout } }),
     });
     const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000, timeoutMs: 5000 });
-    await waitFor('warm-up traffic on b1', () => b1.trafficCount() >= 20, 5000);
+    await waitFor('warm-up traffic on b1', () => b1.traffic() >= 20, 5000);
     const fdsBefore = serve.fds();
 
     const hungAt = Date.now();
@@ -158,11 +162,7 @@ describe('faults under load', { timeout: 30_000 }, () => {
     expect(late.filter((r) => r.status !== 200)).toEqual([]);
 
     // The proxy gave up on the hung upstream sockets: b1 sees them closed (a health check may be in flight).
-    await waitFor(
-      'the proxy to close its sockets to the hung backend',
-      () => b1.openSockets() <= 1,
-      readTimeout + 2000,
-    );
+    await waitFor('the proxy to close its sockets to the hung backend', () => b1.sockets.size <= 1, readTimeout + 2000);
     await waitFor('proxy fds back to their level before the fault', () => serve!.fds() <= fdsBefore + 2, 3000);
   });
 
@@ -170,12 +170,12 @@ describe('faults under load', { timeout: 30_000 }, () => {
     const consecutiveFailures = 3;
     const concurrency = 2;
     const [b1, b2, b3] = await threeBackends();
-    b1.mode = 'status503';
-    b2.mode = 'status503';
+    b1.mode = '503';
+    b2.mode = '503';
     // 34 % of three backends allows one ejection: b1 or b2 is ejected, the other must stay in.
     const outlier = { consecutiveFailures, baseEjectionMs: 30_000, maxEjectionMs: 60_000, maxEjectedPercent: 34 };
     serve = await startServe({
-      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address], health: false, outlier }),
+      config: (port) => serveConfig(port, { backends: [b1.id, b2.id, b3.id], health: false, outlier }),
     });
     const load = startLoad({ port: serve.port, concurrency, pauseMs: 2, maxDurationMs: 20_000 });
     await waitFor('300 requests', () => load.counts.sent >= 300, 10_000);
@@ -192,8 +192,8 @@ describe('faults under load', { timeout: 30_000 }, () => {
     // The other is still served: ejecting it too would exceed maxEjectedPercent.
     expect(failing[1], summary).toBeGreaterThan(50);
     // Every 503 a backend sent to the load reached the client unchanged; nothing else failed.
-    expect(counts.byStatus['503'] ?? 0, summary).toBe(b1.trafficCount() + b2.trafficCount());
-    expect(counts.byStatus['200'] ?? 0, summary).toBe(b3.trafficCount());
+    expect(counts.byStatus['503'] ?? 0, summary).toBe(b1.traffic() + b2.traffic());
+    expect(counts.byStatus['200'] ?? 0, summary).toBe(b3.traffic());
     expect(counts.errors, summary).toEqual({});
     expect(counts.sent).toBe(counts.succeeded + counts.failed);
   });
@@ -202,7 +202,7 @@ describe('faults under load', { timeout: 30_000 }, () => {
     const [b1, b2, b3] = await threeBackends();
     b1.mode = 'close-on-reuse';
     serve = await startServe({
-      config: (port) => serveConfig(port, { backends: [b1.address, b2.address, b3.address] }),
+      config: (port) => serveConfig(port, { backends: [b1.id, b2.id, b3.id] }),
     });
     const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 1, maxDurationMs: 20_000 });
     await sleep(4000);

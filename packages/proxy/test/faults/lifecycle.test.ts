@@ -1,7 +1,15 @@
+import {
+  ensureBuilt,
+  type FaultBackend,
+  type ServeProcess,
+  sleep,
+  startFaultBackend,
+  startLoad,
+  startServe,
+  stopAll,
+  waitFor,
+} from '@switchyard/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultBackend, startFaultBackend, stopAll } from '../helpers/fault-backend.js';
-import { sleep, startLoad, waitFor } from '../helpers/load.js';
-import { ensureBuilt, type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { HEALTHY_BOUND_MS, serveConfig, summarize, UNHEALTHY_BOUND_MS } from './scenario.js';
 
 // Whole-pool and whole-process events under load: every backend down, a config reload that
@@ -30,7 +38,7 @@ async function startBackends(count: number, delayMs = 0): Promise<FaultBackend[]
 describe('pool and process lifecycle under load', { timeout: 30_000 }, () => {
   it('all backends down: an immediate 503 with a clear body, no hanging client; recovery when they return', async () => {
     const pool = await startBackends(3);
-    serve = await startServe({ config: (port) => serveConfig(port, { backends: pool.map((b) => b.address) }) });
+    serve = await startServe({ config: (port) => serveConfig(port, { backends: pool.map((b) => b.id) }) });
     const load = startLoad({ port: serve.port, concurrency: 8, pauseMs: 2, maxDurationMs: 20_000, timeoutMs: 3000 });
     await sleep(500);
 
@@ -78,19 +86,19 @@ describe('pool and process lifecycle under load', { timeout: 30_000 }, () => {
 
   it('config reload (SIGHUP) under load with a changed backend set: no failed request, in-flight ones complete', async () => {
     const [b1, b2, b3] = (await startBackends(3, 50)) as [FaultBackend, FaultBackend, FaultBackend];
-    const config = (port: number, set: FaultBackend[]) => serveConfig(port, { backends: set.map((b) => b.address) });
+    const config = (port: number, set: FaultBackend[]) => serveConfig(port, { backends: set.map((b) => b.id) });
     serve = await startServe({ config: (port) => config(port, [b1, b2]) });
     const load = startLoad({ port: serve.port, concurrency: 12, maxDurationMs: 20_000 });
-    await waitFor('traffic on b1 and b2', () => b1.trafficCount() > 20 && b2.trafficCount() > 20, 5000);
-    expect(b3.trafficCount()).toBe(0);
+    await waitFor('traffic on b1 and b2', () => b1.traffic() > 20 && b2.traffic() > 20, 5000);
+    expect(b3.traffic()).toBe(0);
 
     serve.writeConfig(config(serve.port, [b2, b3]));
     const reloadAt = Date.now();
     serve.signal('SIGHUP');
-    await waitFor('traffic on b3 after the reload', () => b3.trafficCount() > 20, 5000);
+    await waitFor('traffic on b3 after the reload', () => b3.traffic() > 20, 5000);
     const b1Last = Math.max(...b1.requests.filter((r) => r.target !== '/healthz').map((r) => r.at));
     await sleep(1000);
-    const b1AfterReload = b1.trafficCount();
+    const b1AfterReload = b1.traffic();
     await sleep(500);
     const counts = await load.stop();
     const summary = summarize(counts, serve);
@@ -102,15 +110,14 @@ describe('pool and process lifecycle under load', { timeout: 30_000 }, () => {
       'requests were in flight around the reload',
     ).toBeGreaterThan(0);
     // b1 left the set: it stops getting traffic (no new request after the reload settled).
-    expect(b1.trafficCount()).toBe(b1AfterReload);
+    expect(b1.traffic()).toBe(b1AfterReload);
     expect(b1Last - reloadAt).toBeLessThanOrEqual(1000);
   });
 
   it('graceful shutdown (SIGTERM) under load: every request accepted before the signal completes', async () => {
     const pool = await startBackends(3, 300);
     serve = await startServe({
-      config: (port) =>
-        serveConfig(port, { backends: pool.map((b) => b.address) }, { server: { shutdownTimeoutMs: 5000 } }),
+      config: (port) => serveConfig(port, { backends: pool.map((b) => b.id) }, { server: { shutdownTimeoutMs: 5000 } }),
     });
     const load = startLoad({ port: serve.port, concurrency: 16, maxDurationMs: 20_000, timeoutMs: 6000 });
     await sleep(1000);

@@ -1,6 +1,5 @@
+import type { LoadCounts, ServeProcess } from '@switchyard/testkit';
 import { expect } from 'vitest';
-import type { LoadCounts } from '../helpers/load.js';
-import type { ServeProcess } from '../helpers/serve-process.js';
 
 /**
  * Health-check timing every fault scenario uses. Short, so a scenario takes seconds, and

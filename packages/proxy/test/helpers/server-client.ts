@@ -58,6 +58,13 @@ export function send(port: number, path: string, options: SendOptions = {}, host
   });
 }
 
+/** GETs `path` through the proxy on `port` over a fresh connection; the status and the `X-Backend` that answered. */
+export async function get(port: number, path = '/'): Promise<{ status: number; backend: string | undefined }> {
+  const reply = await send(port, path, { timeoutMs: 5000 });
+  const backend = reply.headers['x-backend'];
+  return { status: reply.status, backend: typeof backend === 'string' ? backend : undefined };
+}
+
 /**
  * A minimal app over fixed peers, as `createUpstreamPeer` would behave: each attempt takes the
  * next peer whose id is not in `ctx.triedBackends`, and throws `LB_ERR_NO_HEALTHY_BACKEND` when none is left.
@@ -92,15 +99,6 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
     },
   });
   return { logger: pino({ level: 'info' }, sink), lines };
-}
-
-/** Waits until `predicate()` holds, polling every 10 ms, at most `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** The response body of `req` (HTTP or HTTPS) as text; rejects on a request error. Attach before sending. */

@@ -5,15 +5,15 @@ import {
   type ProxyServer,
   type ProxyServerOptions,
 } from '@switchyard/proxy';
+import { startBackend, type TestBackend, type TestBackendOptions } from '@switchyard/testkit';
 import { afterEach } from 'vitest';
-import { startUpstream, type TestUpstream } from './upstreams.js';
 
 /** What {@link serverFixtures} hands a test file. */
 export interface ServerFixtures {
   /** Extra teardown steps; run after each test, newest first, with the servers below. */
   readonly cleanup: (() => Promise<unknown>)[];
-  /** Starts a loopback upstream that is closed after the test. */
-  upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream>;
+  /** Starts a loopback backend that is closed after the test. */
+  upstream(options?: TestBackendOptions): Promise<TestBackend>;
   /** Starts a proxy on an OS-assigned loopback port that is closed after the test. */
   proxy<C = ProxyCtx>(
     app: ProxyApp<C>,
@@ -22,7 +22,7 @@ export interface ServerFixtures {
 }
 
 /**
- * Registers an `afterEach` that tears down, newest first, every upstream and proxy the
+ * Registers an `afterEach` that tears down, newest first, every backend and proxy the
  * returned functions start. Proxies close gracefully within `closeDeadlineMs`.
  */
 export function serverFixtures(closeDeadlineMs = 1000): ServerFixtures {
@@ -32,8 +32,8 @@ export function serverFixtures(closeDeadlineMs = 1000): ServerFixtures {
   });
   return {
     cleanup,
-    async upstream(...args) {
-      const u = await startUpstream(...args);
+    async upstream(options) {
+      const u = await startBackend(options);
       cleanup.push(() => u.close());
       return u;
     },

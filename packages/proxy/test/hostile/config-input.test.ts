@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLbError } from '@switchyard/core';
 import { resolveConfig } from '@switchyard/proxy';
+import { ensureBuilt, runCli, tempDir } from '@switchyard/testkit';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, runCli, tempDir } from '../helpers/serve-process.js';
 
 // Every invalid config field is reported with its path; random JSON never produces a stack trace.
 

@@ -1,9 +1,15 @@
 import { connect } from 'node:net';
+import {
+  type FaultBackend,
+  type ServeProcess,
+  sleep,
+  startFaultBackend,
+  startLoad,
+  startServe,
+  waitFor,
+} from '@switchyard/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type FaultBackend, startFaultBackend } from '../helpers/fault-backend.js';
-import { sleep, startLoad, waitFor } from '../helpers/load.js';
 import { getHead, openIdleConnections, rawExchange } from '../helpers/raw-client.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { startHostileRig } from './hostile-proxy.js';
 
 // Connection-level abuse: headers dribbled byte by byte, and a flood of connections that send nothing.
@@ -69,7 +75,7 @@ describe('a flood of idle connections', () => {
     serve = await startServe({
       config: (port) => ({
         listen: `127.0.0.1:${port}`,
-        upstreams: { web: { backends: [backend!.address] } },
+        upstreams: { web: { backends: [backend!.id] } },
         accessLog: false,
         server: { headersTimeout, requestTimeout: 40_000 },
       }),

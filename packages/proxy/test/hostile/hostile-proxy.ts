@@ -1,6 +1,6 @@
 import { HttpPeer } from '@switchyard/core';
 import { createProxyServer, type ProxyServer, type ProxyServerOptions } from '@switchyard/proxy';
-import { type FaultBackend, startFaultBackend } from '../helpers/fault-backend.js';
+import { type FaultBackend, startFaultBackend } from '@switchyard/testkit';
 
 /** A proxy (in this process) in front of one recording backend. */
 export interface HostileRig {
@@ -17,7 +17,7 @@ export interface HostileRig {
 export async function startHostileRig(options: Partial<ProxyServerOptions> = {}): Promise<HostileRig> {
   const backend = await startFaultBackend({ name: 'target' });
   const proxy = createProxyServer(
-    { upstreamPeer: () => new HttpPeer(backend.address, false, '', { options: { readTimeout: 3000 } }) },
+    { upstreamPeer: () => new HttpPeer(backend.id, false, '', { options: { readTimeout: 3000 } }) },
     { headersTimeout: 1000, requestTimeout: 5000, accessLog: false, ...options },
   );
   const { port } = await proxy.listen(0, '127.0.0.1');

@@ -1,5 +1,5 @@
+import type { ReceivedRequest } from '@switchyard/testkit';
 import { expect } from 'vitest';
-import type { ReceivedRequest } from '../helpers/fault-backend.js';
 import { headerValues } from '../helpers/raw-client.js';
 
 /** The ten hop-by-hop names the standard policy strips (DESIGN.md, Pingora's list). */

@@ -1,5 +1,5 @@
+import { waitFor } from '@switchyard/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/load.js';
 import { getHead, headerValues, type RawExchange, rawExchange } from '../helpers/raw-client.js';
 import { type HostileRig, startHostileRig } from './hostile-proxy.js';
 import { expectForwardedClean } from './policy-oracle.js';

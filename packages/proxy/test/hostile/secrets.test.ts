@@ -1,11 +1,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpPeer } from '@switchyard/core';
-import { generateTestPki } from '@switchyard/testkit';
+import {
+  ensureBuilt,
+  type FaultBackend,
+  freePort,
+  generateTestPki,
+  runCli,
+  type ServeProcess,
+  startFaultBackend,
+  startLoad,
+  startServe,
+  tempDir,
+  waitFor,
+} from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FaultBackend, startFaultBackend } from '../helpers/fault-backend.js';
-import { startLoad, waitFor } from '../helpers/load.js';
-import { ensureBuilt, freePort, runCli, type ServeProcess, startServe, tempDir } from '../helpers/serve-process.js';
 
 // A run that uses every kind of credential, logging at trace level; then its whole output is
 // searched for each secret.
@@ -57,7 +66,7 @@ describe('credentials never reach logs or errors', () => {
       logLevel: 'trace',
       accessLog: true,
       upstreams: {
-        web: { backends: [backend.address], health: { type: 'http', path: '/healthz', intervalMs: 200 } },
+        web: { backends: [backend.id], health: { type: 'http', path: '/healthz', intervalMs: 200 } },
         tunnel: {
           backends: ['127.0.0.1:9'],
           tls: true,

@@ -3,10 +3,9 @@ import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { HttpPeer, type PeerOptions } from '@switchyard/core';
 import { createProxyServer } from '@switchyard/proxy';
-import { close, generateTestPki, listen } from '@switchyard/testkit';
+import { close, ensureBuilt, generateTestPki, listen, startServe, tempDir } from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getHead, rawExchange } from '../helpers/raw-client.js';
-import { ensureBuilt, startServe, tempDir } from '../helpers/serve-process.js';
 
 // TLS verification is on by default: a self-signed (here: privately signed) upstream is refused
 // unless its CA is configured.

@@ -1,104 +1,16 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH, ensureBuilt, REPO_ROOT } from './built-cli.js';
 import { PROBE_PATH } from './fault-backend.js';
-import { sleep, waitFor } from './load.js';
-
-/** The repository root (this file is packages/proxy/test/helpers/). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-/** The built CLI that `switchyard serve` runs as. */
-export const CLI_PATH = join(REPO_ROOT, 'packages/proxy/dist/cli.js');
+import { freePort } from './net.js';
+import { waitFor } from './wait.js';
 
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-
-function newestMtime(dir: string, depth = 0): number {
-  if (!existsSync(dir) || depth > 6) return 0;
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path, depth + 1));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Makes sure `packages/proxy/dist/cli.js` is built from the current sources: runs `tsc -b` when any
- * `packages/*\/src` file is newer than it. Test files run in parallel workers, so the build runs
- * under a directory lock (`mkdir` is atomic) and the others wait for it.
- */
-export function ensureBuilt(): Promise<void> {
-  built ??= build();
-  return built;
-}
-
-let built: Promise<void> | undefined;
-
-async function build(): Promise<void> {
-  const sources = ['core', 'selectors', 'health', 'proxy'].map((p) =>
-    newestMtime(join(REPO_ROOT, 'packages', p, 'src')),
-  );
-  const stale = () => !existsSync(CLI_PATH) || statSync(CLI_PATH).mtimeMs < Math.max(...sources);
-  if (!stale()) return;
-  const lock = join(REPO_ROOT, 'node_modules/.switchyard-build-lock');
-  for (let i = 0; i < 600; i++) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (!stale()) return;
-      await sleep(200);
-    }
-  }
-  try {
-    if (stale()) {
-      try {
-        // tsc -b emits even when another package has type errors; a missing cli.js is checked below.
-        execFileSync(join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-b'], {
-          cwd: REPO_ROOT,
-          stdio: 'pipe',
-          timeout: 180_000,
-        });
-      } catch {
-        // Type errors in files under construction elsewhere do not stop the emit.
-      }
-    }
-  } finally {
-    rmdirSync(lock);
-  }
-  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npx tsc -b\` and read its errors`);
-}
-
-/** A free loopback TCP port (listen on 0, read it, close). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 /** Output of a finished CLI run. */
 export interface CliRun {
@@ -285,88 +197,6 @@ export function probe(port: number, host = '127.0.0.1'): Promise<boolean> {
         req.end();
       }),
   );
-}
-
-/** A backend in its own process, so a test can SIGKILL it. Answers 200 with `X-Backend: <name>`. */
-export interface BackendProcess {
-  readonly name: string;
-  readonly port: number;
-  readonly address: string;
-  /** Wall-clock times (ms) of non-health requests it received, reported over stdout. */
-  readonly hits: number[];
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port; resolves once it listens. */
-  restart(): Promise<void>;
-  readonly running: () => boolean;
-}
-
-const BACKEND_SOURCE = `
-const http = require('node:http');
-const [port, name, health] = process.argv.slice(1);
-const server = http.createServer((req, res) => {
-  if (req.url !== health) process.stdout.write('hit ' + Date.now() + '\\n');
-  req.resume();
-  req.on('end', () => {
-    const body = JSON.stringify({ backend: name, path: req.url });
-    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-server.keepAliveTimeout = 30000;
-server.listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\\n'));
-`;
-
-/** Starts a {@link BackendProcess} on `port` (0: a free one). */
-export async function startBackendProcess(name: string, port = 0, healthPath = '/healthz'): Promise<BackendProcess> {
-  const chosen = port === 0 ? await freePort() : port;
-  let child: ChildProcess | undefined;
-  const hits: number[] = [];
-  const launch = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, ['-e', BACKEND_SOURCE, String(chosen), name, healthPath], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(proc);
-      child = proc;
-      let rest = '';
-      let errors = '';
-      const timer = setTimeout(() => reject(new Error(`backend ${name} did not listen: ${errors}`)), 10_000);
-      proc.stderr?.on('data', (d: Buffer) => {
-        errors += d.toString();
-      });
-      proc.stdout?.on('data', (d: Buffer) => {
-        const lines = (rest + d.toString()).split('\n');
-        rest = lines.pop() ?? '';
-        for (const line of lines) {
-          if (line === 'listening') {
-            clearTimeout(timer);
-            resolve();
-          } else if (line.startsWith('hit ')) hits.push(Number(line.slice(4)));
-        }
-      });
-      proc.on('close', () => {
-        children.delete(proc);
-        clearTimeout(timer);
-        if (child === proc) child = undefined;
-        reject(new Error(`backend ${name} exited: ${errors}`));
-      });
-    });
-  await launch();
-  return {
-    name,
-    port: chosen,
-    address: `127.0.0.1:${chosen}`,
-    hits,
-    running: () => child !== undefined,
-    async kill(signal = 'SIGKILL') {
-      const proc = child;
-      if (proc === undefined) return;
-      const closed = new Promise((r) => proc.once('close', r));
-      proc.kill(signal);
-      await closed;
-    },
-    restart: launch,
-  };
 }
 
 /** Temp dir helper for tests that write files (configs, keys). */

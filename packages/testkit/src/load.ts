@@ -174,24 +174,3 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] ?? 0;
 }
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `predicate` every `everyMs` until it is true or `timeoutMs` passes; resolves to the elapsed ms or rejects. */
-export async function waitFor(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<number> {
-  const started = Date.now();
-  for (let i = 0; i < Math.ceil(timeoutMs / everyMs) + 1; i++) {
-    if (await predicate()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) break;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
