@@ -11,9 +11,12 @@ import {
   preserve,
   standard,
 } from '@switchyard/core';
-import { type ConfigIssue, configError, fromZodIssues } from './issues.js';
+import { type ConfigIssue, configError, fromZodIssues, valueAt } from './issues.js';
+import { libraryConfigIssues } from './library-checks.js';
 import { maskPassword, redactHeaders } from './redact.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { type ResolvedRoute, resolveRoutes } from './routes.js';
+import { configSchema, type ParsedConfig, serverTlsSchema, upstreamSchema } from './schema.js';
+import { checkTlsPair } from './tls-pair.js';
 
 type ParsedUpstream = ParsedConfig['upstreams'][string];
 
@@ -54,12 +57,7 @@ export interface ResolvedUpstream {
   readonly peerInit: HttpPeerInit;
 }
 
-/** A route: requests whose path starts with `prefix` (on a segment boundary) go to `upstream`, then `failover` in order. */
-export interface ResolvedRoute {
-  readonly prefix: string;
-  readonly upstream: string;
-  readonly failover: readonly string[];
-}
+export type { ResolvedRoute } from './routes.js';
 
 /** A validated config with defaults filled in. Deeply frozen. */
 export interface ResolvedConfig {
@@ -88,14 +86,14 @@ export interface ResolvedConfig {
  * filled in, backends parsed, relative file paths (`ca`, `clientCert`, `server.tls`,
  * file discovery) resolved against `baseDir` and read, routes checked against the
  * upstreams. Returns a deeply frozen {@link ResolvedConfig}. Throws `LbError`
- * `LB_ERR_INVALID_CONFIG` whose message has one `path: expected …, got …` line per problem;
- * never any other error.
+ * `LB_ERR_INVALID_CONFIG` whose message has one `path: expected …, got …` line per problem,
+ * all of the file's problems at once: the schema's, the library validators' (the ranges
+ * `serve` enforces), and the rules between fields (routes, files, TLS pairs); never any other error.
  */
 export function resolveConfig(raw: unknown, baseDir: string, source?: string): ResolvedConfig {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw configError(fromZodIssues(parsed.error.issues, raw), source);
-  const config = parsed.data;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = parsed.success ? [] : fromZodIssues(parsed.error.issues, raw);
+  issues.push(...libraryConfigIssues(raw, issues));
   const file = (path: string): string => (isAbsolute(path) ? path : resolvePath(baseDir, path));
   const read = (path: string, where: string): string => {
     try {
@@ -107,25 +105,28 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     }
   };
 
+  // Each part is checked on its own, so one bad part does not hide the problems of another.
+  const rawUpstreams = valueAt(raw, ['upstreams']);
+  const names = typeof rawUpstreams === 'object' && rawUpstreams !== null ? Object.keys(rawUpstreams) : [];
+  if (parsed.success && names.length === 0)
+    issues.push({ path: 'upstreams', message: 'expected at least one upstream, got none' });
   const upstreams: Record<string, ResolvedUpstream> = {};
-  const names = Object.keys(config.upstreams);
-  if (names.length === 0) issues.push({ path: 'upstreams', message: 'expected at least one upstream, got none' });
   for (const name of names) {
-    const u = config.upstreams[name];
-    if (u === undefined) continue;
-    const resolved = resolveUpstream(name, u, issues, file, read);
+    const u = upstreamSchema.safeParse(valueAt(rawUpstreams, [name]));
+    if (!u.success) continue;
+    const resolved = resolveUpstream(name, u.data, issues, file, read);
     if (resolved !== undefined) upstreams[name] = resolved;
   }
-
-  const routes = resolveRoutes(config, names, issues);
+  const routes = resolveRoutes(valueAt(raw, ['routes']), names, issues);
   let serverTls: ResolvedConfig['serverTls'];
-  if (config.server.tls !== undefined) {
-    serverTls = {
-      cert: read(config.server.tls.cert, 'server.tls.cert'),
-      key: read(config.server.tls.key, 'server.tls.key'),
-    };
+  const tls = serverTlsSchema.safeParse(valueAt(raw, ['server', 'tls']));
+  if (tls.success) {
+    const before = issues.length;
+    serverTls = { cert: read(tls.data.cert, 'server.tls.cert'), key: read(tls.data.key, 'server.tls.key') };
+    if (issues.length === before) checkTlsPair(serverTls.cert, serverTls.key, 'server.tls', issues);
   }
-  if (issues.length > 0) throw configError(issues, source);
+  if (!parsed.success || issues.length > 0) throw configError(dedupe(issues), source);
+  const config = parsed.data;
 
   const colon = config.listen.lastIndexOf(':');
   const host = config.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
@@ -147,6 +148,16 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     workers: config.workers,
     server,
     serverTls,
+  });
+}
+
+/** Each path once: a value the schema rejected is not reported again by a later check. */
+function dedupe(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    if (seen.has(i.path)) return false;
+    seen.add(i.path);
+    return true;
   });
 }
 
@@ -176,13 +187,6 @@ function resolveUpstream(
   }
   let discovery = u.discovery;
   if (discovery?.type === 'file') discovery = { ...discovery, path: file(discovery.path) };
-  if (discovery?.type === 'dns' && discovery.recordType !== 'SRV' && discovery.port === undefined) {
-    issues.push({
-      path: `${at}.discovery.port`,
-      message: `expected a port for ${discovery.recordType} records, got nothing`,
-    });
-  }
-
   const { type, key, slowStartMs, ...selectorOptions } = u.selector as Record<string, unknown> & {
     type: string;
     key: string;
@@ -218,6 +222,8 @@ function resolveUpstream(
       cert: read(p.clientCert.cert, `${at}.peer.clientCert.cert`),
       key: read(p.clientCert.key, `${at}.peer.clientCert.key`),
     };
+    const { cert, key } = init.clientCertKey;
+    if (cert !== '' && key !== '') checkTlsPair(String(cert), String(key), `${at}.peer.clientCert`, issues);
   }
   if (p.proxy !== undefined)
     init.proxy =
@@ -254,55 +260,6 @@ function resolveUpstream(
     peer: printable,
     peerInit: init,
   };
-}
-
-function resolveRoutes(config: ParsedConfig, names: readonly string[], issues: ConfigIssue[]): ResolvedRoute[] {
-  // With no upstream at all, that one problem is reported; every route would repeat it.
-  if (names.length === 0) return [];
-  if (config.routes === undefined) {
-    if (names.length > 1) {
-      issues.push({
-        path: 'routes',
-        message: `expected routes when there is more than one upstream (${names.join(', ')}), got nothing`,
-      });
-      return [];
-    }
-    return names.length === 1 ? [{ prefix: '/', upstream: names[0] ?? '', failover: [] }] : [];
-  }
-  const known = new Set(names);
-  const prefixes = new Set<string>();
-  config.routes.forEach((r, i) => {
-    const at = `routes[${i}]`;
-    const normalized = r.prefix.length > 1 && r.prefix.endsWith('/') ? r.prefix.slice(0, -1) : r.prefix;
-    if (prefixes.has(normalized))
-      issues.push({
-        path: `${at}.prefix`,
-        message: `expected a prefix not used by an earlier route, got ${JSON.stringify(r.prefix)}`,
-      });
-    prefixes.add(normalized);
-    if (!known.has(r.upstream)) {
-      issues.push({
-        path: `${at}.upstream`,
-        message: `expected one of the upstreams (${names.join(', ')}), got ${JSON.stringify(r.upstream)}`,
-      });
-    }
-    r.failover.forEach((name, j) => {
-      if (!known.has(name)) {
-        issues.push({
-          path: `${at}.failover[${j}]`,
-          message: `expected one of the upstreams (${names.join(', ')}), got ${JSON.stringify(name)}`,
-        });
-      } else if (name === r.upstream || r.failover.indexOf(name) !== j) {
-        issues.push({
-          path: `${at}.failover[${j}]`,
-          message: `expected an upstream not already in this route, got ${JSON.stringify(name)}`,
-        });
-      }
-    });
-  });
-  return config.routes
-    .map((r) => ({ prefix: r.prefix, upstream: r.upstream, failover: r.failover }))
-    .sort((a, b) => b.prefix.length - a.prefix.length);
 }
 
 function deepFreeze<T>(value: T): T {
