@@ -41,7 +41,8 @@ export function validateCloseDeadline(deadlineMs: unknown): void {
  * `LB_ERR_INVALID_OPTION` naming the first invalid field (`proxy server <field>: expected …`).
  */
 export function validateProxyServerOptions(o: ProxyServerOptions): void {
-  checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 1000);
+  // Each attempt goes to a backend not tried yet; past a handful, retrying only adds load to a failing pool.
+  checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 16);
   checkInteger('proxy server maxPools', o.maxPools, 1, 1_000_000);
   checkInteger('proxy server connectionsPerPool', o.connectionsPerPool, 1, 1_000_000);
   checkInteger('proxy server poolIdleMs', o.poolIdleMs, 1, MAX_TIMER_MS);

@@ -205,7 +205,7 @@ describe('resolveConfig', () => {
         /^routes\[1\]\.prefix: expected a path prefix starting with "\/", got "web"/,
       ],
       [(c) => delete c.routes, /^routes: expected routes when there is more than one upstream/],
-      [(c) => (c.retries.maxAttempts = 0), /^retries\.maxAttempts: expected an integer from 1 to 1000, got 0/],
+      [(c) => (c.retries.maxAttempts = 0), /^retries\.maxAttempts: expected an integer from 1 to 16, got 0/],
       [(c) => (c.accessLog = 'on'), /^accessLog: expected true or false, got "on"/],
       [(c) => (c.upstreams.web.backends = []), /^upstreams\.web\.backends: expected at least one backend/],
       [

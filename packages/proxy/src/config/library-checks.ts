@@ -16,10 +16,12 @@ import {
   validateProxyServerOptions,
 } from '../server-defaults.js';
 import { type ConfigIssue, formatPath, valueAt } from './issues.js';
+import { SERVER_OPTION_PATHS } from './server-options.js';
 
 // The config schema checks only the JSON types of the fields below; their ranges and the
 // rules between them are the library's own: each group of fields is handed to the factory
 // or validator that `serve` hands it to, so `check` rejects exactly what `serve` would.
+// (The server's TLS pair is checked where its files are read, in `resolve.ts`.)
 
 /** A library option fed from the config: its name in the library and the config path it comes from. */
 interface Field {
@@ -103,15 +105,9 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
   run(
     [],
     'proxy server',
-    [
-      field('maxAttempts', 'retries', 'maxAttempts'),
-      field('accessLog', 'accessLog'),
-      field('trustedProxies', 'trustedProxies'),
-      field('headersTimeout', 'server', 'headersTimeout'),
-      field('requestTimeout', 'server', 'requestTimeout'),
-      field('keepAliveTimeout', 'server', 'keepAliveTimeout'),
-      field('maxHeaderSize', 'server', 'maxHeaderSize'),
-    ],
+    Object.entries(SERVER_OPTION_PATHS)
+      .filter(([option]) => option !== 'tls')
+      .map(([option, path]) => field(option, ...path)),
     (o) => validateProxyServerOptions({ ...PROXY_SERVER_DEFAULTS, ...o }),
   );
   run(['server'], 'proxy server close', [field('deadlineMs', 'server', 'shutdownTimeoutMs')], (o) =>

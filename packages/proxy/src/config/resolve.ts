@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import {
-  type Backend,
-  backend,
-  denyUpgrades,
-  HttpPeer,
-  type HttpPeerInit,
-  isLbError,
-  type PeerOptions,
-  preserve,
-  standard,
-} from '@switchyard/core';
+import { type Backend, backend, type HttpPeerInit } from '@switchyard/core';
 import { type ConfigIssue, configError, fromZodIssues, valueAt } from './issues.js';
 import { libraryConfigIssues } from './library-checks.js';
-import { maskPassword, redactHeaders } from './redact.js';
+import { type ResolvedPeerSettings, resolvePeer } from './peer.js';
 import { type ResolvedRoute, resolveRoutes } from './routes.js';
-import { configSchema, type ParsedConfig, serverTlsSchema, upstreamSchema } from './schema.js';
+import { configSchema, type ParsedConfig, peerSchema, serverTlsSchema, upstreamSchema } from './schema.js';
 import { checkTlsPair } from './tls-pair.js';
 
 type ParsedUpstream = ParsedConfig['upstreams'][string];
@@ -36,8 +26,7 @@ export interface ResolvedSelector {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
-/** The peer settings as written, with file paths made absolute and proxy passwords masked (printable). */
-export type ResolvedPeerSettings = ParsedUpstream['peer'];
+export type { ResolvedPeerSettings } from './peer.js';
 
 /** One upstream, ready to build a balancer from. */
 export interface ResolvedUpstream {
@@ -113,7 +102,15 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
   const upstreams: Record<string, ResolvedUpstream> = {};
   for (const name of names) {
     const u = upstreamSchema.safeParse(valueAt(rawUpstreams, [name]));
-    if (!u.success) continue;
+    if (!u.success) {
+      // The rest of the upstream is reported by the schema; its peer files are still read.
+      const peer = peerSchema.safeParse(valueAt(rawUpstreams, [name, 'peer']) ?? {});
+      const tls = valueAt(rawUpstreams, [name, 'tls']) === true;
+      const sni = valueAt(rawUpstreams, [name, 'sni']);
+      if (peer.success)
+        resolvePeer(`upstreams.${name}.peer`, peer.data, tls, typeof sni === 'string' ? sni : '', issues, file, read);
+      continue;
+    }
     const resolved = resolveUpstream(name, u.data, issues, file, read);
     if (resolved !== undefined) upstreams[name] = resolved;
   }
@@ -192,61 +189,8 @@ function resolveUpstream(
     key: string;
     slowStartMs?: number;
   };
-  const p = u.peer;
-  const options: { -readonly [K in keyof PeerOptions]?: PeerOptions[K] } = {
-    httpUpstreamRequestPolicy:
-      p.requestPolicy === 'preserve' ? preserve() : p.requestPolicy === 'deny-upgrades' ? denyUpgrades() : standard(),
-  };
-  for (const field of [
-    'connectionTimeout',
-    'totalConnectionTimeout',
-    'readTimeout',
-    'writeTimeout',
-    'idleTimeout',
-  ] as const) {
-    if (p[field] !== undefined) options[field] = p[field];
-  }
-  for (const field of ['verifyCert', 'verifyHostname', 'useSystemCerts'] as const) {
-    if (p[field] !== undefined) options[field] = p[field];
-  }
-  if (p.alternativeCn !== undefined) options.alternativeCn = p.alternativeCn;
-  if (p.alpn !== undefined) options.alpn = p.alpn;
-  if (p.bindTo !== undefined) options.bindTo = p.bindTo;
-  if (p.tcpKeepalive !== undefined) options.tcpKeepalive = p.tcpKeepalive;
-  const caPaths = p.ca === undefined ? undefined : typeof p.ca === 'string' ? [p.ca] : p.ca;
-  if (caPaths !== undefined)
-    options.ca = caPaths.map((path, i) => read(path, `${at}.peer.ca${typeof p.ca === 'string' ? '' : `[${i}]`}`));
-  const init: { -readonly [K in keyof HttpPeerInit]: HttpPeerInit[K] } = { options };
-  if (p.clientCert !== undefined) {
-    init.clientCertKey = {
-      cert: read(p.clientCert.cert, `${at}.peer.clientCert.cert`),
-      key: read(p.clientCert.key, `${at}.peer.clientCert.key`),
-    };
-    const { cert, key } = init.clientCertKey;
-    if (cert !== '' && key !== '') checkTlsPair(String(cert), String(key), `${at}.peer.clientCert`, issues);
-  }
-  if (p.proxy !== undefined)
-    init.proxy =
-      p.proxy !== undefined && p.proxyHeaders !== undefined
-        ? { uri: p.proxy, headers: p.proxyHeaders }
-        : { uri: p.proxy };
-  if (issues.length > before) return undefined;
-  try {
-    // Core validates everything an HttpPeer holds; a throw-away peer checks it once, here.
-    new HttpPeer('127.0.0.1:1', u.tls, u.sni, init);
-  } catch (err) {
-    if (!isLbError(err)) throw err;
-    issues.push({ path: `${at}.peer`, message: err.message });
-    return undefined;
-  }
-
-  const printable: ResolvedPeerSettings = { ...p };
-  if (caPaths !== undefined) (printable as { ca?: unknown }).ca = caPaths.map(file);
-  if (p.clientCert !== undefined)
-    (printable as { clientCert?: unknown }).clientCert = { cert: file(p.clientCert.cert), key: file(p.clientCert.key) };
-  if (p.proxy !== undefined) (printable as { proxy?: unknown }).proxy = maskPassword(p.proxy);
-  if (p.proxyHeaders !== undefined)
-    (printable as { proxyHeaders?: unknown }).proxyHeaders = redactHeaders(p.proxyHeaders);
+  const peer = resolvePeer(`${at}.peer`, u.peer, u.tls, u.sni, issues, file, read);
+  if (peer === undefined || issues.length > before) return undefined;
   return {
     name,
     backends,
@@ -257,8 +201,8 @@ function resolveUpstream(
     tls: u.tls,
     sni: u.sni,
     maxIterations: u.maxIterations,
-    peer: printable,
-    peerInit: init,
+    peer: peer.printable,
+    peerInit: peer.init,
   };
 }
 

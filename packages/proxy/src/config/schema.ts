@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns';
 import { isIP } from 'node:net';
 import { parseHostPort } from '@switchyard/core';
 import {
@@ -119,6 +120,17 @@ const outlier = object({
   maxEjectedPercent: num('a percentage').default(O.maxEjectedPercent),
 });
 
+const DNS_SERVER = 'an IP address, "ip:port" or "[v6]:port"';
+/** What `dnsDiscovery` accepts as a server: whatever `node:dns` `Resolver#setServers` takes. */
+function isDnsServer(value: string): boolean {
+  try {
+    new Resolver().setServers([value]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const discovery = z.discriminatedUnion(
   'type',
   [
@@ -132,7 +144,11 @@ const discovery = z.discriminatedUnion(
       name: text('a DNS name'),
       recordType: z.enum(['A', 'AAAA', 'SRV'], { error: '"A", "AAAA" or "SRV"' }).default('A'),
       port: num('a port').optional(),
-      servers: z.array(z.string({ error: 'an IP address' }), { error: 'an array of IP addresses' }).optional(),
+      servers: z
+        .array(z.string({ error: DNS_SERVER }).refine(isDnsServer, { error: DNS_SERVER }), {
+          error: `an array of ${DNS_SERVER}`,
+        })
+        .optional(),
       refreshMs: ms().optional(),
     }),
   ],
@@ -149,7 +165,8 @@ const proxyUrl = z.string({ error: URL_TEXT }).refine((value) => {
   }
 }, URL_TEXT);
 
-const peer = object({
+/** An upstream's `peer`: core's `PeerOptions` and the peer's files. */
+export const peerSchema = object({
   connectionTimeout: nonNegative().optional(),
   totalConnectionTimeout: nonNegative().optional(),
   readTimeout: nonNegative().optional(),
@@ -187,7 +204,7 @@ export const upstreamSchema = object({
   outlier: outlier.optional(),
   tls: bool().default(false),
   sni: z.string({ error: 'a string' }).default(''),
-  peer: peer.default({ requestPolicy: 'standard' }),
+  peer: peerSchema.default({ requestPolicy: 'standard' }),
   maxIterations: num('an integer').default(BALANCER_DEFAULTS.maxIterations),
 });
 
