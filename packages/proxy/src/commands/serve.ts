@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { configError } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
+import { redactText } from '../config/redact.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { resolveConfig } from '../config/resolve.js';
 import { LogSink } from '../internal/log-sink.js';
@@ -141,7 +142,16 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     fallbackPort = true;
   }
   const log = logSink(config);
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, log);
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { pid: process.pid },
+      // A password written into a config value (a discovery path, an address) never reaches the log;
+      // the test for '@' keeps the cost off the lines that cannot hold one.
+      hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
+    },
+    log,
+  );
   const started = await startServing(config, logger, fallbackPort);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));

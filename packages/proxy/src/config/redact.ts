@@ -29,9 +29,10 @@ export function redactAt(path: readonly PropertyKey[], value: unknown): unknown 
 }
 
 // `scheme://user:password@` and a bare `user:password@host` (a backend or listen address
-// written with credentials): the password is whatever follows the first colon up to the `@`.
+// written with credentials, or a URL whose `//` a file path resolution folded into one `/`):
+// the password is whatever follows the first colon up to the `@`.
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/"']*):[^\s@/"']*@/gi;
-const BARE_USERINFO = /(^|[\s"'(,=[])([^\s:@/"'(,=[\]]+):[^\s@/"']+@(?=[^\s@/"']*)/g;
+const BARE_USERINFO = /(^|[\s"'(,=[/])([^\s:@/"'(,=[\]]+):[^\s@/"']+@/g;
 
 /**
  * `text` with every password written as URL or address userinfo replaced by `***`
