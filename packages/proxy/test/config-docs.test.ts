@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PEER_OPTIONS_DEFAULTS } from '@switchyard/core';
 import {
   DNS_DISCOVERY_DEFAULTS,
+  ETCD_DISCOVERY_DEFAULTS,
   FILE_DISCOVERY_DEFAULTS,
   HEALTH_MONITOR_DEFAULTS,
   HTTP_CHECK_DEFAULTS,
@@ -129,6 +130,7 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
   ['packages/health/README.md', /createOutlierDetector/, pick(OUTLIER_DETECTOR_DEFAULTS)],
   ['packages/health/README.md', /fileDiscovery/, pick(FILE_DISCOVERY_DEFAULTS)],
   ['packages/health/README.md', /dnsDiscovery/, pick(DNS_DISCOVERY_DEFAULTS)],
+  ['packages/health/README.md', /etcdDiscovery/, pick(ETCD_DISCOVERY_DEFAULTS)],
   ['packages/selectors/README.md', /consistentHash/, pick(CONSISTENT_HASH_DEFAULTS)],
   ['packages/selectors/README.md', /roundRobin/, pick(ROUND_ROBIN_DEFAULTS)],
   ['packages/selectors/README.md', /fnvHash/, pick(RANDOM_DEFAULTS)],
