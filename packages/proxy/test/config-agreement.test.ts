@@ -11,7 +11,7 @@ import {
   tcpCheck,
 } from '@switchyard/health';
 import { createBalancer, createProxyServer, resolveConfig } from '@switchyard/proxy';
-import { roundRobin } from '@switchyard/selectors';
+import { maglev, roundRobin } from '@switchyard/selectors';
 import { describe, expect, it } from 'vitest';
 
 // `check` accepts a file if and only if `serve` starts with it: for every config field that a
@@ -280,5 +280,26 @@ describe('the values check used to accept and serve refused', () => {
       maxEjectionMs: 300_000,
       maxEjectedPercent: 10,
     });
+  });
+  it('what a selector algorithm rejects for the listed backends (the balancer would throw at start-up)', () => {
+    const backends = ['127.0.0.1:1', '127.0.0.1:2'];
+    expect(() =>
+      maglev(
+        backends.map((b) => backend(b)),
+        { tableSize: 101 },
+      ),
+    ).toThrow(/tableSize/);
+    expect(errorOf((c) => (c.upstreams.web = { backends, selector: { type: 'maglev', tableSize: 101 } }))).toMatch(
+      /^upstreams\.web\.selector\.tableSize: expected a prime >= 100 x 2 backends .*, got 101$/,
+    );
+    expect(
+      errorOf(
+        (c) =>
+          (c.upstreams.web = { backends, selector: { type: 'consistent', algorithm: 'ketama', pointsPerWeight: 5 } }),
+      ),
+    ).toMatch(/^upstreams\.web\.selector\.pointsPerWeight: expected a multiple of 4/);
+    expect(configAccepts((c) => (c.upstreams.web = { backends, selector: { type: 'maglev', tableSize: 211 } }))).toBe(
+      true,
+    );
   });
 });

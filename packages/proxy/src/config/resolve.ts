@@ -6,6 +6,7 @@ import { libraryConfigIssues } from './library-checks.js';
 import { type ResolvedPeerSettings, resolvePeer } from './peer.js';
 import { type ResolvedRoute, resolveRoutes } from './routes.js';
 import { configSchema, type ParsedConfig, peerSchema, serverTlsSchema, upstreamSchema } from './schema.js';
+import { selectorIssues } from './selector-check.js';
 import { checkTlsPair } from './tls-pair.js';
 
 type ParsedUpstream = ParsedConfig['upstreams'][string];
@@ -189,6 +190,7 @@ function resolveUpstream(
     key: string;
     slowStartMs?: number;
   };
+  if (issues.length === before) selectorIssues(at, { type, slowStartMs, options: selectorOptions }, backends, issues);
   const peer = resolvePeer(`${at}.peer`, u.peer, u.tls, u.sni, issues, file, read);
   if (peer === undefined || issues.length > before) return undefined;
   return {
