@@ -8,6 +8,7 @@ import {
   OUTLIER_DETECTOR_DEFAULTS,
   TCP_CHECK_DEFAULTS,
 } from '@switchyard/health';
+import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
@@ -199,7 +200,7 @@ export const peerSchema = object({
 export const upstreamSchema = object({
   backends: z.array(backendEntry, { error: 'an array of backends' }).optional(),
   discovery: discovery.optional(),
-  selector: selector.default({ type: 'round-robin', key: 'uri', mode: 'smooth' }),
+  selector: selector.default({ type: 'round-robin', key: 'uri', mode: ROUND_ROBIN_DEFAULTS.mode }),
   health: health.optional(),
   outlier: outlier.optional(),
   tls: bool().default(false),
