@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PEER_OPTIONS_DEFAULTS } from '@switchyard/core';
+import { LOAD_TRACKER_DEFAULTS, PEER_OPTIONS_DEFAULTS } from '@switchyard/core';
 import {
   DNS_DISCOVERY_DEFAULTS,
   ETCD_DISCOVERY_DEFAULTS,
@@ -233,6 +233,65 @@ describe('the default column of every options table matches the code', () => {
         const documented = literal(row.cell);
         if (documented === LITERAL) {
           expect(['number', 'string', 'boolean'], `${where}: the code's default is ${String(code)}`).not.toContain(
+            typeof code,
+          );
+        } else {
+          expect(code, where).toEqual(documented);
+        }
+      }
+    });
+  }
+});
+
+/** Option interfaces whose fields' TSDoc `@defaultValue` must match a defaults literal. */
+const TSDOC_SOURCES: readonly [file: string, iface: string, defaults: object][] = [
+  ['packages/core/src/peer-options.ts', 'PeerOptions', PEER_OPTIONS_DEFAULTS],
+  ['packages/core/src/load-tracker.ts', 'LoadTrackerOptions', LOAD_TRACKER_DEFAULTS],
+  ['packages/health/src/health-monitor.ts', 'HealthMonitorSettings', HEALTH_MONITOR_DEFAULTS],
+  ['packages/health/src/tcp-check.ts', 'TcpCheckOptions', TCP_CHECK_DEFAULTS],
+  ['packages/health/src/http-check.ts', 'HttpCheckOptions', HTTP_CHECK_DEFAULTS],
+  ['packages/health/src/outlier-detector.ts', 'OutlierDetectorOptions', OUTLIER_DETECTOR_DEFAULTS],
+  ['packages/health/src/file-discovery.ts', 'FileDiscoveryOptions', FILE_DISCOVERY_DEFAULTS],
+  ['packages/health/src/dns-discovery.ts', 'DnsDiscoveryOptions', DNS_DISCOVERY_DEFAULTS],
+  ['packages/proxy/src/proxy-app.ts', 'ProxyServerOptions', PROXY_SERVER_DEFAULTS],
+  ['packages/selectors/src/consistent-hash.ts', 'ConsistentHashOptions', CONSISTENT_HASH_DEFAULTS],
+  ['packages/selectors/src/round-robin.ts', 'RoundRobinOptions', ROUND_ROBIN_DEFAULTS],
+  ['packages/selectors/src/maglev.ts', 'MaglevOptions', MAGLEV_DEFAULTS],
+  ['packages/selectors/src/bounded-load.ts', 'BoundedLoadOptions', BOUNDED_LOAD_DEFAULTS],
+  ['packages/selectors/src/least-request.ts', 'LeastRequestOptions', LEAST_REQUEST_DEFAULTS],
+  ['packages/selectors/src/peak-ewma.ts', 'PeakEwmaOptions', PEAK_EWMA_DEFAULTS],
+  ['packages/selectors/src/slow-start.ts', 'SlowStartOptions', SLOW_START_DEFAULTS],
+  ['packages/selectors/src/path-router.ts', 'PathRouterOptions', PATH_ROUTER_DEFAULTS],
+  ['packages/selectors/src/failover.ts', 'FailoverOptions', FAILOVER_DEFAULTS],
+];
+
+/** `field → @defaultValue text` of the fields of `iface` in `source`. */
+function tsdocDefaults(source: string, iface: string): Map<string, string> {
+  const start = source.indexOf(`export interface ${iface} `);
+  expect(start, `interface ${iface}`).toBeGreaterThanOrEqual(0);
+  const body = source.slice(start, source.indexOf('\n}', start));
+  const out = new Map<string, string>();
+  for (const m of body.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*readonly (\w+)\??:/g)) {
+    const text = /@defaultValue\s+([^\n*]+)/.exec(m[1] ?? '')?.[1]?.trim();
+    if (text !== undefined && m[2] !== undefined) out.set(m[2], text);
+  }
+  return out;
+}
+
+describe('the @defaultValue of every option in the TSDoc matches its defaults literal', () => {
+  for (const [file, iface, defaults] of TSDOC_SOURCES) {
+    it(`${iface} (${file})`, () => {
+      const docs = tsdocDefaults(readFileSync(join(REPO_ROOT, file), 'utf8'), iface);
+      expect(docs.size, `${iface} documents its defaults`).toBeGreaterThan(0);
+      for (const [field, text] of docs) {
+        const code = (defaults as Record<string, unknown>)[field];
+        // A leading literal is the value (`300000`, `'h1'`, `true`); anything else describes it.
+        const bare = text.replace(/^`([^`]*)`/, '$1');
+        const span = /^(-?[\d_]+(?:\.\d+)?|'[^']*'|"[^"]*"|true|false|undefined|\[\]|\{\})(?:\s|$|\))/.exec(bare)?.[1];
+        const documented = span === undefined ? LITERAL : literal(`\`${span}\``);
+        const where = `${iface}.${field}: @defaultValue ${text}`;
+        if (documented === LITERAL) {
+          expect(['number', 'string', 'boolean'], `${where}; the code's default is ${String(code)}`).not.toContain(
             typeof code,
           );
         } else {
