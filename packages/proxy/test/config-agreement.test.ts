@@ -10,7 +10,13 @@ import {
   httpCheck,
   tcpCheck,
 } from '@switchyard/health';
-import { createBalancer, createProxyServer, resolveConfig } from '@switchyard/proxy';
+import {
+  createBalancer,
+  createConfiguredApp,
+  createProxyServer,
+  type ResolvedConfig,
+  resolveConfig,
+} from '@switchyard/proxy';
 import { maglev, roundRobin } from '@switchyard/selectors';
 import { describe, expect, it } from 'vitest';
 
@@ -301,5 +307,30 @@ describe('the values check used to accept and serve refused', () => {
     expect(configAccepts((c) => (c.upstreams.web = { backends, selector: { type: 'maglev', tableSize: 211 } }))).toBe(
       true,
     );
+  });
+  it('a health check is validated as the balancer builds it, with the upstream it belongs to', async () => {
+    // reset (plain TCP only) against the upstream's tls: the config must say what building the
+    // configured app says, whatever the check takes from the upstream.
+    for (const tls of [false, true]) {
+      for (const reset of [false, true]) {
+        const raw = (r: boolean) => ({
+          upstreams: { web: { backends: ['127.0.0.1:9'], tls, health: { type: 'tcp', reset: r, intervalMs: 60_000 } } },
+        });
+        const plain = resolveConfig(raw(false), dir);
+        const web = plain.upstreams.web as ResolvedConfig['upstreams'][string];
+        const patched = { ...plain, upstreams: { web: { ...web, health: { ...web.health, reset } } } };
+        let serves = true;
+        try {
+          await createConfiguredApp(patched as ResolvedConfig).close();
+        } catch (err) {
+          expect(isLbError(err), String(err)).toBe(true);
+          serves = false;
+        }
+        expect(
+          configAccepts((c) => Object.assign(c, raw(reset), { routes: undefined })),
+          JSON.stringify({ tls, reset }),
+        ).toBe(serves);
+      }
+    }
   });
 });

@@ -196,7 +196,7 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
   [
     'packages/proxy/README.md',
     /### Upstream `peer`/,
-    (o) => (upstream.peer as Record<string, unknown>)[o] ?? (PEER_OPTIONS_DEFAULTS as Record<string, unknown>)[o],
+    (o) => (upstream.peer as Record<string, unknown>)[o] ?? pick(PEER_OPTIONS_DEFAULTS)(o, ''),
   ],
 ];
 

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { type Backend, backend, type HttpPeerInit } from '@switchyard/core';
+import { type Backend, backend, type HttpPeerInit, isLbError } from '@switchyard/core';
 import { type ConfigIssue, configError, fromZodIssues, valueAt } from './issues.js';
 import { libraryConfigIssues } from './library-checks.js';
 import { type ResolvedPeerSettings, resolvePeer } from './peer.js';
 import { type ResolvedRoute, resolveRoutes } from './routes.js';
+import { buildCheck } from './runtime.js';
 import { configSchema, type ParsedConfig, peerSchema, serverTlsSchema, upstreamSchema } from './schema.js';
 import { selectorIssues } from './selector-check.js';
 import { checkTlsPair } from './tls-pair.js';
@@ -193,7 +194,7 @@ function resolveUpstream(
   if (issues.length === before) selectorIssues(at, { type, slowStartMs, options: selectorOptions }, backends, issues);
   const peer = resolvePeer(`${at}.peer`, u.peer, u.tls, u.sni, issues, file, read);
   if (peer === undefined || issues.length > before) return undefined;
-  return {
+  const resolved: ResolvedUpstream = {
     name,
     backends,
     discovery,
@@ -206,6 +207,7 @@ function resolveUpstream(
     peer: peer.printable,
     peerInit: peer.init,
   };
+  return healthIssues(resolved, issues) ? undefined : resolved;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -214,4 +216,24 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** Builds `u`'s health check as its balancer will (then drops it): true when the check's factory rejected it. */
+function healthIssues(u: ResolvedUpstream, issues: ConfigIssue[]): boolean {
+  if (u.health === undefined) return false;
+  try {
+    void buildCheck(u).close?.();
+    return false;
+  } catch (err) {
+    if (!isLbError(err)) throw err;
+    const match = /^\S+ ([A-Za-z]+)[^:]*: (.*)$/s.exec(err.message);
+    const option = match?.[1];
+    const at = `upstreams.${u.name}.health`;
+    issues.push(
+      option !== undefined && match !== null && Object.hasOwn(u.health, option)
+        ? { path: `${at}.${option}`, message: match[2] ?? err.message }
+        : { path: at, message: err.message },
+    );
+    return true;
+  }
 }

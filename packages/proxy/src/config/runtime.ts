@@ -178,7 +178,8 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
   });
 }
 
-function buildCheck(u: ResolvedUpstream): HealthCheck {
+/** The active health check of `u`, as its balancer runs it (`resolveConfig` builds one to validate it). */
+export function buildCheck(u: ResolvedUpstream): HealthCheck {
   const h = u.health;
   if (h === undefined || h.type === 'tcp')
     return tcpCheck({ timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
