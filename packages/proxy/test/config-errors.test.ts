@@ -2,10 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { isLbError } from '@switchyard/core';
-import { loadConfig } from '@switchyard/proxy';
+import { loadConfig, type ResolvedConfig, resolveConfig } from '@switchyard/proxy';
 import { generateTestPki } from '@switchyard/testkit';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServing } from '../src/commands/serve-start.js';
 import { findJsonSyntaxError } from '../src/config/json-syntax.js';
 import { ensureBuilt, freePort, runCli, tempDir } from './helpers/serve-process.js';
 
@@ -206,4 +208,35 @@ describe('check and serve agree, and serve names the config path of a start-up f
     expect(b.stderr).toContain('no-such-backends.json');
     for (const run of [a, b]) expect(run.stderr).not.toMatch(/^\s+at /m);
   }, 120_000);
+});
+
+describe('startServing', () => {
+  it('a balancer that cannot be built (a config resolveConfig would refuse) is named by its upstream', async () => {
+    const ok = resolveConfig(
+      {
+        listen: '127.0.0.1:0',
+        upstreams: { web: { backends: ['127.0.0.1:1'] }, api: { backends: ['127.0.0.1:2', '127.0.0.1:3'] } },
+        routes: [
+          { prefix: '/', upstream: 'web' },
+          { prefix: '/api', upstream: 'api' },
+        ],
+      },
+      dir,
+    );
+    const api = ok.upstreams.api as ResolvedConfig['upstreams'][string];
+    const broken = {
+      ...ok,
+      upstreams: {
+        ...ok.upstreams,
+        api: { ...api, selector: { ...api.selector, type: 'maglev', options: { tableSize: 101 } } },
+      },
+    };
+    const started = await startServing(broken as ResolvedConfig, pino({ enabled: false }), false);
+    expect('issues' in started && started.issues).toEqual([
+      {
+        path: 'upstreams.api',
+        message: expect.stringMatching(/^maglev tableSize: expected a prime >= 100 x 2 backends/),
+      },
+    ]);
+  });
 });

@@ -30,7 +30,7 @@ export async function startServing(
   try {
     configured = createConfiguredApp(config, { logger });
   } catch (err) {
-    return { issues: [{ path: 'upstreams', message: errorText(err) }] };
+    return { issues: [await whichUpstream(config, err)] };
   }
   const issues = await notReady(configured, config);
   if (issues.length > 0) {
@@ -68,4 +68,16 @@ async function notReady(configured: ConfiguredApp, config: ResolvedConfig): Prom
     issues.push({ path: where, message: errorText(result.reason) });
   });
   return issues;
+}
+
+/** Names the upstream whose balancer cannot be built, by building each one alone. */
+async function whichUpstream(config: ResolvedConfig, err: unknown): Promise<ConfigIssue> {
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    try {
+      await createConfiguredApp({ ...config, upstreams: { [name]: upstream }, routes: [] }).close();
+    } catch (alone) {
+      return { path: `upstreams.${name}`, message: errorText(alone) };
+    }
+  }
+  return { path: 'upstreams', message: errorText(err) };
 }
