@@ -31,6 +31,7 @@ export type {
   UpstreamResponse,
 } from './proxy-app.js';
 export { createProxyServer } from './proxy-server.js';
+export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
 export {
   type BalancerTiers,

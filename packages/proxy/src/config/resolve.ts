@@ -226,9 +226,15 @@ function healthIssues(u: ResolvedUpstream, issues: ConfigIssue[]): boolean {
     return false;
   } catch (err) {
     if (!isLbError(err)) throw err;
+    const at = `upstreams.${u.name}.health`;
+    // Already a config problem (`upstreams.web.health.reset: …`): keep its path.
+    const own = /^(upstreams\.\S+): (.*)$/s.exec(err.message);
+    if (own?.[1] !== undefined && own[2] !== undefined) {
+      issues.push({ path: own[1], message: own[2] });
+      return true;
+    }
     const match = /^\S+ ([A-Za-z]+)[^:]*: (.*)$/s.exec(err.message);
     const option = match?.[1];
-    const at = `upstreams.${u.name}.health`;
     issues.push(
       option !== undefined && match !== null && Object.hasOwn(u.health, option)
         ? { path: `${at}.${option}`, message: match[2] ?? err.message }
