@@ -196,7 +196,7 @@ export function buildCheck(u: ResolvedUpstream): HealthCheck {
         `upstreams.${u.name}.health.reset: a reset closes plain TCP checks only, and this upstream uses tls`,
       );
     }
-    return tcpCheck({ peer, timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
+    return tcpCheck({ peer, ...(h === undefined ? {} : { timeoutMs: h.timeoutMs, reset: h.reset }) });
   }
   return httpCheck({
     peer,
