@@ -1,7 +1,6 @@
 import {
   type Backend,
   candidates,
-  checkInteger,
   type HttpPeer,
   invalidOption,
   type LoadTracker,
@@ -20,6 +19,7 @@ import {
   type OutlierDetectorOptions,
 } from '@switchyard/health';
 import { type Logger, pino } from 'pino';
+import { BALANCER_DEFAULTS, checkMaxIterations } from './balancer-defaults.js';
 import type { UpstreamObserver, UpstreamOutcome } from './proxy-app.js';
 
 /**
@@ -97,8 +97,8 @@ export interface Balancer {
   close(): Promise<void>;
 }
 
-/** Pingora's examples use 256 raw pulls: enough for ketama rings with many repeats. */
-export const DEFAULT_MAX_ITERATIONS = 256;
+/** Selector pulls per pick by default: {@link BALANCER_DEFAULTS}. */
+export const DEFAULT_MAX_ITERATIONS = BALANCER_DEFAULTS.maxIterations;
 
 /**
  * Builds a {@link Balancer}. The selector is rebuilt from `selector(backends, selectorOptions)`
@@ -233,7 +233,7 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 function validate(options: BalancerOptions<unknown>): void {
   if (!isObject(options)) invalidOption('createBalancer options', 'an object', options);
   const { backends, discovery, selector, selectorOptions, health, outlier, tracker, logger } = options;
-  checkInteger('createBalancer maxIterations', options.maxIterations ?? DEFAULT_MAX_ITERATIONS, 1);
+  checkMaxIterations(options.maxIterations ?? DEFAULT_MAX_ITERATIONS);
   if (typeof selector !== 'function') invalidOption('createBalancer selector', 'a SelectorFactory function', selector);
   if ((backends === undefined) === (discovery === undefined)) {
     invalidOption('createBalancer', 'exactly one of backends and discovery', backends ?? discovery);

@@ -31,8 +31,9 @@ export type {
   UpstreamRequest,
   UpstreamResponse,
 } from './proxy-app.js';
-export { createProxyServer, PROXY_SERVER_DEFAULTS } from './proxy-server.js';
+export { createProxyServer } from './proxy-server.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
+export { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
 export {
   type BalancerTiers,
   createUpstreamPeer,

@@ -118,7 +118,7 @@ export interface ProxyServerOptions {
   readonly connectionsPerPool: number;
   /** A pool unused this long is closed, ms. @defaultValue 300000 */
   readonly poolIdleMs: number;
-  /** Time allowed to receive a downstream request's headers, ms. @defaultValue 30000 */
+  /** Time allowed to receive a downstream request's headers, ms. @defaultValue 20000 */
   readonly headersTimeout: number;
   /** Time allowed to receive a whole downstream request, ms; 0 disables. @defaultValue 300000 */
   readonly requestTimeout: number;

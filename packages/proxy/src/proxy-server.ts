@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
 import { Exchange } from './internal/server/forward-exchange.js';
@@ -9,89 +9,12 @@ import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
 import type { ProxyApp, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
-
-/**
- * Defaults of {@link createProxyServer}. The downstream limits are chosen against slow or
- * hostile clients: 20 s for a request head (slowloris), 16 KiB heads, 5 s idle keep-alive.
- */
-export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
-  tls: undefined,
-  maxAttempts: 3,
-  logger: undefined,
-  accessLog: true,
-  trustedProxies: Object.freeze([]) as readonly string[],
-  observers: Object.freeze([]) as readonly never[],
-  maxPools: 1024,
-  // Pingora's upstream_keepalive_pool_size.
-  connectionsPerPool: 128,
-  poolIdleMs: 300_000,
-  headersTimeout: 20_000,
-  requestTimeout: 300_000,
-  maxHeaderSize: 16_384,
-  maxHeadersCount: 2000,
-  keepAliveTimeout: 5_000,
-});
-
-/** Default `close()` deadline, ms. */
-const DEFAULT_CLOSE_DEADLINE_MS = 10_000;
-
-function validate(o: ProxyServerOptions): void {
-  checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 1000);
-  checkInteger('proxy server maxPools', o.maxPools, 1, 1_000_000);
-  checkInteger('proxy server connectionsPerPool', o.connectionsPerPool, 1, 1_000_000);
-  checkInteger('proxy server poolIdleMs', o.poolIdleMs, 1, 2 ** 31 - 1);
-  checkInteger('proxy server headersTimeout', o.headersTimeout, 1, 2 ** 31 - 1);
-  checkInteger('proxy server requestTimeout', o.requestTimeout, 0, 2 ** 31 - 1);
-  checkInteger('proxy server maxHeaderSize', o.maxHeaderSize, 1024, 1 << 24);
-  checkInteger('proxy server maxHeadersCount', o.maxHeadersCount, 1, 100_000);
-  checkInteger('proxy server keepAliveTimeout', o.keepAliveTimeout, 0, 2 ** 31 - 1);
-  if (o.requestTimeout !== 0 && o.headersTimeout > o.requestTimeout) {
-    invalidOption('proxy server headersTimeout', `at most requestTimeout (${o.requestTimeout})`, o.headersTimeout);
-  }
-  if (typeof o.accessLog !== 'boolean') invalidOption('proxy server accessLog', 'a boolean', o.accessLog);
-  if (!Array.isArray(o.trustedProxies)) {
-    invalidOption('proxy server trustedProxies', 'an array of IP address strings', o.trustedProxies);
-  }
-  o.trustedProxies.forEach((ip, i) => {
-    if (typeof ip !== 'string' || isIP(ip) === 0)
-      invalidOption(`proxy server trustedProxies[${i}]`, 'an IP address', ip);
-  });
-  if (!Array.isArray(o.observers)) {
-    invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
-  }
-  o.observers.forEach((ob: unknown, i) => {
-    const hooks = ob as { onStart?: unknown; onFinish?: unknown } | null;
-    if (typeof hooks !== 'object' || hooks === null) {
-      invalidOption(`proxy server observers[${i}]`, 'an object with onStart/onFinish', ob);
-    }
-    for (const hook of ['onStart', 'onFinish'] as const) {
-      if (hooks[hook] !== undefined && typeof hooks[hook] !== 'function') {
-        invalidOption(`proxy server observers[${i}].${hook}`, 'a function', hooks[hook]);
-      }
-    }
-  });
-  const logger = o.logger as unknown;
-  if (logger !== undefined && !isLogger(logger)) {
-    invalidOption('proxy server logger', 'a pino Logger', logger);
-  }
-  if (o.tls !== undefined) {
-    const tls = o.tls as unknown as { cert?: unknown; key?: unknown } | null;
-    if (typeof tls !== 'object' || tls === null) invalidOption('proxy server tls', '{ cert, key } (PEM)', tls);
-    for (const field of ['cert', 'key'] as const) {
-      const v = tls[field];
-      if (!(typeof v === 'string' || Buffer.isBuffer(v)) || v.length === 0) {
-        // Never echo the value: it may be a private key.
-        invalidOption(`proxy server tls.${field}`, 'PEM text (a string or Buffer)', typeof v);
-      }
-    }
-  }
-}
-
-function isLogger(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const l = value as Record<string, unknown>;
-  return ['child', 'info', 'error', 'isLevelEnabled'].every((name) => typeof l[name] === 'function');
-}
+import {
+  PROXY_CLOSE_DEFAULTS,
+  PROXY_SERVER_DEFAULTS,
+  validateProxyServerOptions as validate,
+  validateCloseDeadline,
+} from './server-defaults.js';
 
 /**
  * A reverse proxy running `app`'s phases on a `node:http` server (`node:https` with `tls`).
@@ -195,12 +118,12 @@ class NodeProxyServer<C> implements ProxyServer {
   }
 
   close(options: { deadlineMs?: number } = {}): Promise<void> {
-    this.#closed ??= this.#close(options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS);
+    this.#closed ??= this.#close(options.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs);
     return this.#closed;
   }
 
   async #close(deadlineMs: number): Promise<void> {
-    checkInteger('proxy server close deadlineMs', deadlineMs, 0, 2 ** 31 - 1);
+    validateCloseDeadline(deadlineMs);
     const state = this.#state;
     const server = this.server;
     state.closing = true;

@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { isLbError } from '@switchyard/core';
-import { resolveConfig } from '@switchyard/proxy';
+import { createConfiguredApp, createProxyServer, resolveConfig } from '@switchyard/proxy';
+import { pino } from 'pino';
 import { expect } from 'vitest';
+import { proxyServerOptions } from '../src/config/server-options.js';
+import { validateCloseDeadline } from '../src/server-defaults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-config-prop-'));
 const SEED = 20261126;
@@ -67,3 +70,119 @@ test.prop([fc.oneof(fc.jsonValue(), plausible)], { seed: SEED, numRuns: 400 })(
   // 400 validations take about a second; a loaded CI box may need many more.
   60_000,
 );
+
+/** Numbers on and around the bounds the components use, and a few wrong types. */
+const bound = fc.constantFrom(
+  -1,
+  0,
+  0.5,
+  1,
+  1.5,
+  2,
+  4,
+  5,
+  16,
+  17,
+  101,
+  211,
+  1000,
+  65_537,
+  300_000,
+  400_000,
+  2 ** 31,
+  'x',
+  null,
+);
+/** Mostly absent, so that a good share of the files is valid and gets built (JSON drops `undefined`). */
+const edge = fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: bound });
+const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+/** A selector of each type with its own options, each present half the time. */
+const often = fc.oneof(fc.constant(undefined), bound);
+const selector = fc
+  .oneof(
+    fc.record({
+      type: fc.constant('consistent'),
+      algorithm: fc.constantFrom('nginx', 'ketama'),
+      pointsPerWeight: often,
+    }),
+    fc.record({ type: fc.constantFrom('round-robin', 'random', 'fnv') }),
+    fc.record({ type: fc.constant('maglev'), tableSize: often }),
+    fc.record({
+      type: fc.constant('bounded-load'),
+      balanceFactor: often,
+      hash: fc.constantFrom('consistent', 'maglev'),
+    }),
+    fc.record({ type: fc.constant('least-request'), choices: often }),
+    fc.record({ type: fc.constant('peak-ewma'), decayMs: often, choices: often }),
+  )
+  .chain((s) => fc.record({ slowStartMs: often }).map((extra) => ({ ...s, ...extra })));
+const nearBounds = fc.record({
+  listen: fc.constant('127.0.0.1:0'),
+  server: opt(
+    fc.record(
+      {
+        headersTimeout: edge,
+        requestTimeout: edge,
+        keepAliveTimeout: edge,
+        maxHeaderSize: edge,
+        shutdownTimeoutMs: edge,
+      },
+      { requiredKeys: [] },
+    ),
+  ),
+  retries: opt(fc.record({ maxAttempts: edge })),
+  upstreams: fc.record({
+    web: fc.record(
+      {
+        backends: fc.constantFrom(['127.0.0.1:1'], ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3']),
+        maxIterations: edge,
+        selector,
+        health: fc.record(
+          {
+            type: fc.constantFrom('http', 'tcp'),
+            intervalMs: edge,
+            timeoutMs: edge,
+            healthyThreshold: edge,
+            unhealthyThreshold: edge,
+          },
+          { requiredKeys: ['type'] },
+        ),
+        outlier: fc.record(
+          { consecutiveFailures: edge, baseEjectionMs: edge, maxEjectionMs: edge, maxEjectedPercent: edge },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: ['backends'] },
+    ),
+  }),
+});
+
+let built = 0;
+
+test.prop([nearBounds], { seed: SEED, numRuns: 1000 })(
+  `a config check accepts is one serve builds: balancers, health checks, selectors, server options (seed ${SEED})`,
+  async (raw) => {
+    let config: ReturnType<typeof resolveConfig>;
+    try {
+      config = resolveConfig(JSON.parse(JSON.stringify(raw)), dir);
+    } catch (err) {
+      if (!isLbError(err) || err.code !== 'LB_ERR_INVALID_CONFIG') throw err;
+      return;
+    }
+    built++;
+    const configured = createConfiguredApp(config);
+    try {
+      const logger = pino({ enabled: false });
+      createProxyServer(configured.app, proxyServerOptions(config, configured.observer, logger));
+      validateCloseDeadline(config.server.shutdownTimeoutMs);
+    } finally {
+      await configured.close();
+    }
+  },
+  120_000,
+);
+
+test('the property above is not vacuous: many of its files are valid and built', () => {
+  // Runs after it (vitest keeps the order of tests in a file).
+  expect(built).toBeGreaterThan(100);
+});

@@ -169,7 +169,7 @@ describe('resolveConfig', () => {
       ],
       [
         (c) => (c.upstreams.web.health.intervalMs = null),
-        /^upstreams\.web\.health\.intervalMs: expected a number >= 0, got null/,
+        /^upstreams\.web\.health\.intervalMs: expected a duration in ms, got null/,
       ],
       [
         (c) => (c.upstreams.web.health.unhealthyThreshold = 1.5),

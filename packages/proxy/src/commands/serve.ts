@@ -1,18 +1,18 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Logger, pino } from 'pino';
+import { pino } from 'pino';
+import { configError } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
+import { redactText } from '../config/redact.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { resolveConfig } from '../config/resolve.js';
-import { createConfiguredApp } from '../config/runtime.js';
 import { LogSink } from '../internal/log-sink.js';
-import type { ProxyServerOptions } from '../proxy-app.js';
-import { createProxyServer } from '../proxy-server.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
 import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
+import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
 
@@ -142,26 +142,25 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     fallbackPort = true;
   }
   const log = logSink(config);
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, log);
-  const configured = createConfiguredApp(config, { logger });
-  await configured.ready();
-  const proxy = createProxyServer(configured.app, serverOptions(config, configured.observer, logger));
-  let address: { host: string; port: number };
-  try {
-    address = await proxy.listen(config.listen.port, config.listen.host);
-  } catch (err) {
-    if (!fallbackPort || (err as { code?: unknown }).code !== 'EADDRINUSE') {
-      await configured.close();
-      await Promise.all(demo.map((b) => b.stop()));
-      process.off('SIGHUP', onHup);
-      log.close();
-      process.stderr.write(
-        `switchyard serve: cannot listen on ${config.listen.host}:${config.listen.port}: ${errorText(err)}\n`,
-      );
-      return 1;
-    }
-    address = await proxy.listen(0, config.listen.host);
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { pid: process.pid },
+      // A password written into a config value (a discovery path, an address) never reaches the log;
+      // the test for '@' keeps the cost off the lines that cannot hold one.
+      hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
+    },
+    log,
+  );
+  const started = await startServing(config, logger, fallbackPort);
+  if ('issues' in started) {
+    await Promise.all(demo.map((b) => b.stop()));
+    process.off('SIGHUP', onHup);
+    log.close();
+    process.stderr.write(`switchyard serve: cannot start\n${errorText(configError(started.issues, configPath))}\n`);
+    return 1;
   }
+  const { configured, proxy, address } = started;
   const url = `${config.serverTls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   logger.info(
     { url, upstreams: Object.keys(config.upstreams), config: configPath ?? 'embedded default' },
@@ -233,26 +232,6 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
   });
-}
-
-function serverOptions(
-  config: ResolvedConfig,
-  observer: ProxyServerOptions['observers'][number],
-  logger: Logger,
-): Partial<ProxyServerOptions> {
-  const s = config.server;
-  return {
-    maxAttempts: config.retries.maxAttempts,
-    accessLog: config.accessLog,
-    trustedProxies: config.trustedProxies,
-    observers: [observer],
-    logger,
-    ...(config.serverTls === undefined ? {} : { tls: config.serverTls }),
-    ...(s.headersTimeout === undefined ? {} : { headersTimeout: s.headersTimeout }),
-    ...(s.requestTimeout === undefined ? {} : { requestTimeout: s.requestTimeout }),
-    ...(s.keepAliveTimeout === undefined ? {} : { keepAliveTimeout: s.keepAliveTimeout }),
-    ...(s.maxHeaderSize === undefined ? {} : { maxHeaderSize: s.maxHeaderSize }),
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, LbError } from '@switchyard/core';
 import type { z } from 'zod';
-import { redactAt } from './redact.js';
+import { redactAt, redactText } from './redact.js';
 
 /** One config problem: where (dotted path, `[i]` for array items) and the sentence for it. */
 export interface ConfigIssue {
@@ -92,7 +92,7 @@ function expected(issue: z.core.$ZodIssue): string {
 
 /** The `LB_ERR_INVALID_CONFIG` error for `issues`: one `path: message` line per issue. */
 export function configError(issues: readonly ConfigIssue[], source?: string, cause?: unknown): LbError {
-  const lines = issues.map((i) => `${i.path}: ${i.message}`);
+  const lines = issues.map((i) => redactText(`${i.path}: ${i.message}`));
   const head = source === undefined ? '' : `${source}: `;
   const message =
     lines.length === 1

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configError } from './issues.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 import { type ResolvedConfig, resolveConfig } from './resolve.js';
 
 /**
@@ -22,7 +23,10 @@ export function loadConfig(path: string): ResolvedConfig {
   return resolveConfig(parseConfigText(text, file), dirname(file), file);
 }
 
-/** Parses config text by the file's extension (see {@link loadConfig}). */
+/**
+ * Parses config text by the file's extension (see {@link loadConfig}). A syntax error is an
+ * `LB_ERR_INVALID_CONFIG` naming the file, the line and the column, and quoting none of the text.
+ */
 export function parseConfigText(text: string, file: string): unknown {
   const ext = extname(file).toLowerCase();
   const yaml = ext === '.yaml' || ext === '.yml';
@@ -37,7 +41,23 @@ export function parseConfigText(text: string, file: string): unknown {
         // Report the JSON error: JSON was the first guess for an unknown extension.
       }
     }
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    const reason = yaml ? yamlReason(err) : jsonReason(text, err);
     throw configError([{ path: '(file)', message: `expected valid ${yaml ? 'YAML' : 'JSON'}: ${reason}` }], file, err);
   }
+}
+
+function jsonReason(text: string, err: unknown): string {
+  const found = findJsonSyntaxError(text);
+  if (found !== undefined) return `line ${found.line}, column ${found.column}: ${found.reason}`;
+  // JSON.parse and the scanner disagree (not expected): keep JSON.parse's first clause, never its quote of the text.
+  return err instanceof Error ? (err.message.split(/[,\n]/)[0] ?? err.message) : String(err);
+}
+
+function yamlReason(err: unknown): string {
+  const pos = (err as { linePos?: readonly { line: number; col: number }[] }).linePos?.[0];
+  // The first line of the yaml package's message, without the excerpt of the file it appends.
+  const first = (err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err))
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/:$/, '');
+  return pos === undefined ? first : `line ${pos.line}, column ${pos.col}: ${first}`;
 }

@@ -1,3 +1,4 @@
+import { redactText } from './redact.js';
 import type { ResolvedConfig } from './resolve.js';
 
 // Fields that hold loaded secrets (PEM keys, proxy credentials): never printed.
@@ -6,7 +7,8 @@ const SECRET_FIELDS = new Set(['peerInit', 'serverTls']);
 /**
  * The resolved config as indented JSON for `switchyard check`: defaults filled in,
  * paths absolute, backends as `"host:port"` (or `{ address, weight }`), and without
- * the loaded certificates, keys or proxy passwords.
+ * the loaded certificates, keys or proxy passwords; a password written as userinfo in any value
+ * is masked.
  */
 export function formatConfig(config: ResolvedConfig): string {
   return JSON.stringify(
@@ -14,7 +16,7 @@ export function formatConfig(config: ResolvedConfig): string {
     (key, value: unknown) => {
       if (SECRET_FIELDS.has(key)) return undefined;
       if (isBackend(value)) return value.weight === 1 ? value.id : { address: value.id, weight: value.weight };
-      return value;
+      return typeof value === 'string' ? redactText(value) : value;
     },
     2,
   );

@@ -1,19 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import {
-  type Backend,
-  backend,
-  denyUpgrades,
-  HttpPeer,
-  type HttpPeerInit,
-  isLbError,
-  type PeerOptions,
-  preserve,
-  standard,
-} from '@switchyard/core';
-import { type ConfigIssue, configError, fromZodIssues } from './issues.js';
-import { maskPassword, redactHeaders } from './redact.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { type Backend, backend, type HttpPeerInit, isLbError } from '@switchyard/core';
+import { type ConfigIssue, configError, fromZodIssues, valueAt } from './issues.js';
+import { libraryConfigIssues } from './library-checks.js';
+import { type ResolvedPeerSettings, resolvePeer } from './peer.js';
+import { type ResolvedRoute, resolveRoutes } from './routes.js';
+import { buildCheck } from './runtime.js';
+import { configSchema, type ParsedConfig, peerSchema, serverTlsSchema, upstreamSchema } from './schema.js';
+import { selectorIssues } from './selector-check.js';
+import { checkTlsPair } from './tls-pair.js';
 
 type ParsedUpstream = ParsedConfig['upstreams'][string];
 
@@ -33,8 +28,7 @@ export interface ResolvedSelector {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
-/** The peer settings as written, with file paths made absolute and proxy passwords masked (printable). */
-export type ResolvedPeerSettings = ParsedUpstream['peer'];
+export type { ResolvedPeerSettings } from './peer.js';
 
 /** One upstream, ready to build a balancer from. */
 export interface ResolvedUpstream {
@@ -54,12 +48,7 @@ export interface ResolvedUpstream {
   readonly peerInit: HttpPeerInit;
 }
 
-/** A route: requests whose path starts with `prefix` (on a segment boundary) go to `upstream`, then `failover` in order. */
-export interface ResolvedRoute {
-  readonly prefix: string;
-  readonly upstream: string;
-  readonly failover: readonly string[];
-}
+export type { ResolvedRoute } from './routes.js';
 
 /** A validated config with defaults filled in. Deeply frozen. */
 export interface ResolvedConfig {
@@ -88,14 +77,14 @@ export interface ResolvedConfig {
  * filled in, backends parsed, relative file paths (`ca`, `clientCert`, `server.tls`,
  * file discovery) resolved against `baseDir` and read, routes checked against the
  * upstreams. Returns a deeply frozen {@link ResolvedConfig}. Throws `LbError`
- * `LB_ERR_INVALID_CONFIG` whose message has one `path: expected …, got …` line per problem;
- * never any other error.
+ * `LB_ERR_INVALID_CONFIG` whose message has one `path: expected …, got …` line per problem,
+ * all of the file's problems at once: the schema's, the library validators' (the ranges
+ * `serve` enforces), and the rules between fields (routes, files, TLS pairs); never any other error.
  */
 export function resolveConfig(raw: unknown, baseDir: string, source?: string): ResolvedConfig {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw configError(fromZodIssues(parsed.error.issues, raw), source);
-  const config = parsed.data;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = parsed.success ? [] : fromZodIssues(parsed.error.issues, raw);
+  issues.push(...libraryConfigIssues(raw, issues));
   const file = (path: string): string => (isAbsolute(path) ? path : resolvePath(baseDir, path));
   const read = (path: string, where: string): string => {
     try {
@@ -107,25 +96,36 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     }
   };
 
+  // Each part is checked on its own, so one bad part does not hide the problems of another.
+  const rawUpstreams = valueAt(raw, ['upstreams']);
+  const names = typeof rawUpstreams === 'object' && rawUpstreams !== null ? Object.keys(rawUpstreams) : [];
+  if (parsed.success && names.length === 0)
+    issues.push({ path: 'upstreams', message: 'expected at least one upstream, got none' });
   const upstreams: Record<string, ResolvedUpstream> = {};
-  const names = Object.keys(config.upstreams);
-  if (names.length === 0) issues.push({ path: 'upstreams', message: 'expected at least one upstream, got none' });
   for (const name of names) {
-    const u = config.upstreams[name];
-    if (u === undefined) continue;
-    const resolved = resolveUpstream(name, u, issues, file, read);
+    const u = upstreamSchema.safeParse(valueAt(rawUpstreams, [name]));
+    if (!u.success) {
+      // The rest of the upstream is reported by the schema; its peer files are still read.
+      const peer = peerSchema.safeParse(valueAt(rawUpstreams, [name, 'peer']) ?? {});
+      const tls = valueAt(rawUpstreams, [name, 'tls']) === true;
+      const sni = valueAt(rawUpstreams, [name, 'sni']);
+      if (peer.success)
+        resolvePeer(`upstreams.${name}.peer`, peer.data, tls, typeof sni === 'string' ? sni : '', issues, file, read);
+      continue;
+    }
+    const resolved = resolveUpstream(name, u.data, issues, file, read);
     if (resolved !== undefined) upstreams[name] = resolved;
   }
-
-  const routes = resolveRoutes(config, names, issues);
+  const routes = resolveRoutes(valueAt(raw, ['routes']), names, issues);
   let serverTls: ResolvedConfig['serverTls'];
-  if (config.server.tls !== undefined) {
-    serverTls = {
-      cert: read(config.server.tls.cert, 'server.tls.cert'),
-      key: read(config.server.tls.key, 'server.tls.key'),
-    };
+  const tls = serverTlsSchema.safeParse(valueAt(raw, ['server', 'tls']));
+  if (tls.success) {
+    const before = issues.length;
+    serverTls = { cert: read(tls.data.cert, 'server.tls.cert'), key: read(tls.data.key, 'server.tls.key') };
+    if (issues.length === before) checkTlsPair(serverTls.cert, serverTls.key, 'server.tls', issues);
   }
-  if (issues.length > 0) throw configError(issues, source);
+  if (!parsed.success || issues.length > 0) throw configError(dedupe(issues), source);
+  const config = parsed.data;
 
   const colon = config.listen.lastIndexOf(':');
   const host = config.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
@@ -147,6 +147,16 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     workers: config.workers,
     server,
     serverTls,
+  });
+}
+
+/** Each path once: a value the schema rejected is not reported again by a later check. */
+function dedupe(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    if (seen.has(i.path)) return false;
+    seen.add(i.path);
+    return true;
   });
 }
 
@@ -176,72 +186,15 @@ function resolveUpstream(
   }
   let discovery = u.discovery;
   if (discovery?.type === 'file') discovery = { ...discovery, path: file(discovery.path) };
-  if (discovery?.type === 'dns' && discovery.recordType !== 'SRV' && discovery.port === undefined) {
-    issues.push({
-      path: `${at}.discovery.port`,
-      message: `expected a port for ${discovery.recordType} records, got nothing`,
-    });
-  }
-
   const { type, key, slowStartMs, ...selectorOptions } = u.selector as Record<string, unknown> & {
     type: string;
     key: string;
     slowStartMs?: number;
   };
-  const p = u.peer;
-  const options: { -readonly [K in keyof PeerOptions]?: PeerOptions[K] } = {
-    httpUpstreamRequestPolicy:
-      p.requestPolicy === 'preserve' ? preserve() : p.requestPolicy === 'deny-upgrades' ? denyUpgrades() : standard(),
-  };
-  for (const field of [
-    'connectionTimeout',
-    'totalConnectionTimeout',
-    'readTimeout',
-    'writeTimeout',
-    'idleTimeout',
-  ] as const) {
-    if (p[field] !== undefined) options[field] = p[field];
-  }
-  for (const field of ['verifyCert', 'verifyHostname', 'useSystemCerts'] as const) {
-    if (p[field] !== undefined) options[field] = p[field];
-  }
-  if (p.alternativeCn !== undefined) options.alternativeCn = p.alternativeCn;
-  if (p.alpn !== undefined) options.alpn = p.alpn;
-  if (p.bindTo !== undefined) options.bindTo = p.bindTo;
-  if (p.tcpKeepalive !== undefined) options.tcpKeepalive = p.tcpKeepalive;
-  const caPaths = p.ca === undefined ? undefined : typeof p.ca === 'string' ? [p.ca] : p.ca;
-  if (caPaths !== undefined)
-    options.ca = caPaths.map((path, i) => read(path, `${at}.peer.ca${typeof p.ca === 'string' ? '' : `[${i}]`}`));
-  const init: { -readonly [K in keyof HttpPeerInit]: HttpPeerInit[K] } = { options };
-  if (p.clientCert !== undefined) {
-    init.clientCertKey = {
-      cert: read(p.clientCert.cert, `${at}.peer.clientCert.cert`),
-      key: read(p.clientCert.key, `${at}.peer.clientCert.key`),
-    };
-  }
-  if (p.proxy !== undefined)
-    init.proxy =
-      p.proxy !== undefined && p.proxyHeaders !== undefined
-        ? { uri: p.proxy, headers: p.proxyHeaders }
-        : { uri: p.proxy };
-  if (issues.length > before) return undefined;
-  try {
-    // Core validates everything an HttpPeer holds; a throw-away peer checks it once, here.
-    new HttpPeer('127.0.0.1:1', u.tls, u.sni, init);
-  } catch (err) {
-    if (!isLbError(err)) throw err;
-    issues.push({ path: `${at}.peer`, message: err.message });
-    return undefined;
-  }
-
-  const printable: ResolvedPeerSettings = { ...p };
-  if (caPaths !== undefined) (printable as { ca?: unknown }).ca = caPaths.map(file);
-  if (p.clientCert !== undefined)
-    (printable as { clientCert?: unknown }).clientCert = { cert: file(p.clientCert.cert), key: file(p.clientCert.key) };
-  if (p.proxy !== undefined) (printable as { proxy?: unknown }).proxy = maskPassword(p.proxy);
-  if (p.proxyHeaders !== undefined)
-    (printable as { proxyHeaders?: unknown }).proxyHeaders = redactHeaders(p.proxyHeaders);
-  return {
+  if (issues.length === before) selectorIssues(at, { type, slowStartMs, options: selectorOptions }, backends, issues);
+  const peer = resolvePeer(`${at}.peer`, u.peer, u.tls, u.sni, issues, file, read);
+  if (peer === undefined || issues.length > before) return undefined;
+  const resolved: ResolvedUpstream = {
     name,
     backends,
     discovery,
@@ -251,58 +204,10 @@ function resolveUpstream(
     tls: u.tls,
     sni: u.sni,
     maxIterations: u.maxIterations,
-    peer: printable,
-    peerInit: init,
+    peer: peer.printable,
+    peerInit: peer.init,
   };
-}
-
-function resolveRoutes(config: ParsedConfig, names: readonly string[], issues: ConfigIssue[]): ResolvedRoute[] {
-  // With no upstream at all, that one problem is reported; every route would repeat it.
-  if (names.length === 0) return [];
-  if (config.routes === undefined) {
-    if (names.length > 1) {
-      issues.push({
-        path: 'routes',
-        message: `expected routes when there is more than one upstream (${names.join(', ')}), got nothing`,
-      });
-      return [];
-    }
-    return names.length === 1 ? [{ prefix: '/', upstream: names[0] ?? '', failover: [] }] : [];
-  }
-  const known = new Set(names);
-  const prefixes = new Set<string>();
-  config.routes.forEach((r, i) => {
-    const at = `routes[${i}]`;
-    const normalized = r.prefix.length > 1 && r.prefix.endsWith('/') ? r.prefix.slice(0, -1) : r.prefix;
-    if (prefixes.has(normalized))
-      issues.push({
-        path: `${at}.prefix`,
-        message: `expected a prefix not used by an earlier route, got ${JSON.stringify(r.prefix)}`,
-      });
-    prefixes.add(normalized);
-    if (!known.has(r.upstream)) {
-      issues.push({
-        path: `${at}.upstream`,
-        message: `expected one of the upstreams (${names.join(', ')}), got ${JSON.stringify(r.upstream)}`,
-      });
-    }
-    r.failover.forEach((name, j) => {
-      if (!known.has(name)) {
-        issues.push({
-          path: `${at}.failover[${j}]`,
-          message: `expected one of the upstreams (${names.join(', ')}), got ${JSON.stringify(name)}`,
-        });
-      } else if (name === r.upstream || r.failover.indexOf(name) !== j) {
-        issues.push({
-          path: `${at}.failover[${j}]`,
-          message: `expected an upstream not already in this route, got ${JSON.stringify(name)}`,
-        });
-      }
-    });
-  });
-  return config.routes
-    .map((r) => ({ prefix: r.prefix, upstream: r.upstream, failover: r.failover }))
-    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return healthIssues(resolved, issues) ? undefined : resolved;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -311,4 +216,30 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** Builds `u`'s health check as its balancer will (then drops it): true when the check's factory rejected it. */
+function healthIssues(u: ResolvedUpstream, issues: ConfigIssue[]): boolean {
+  if (u.health === undefined) return false;
+  try {
+    void buildCheck(u).close?.();
+    return false;
+  } catch (err) {
+    if (!isLbError(err)) throw err;
+    const at = `upstreams.${u.name}.health`;
+    // Already a config problem (`upstreams.web.health.reset: …`): keep its path.
+    const own = /^(upstreams\.\S+): (.*)$/s.exec(err.message);
+    if (own?.[1] !== undefined && own[2] !== undefined) {
+      issues.push({ path: own[1], message: own[2] });
+      return true;
+    }
+    const match = /^\S+ ([A-Za-z]+)[^:]*: (.*)$/s.exec(err.message);
+    const option = match?.[1];
+    issues.push(
+      option !== undefined && match !== null && Object.hasOwn(u.health, option)
+        ? { path: `${at}.${option}`, message: match[2] ?? err.message }
+        : { path: at, message: err.message },
+    );
+    return true;
+  }
 }

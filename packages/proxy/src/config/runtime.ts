@@ -181,8 +181,11 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
 // A peer template's address is never used: each check puts the backend's address in its place.
 const CHECK_TEMPLATE_ADDRESS = '0.0.0.0:1';
 
-/** The upstream's health check, reaching each backend with the same peer settings as its traffic. */
-function buildCheck(u: ResolvedUpstream): HealthCheck {
+/**
+ * The upstream's health check, reaching each backend with the same peer settings as its traffic
+ * (`resolveConfig` builds one too, to validate it).
+ */
+export function buildCheck(u: ResolvedUpstream): HealthCheck {
   const h = u.health;
   const peer = new HttpPeer(CHECK_TEMPLATE_ADDRESS, u.tls, u.sni, u.peerInit);
   if (h === undefined || h.type === 'tcp') {
@@ -193,7 +196,7 @@ function buildCheck(u: ResolvedUpstream): HealthCheck {
         `upstreams.${u.name}.health.reset: a reset closes plain TCP checks only, and this upstream uses tls`,
       );
     }
-    return tcpCheck({ peer, timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
+    return tcpCheck({ peer, ...(h === undefined ? {} : { timeoutMs: h.timeoutMs, reset: h.reset }) });
   }
   return httpCheck({
     peer,

@@ -1,11 +1,27 @@
+import { Resolver } from 'node:dns';
 import { isIP } from 'node:net';
 import { parseHostPort } from '@switchyard/core';
+import {
+  FILE_DISCOVERY_DEFAULTS,
+  HEALTH_MONITOR_DEFAULTS,
+  HTTP_CHECK_DEFAULTS,
+  OUTLIER_DETECTOR_DEFAULTS,
+  TCP_CHECK_DEFAULTS,
+} from '@switchyard/health';
+import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
+import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
+import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
 // `issues.ts` prints it as `<path>: expected <error>, got <value>`.
+//
+// One fact, one place: a field that a library component takes (server, retries, health,
+// outlier, discovery, maxIterations) is typed here only as a JSON number, string or boolean,
+// with the component's `*_DEFAULTS` value as its default; its range and the rules between
+// fields are the component's own validator, which `library-checks.ts` runs on the file.
 
 /** A strict object whose unknown-field error lists the known fields. */
 function object<S extends z.core.$ZodLooseShape>(shape: S) {
@@ -21,6 +37,9 @@ const int = (min: number, max: number) => {
   return z.int({ error: what }).min(min, { error: what }).max(max, { error: what });
 };
 const bool = () => z.boolean({ error: 'true or false' });
+/** A number a library validator checks further (its range lives there). */
+const num = (what: string) => z.number({ error: what });
+const ms = () => num('a duration in ms');
 const text = (what = 'a non-empty string') => z.string({ error: what }).min(1, { error: what });
 
 function isAddress(value: string): boolean {
@@ -66,53 +85,72 @@ const selector = z.discriminatedUnion(
   { error: `a selector type: ${SELECTOR_NAMES.map((n) => JSON.stringify(n)).join(' | ')}` },
 );
 
+const H = HEALTH_MONITOR_DEFAULTS;
 const thresholds = {
-  intervalMs: nonNegative().default(1000),
-  timeoutMs: nonNegative().default(1000),
-  healthyThreshold: int(1, 1000).default(1),
-  unhealthyThreshold: int(1, 1000).default(1),
-  skipOnTraffic: bool().default(false),
+  intervalMs: ms().default(H.intervalMs),
+  healthyThreshold: num('an integer').default(H.healthyThreshold),
+  unhealthyThreshold: num('an integer').default(H.unhealthyThreshold),
+  skipOnTraffic: bool().default(H.skipOnTraffic),
 };
 const health = z.discriminatedUnion(
   'type',
   [
     object({
       type: z.literal('http'),
-      path: z
-        .string({ error: 'a path starting with "/"' })
-        .startsWith('/', { error: 'a path starting with "/"' })
-        .default('/'),
-      host: text('a Host header value').optional(),
-      expectStatus: int(100, 599).default(200),
+      path: z.string({ error: 'a path starting with "/"' }).default(HTTP_CHECK_DEFAULTS.path),
+      host: z.string({ error: 'a Host header value' }).optional(),
+      expectStatus: num('an HTTP status').default(HTTP_CHECK_DEFAULTS.expectStatus as number),
+      timeoutMs: ms().default(HTTP_CHECK_DEFAULTS.timeoutMs),
       ...thresholds,
     }),
-    object({ type: z.literal('tcp'), reset: bool().default(false), ...thresholds }),
+    object({
+      type: z.literal('tcp'),
+      reset: bool().default(TCP_CHECK_DEFAULTS.reset),
+      timeoutMs: ms().default(TCP_CHECK_DEFAULTS.timeoutMs),
+      ...thresholds,
+    }),
   ],
   { error: 'a health check type: "http" | "tcp"' },
 );
 
+const O = OUTLIER_DETECTOR_DEFAULTS;
 const outlier = object({
-  consecutiveFailures: int(1, 1000).default(5),
-  baseEjectionMs: nonNegative().default(30_000),
-  maxEjectionMs: nonNegative().default(300_000),
-  maxEjectedPercent: z
-    .number({ error: 'a percentage from 0 to 100' })
-    .min(0, { error: 'a percentage from 0 to 100' })
-    .max(100, { error: 'a percentage from 0 to 100' })
-    .default(10),
+  consecutiveFailures: num('an integer').default(O.consecutiveFailures),
+  baseEjectionMs: ms().default(O.baseEjectionMs),
+  maxEjectionMs: ms().default(O.maxEjectionMs),
+  maxEjectedPercent: num('a percentage').default(O.maxEjectedPercent),
 });
+
+const DNS_SERVER = 'an IP address, "ip:port" or "[v6]:port"';
+/** What `dnsDiscovery` accepts as a server: whatever `node:dns` `Resolver#setServers` takes. */
+function isDnsServer(value: string): boolean {
+  try {
+    new Resolver().setServers([value]);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const discovery = z.discriminatedUnion(
   'type',
   [
-    object({ type: z.literal('file'), path: text('a file path'), pollMs: int(1, 3_600_000).default(1000) }),
+    object({
+      type: z.literal('file'),
+      path: text('a file path'),
+      pollMs: ms().default(FILE_DISCOVERY_DEFAULTS.pollMs),
+    }),
     object({
       type: z.literal('dns'),
       name: text('a DNS name'),
       recordType: z.enum(['A', 'AAAA', 'SRV'], { error: '"A", "AAAA" or "SRV"' }).default('A'),
-      port: int(1, 65535).optional(),
-      servers: z.array(address(), { error: `an array of ${ADDRESS}` }).optional(),
-      refreshMs: nonNegative().optional(),
+      port: num('a port').optional(),
+      servers: z
+        .array(z.string({ error: DNS_SERVER }).refine(isDnsServer, { error: DNS_SERVER }), {
+          error: `an array of ${DNS_SERVER}`,
+        })
+        .optional(),
+      refreshMs: ms().optional(),
     }),
   ],
   { error: 'a discovery type: "file" | "dns"' },
@@ -128,7 +166,8 @@ const proxyUrl = z.string({ error: URL_TEXT }).refine((value) => {
   }
 }, URL_TEXT);
 
-const peer = object({
+/** An upstream's `peer`: core's `PeerOptions` and the peer's files. */
+export const peerSchema = object({
   connectionTimeout: nonNegative().optional(),
   totalConnectionTimeout: nonNegative().optional(),
   readTimeout: nonNegative().optional(),
@@ -157,43 +196,47 @@ const peer = object({
     .default('standard'),
 });
 
-const upstream = object({
+/** One entry of `upstreams`. */
+export const upstreamSchema = object({
   backends: z.array(backendEntry, { error: 'an array of backends' }).optional(),
   discovery: discovery.optional(),
-  selector: selector.default({ type: 'round-robin', key: 'uri', mode: 'smooth' }),
+  selector: selector.default({ type: 'round-robin', key: 'uri', mode: ROUND_ROBIN_DEFAULTS.mode }),
   health: health.optional(),
   outlier: outlier.optional(),
   tls: bool().default(false),
   sni: z.string({ error: 'a string' }).default(''),
-  peer: peer.default({ requestPolicy: 'standard' }),
-  maxIterations: int(1, 65536).default(256),
+  peer: peerSchema.default({ requestPolicy: 'standard' }),
+  maxIterations: num('an integer').default(BALANCER_DEFAULTS.maxIterations),
 });
 
 const PREFIX = 'a path prefix starting with "/"';
-const route = object({
+/** One entry of `routes`. */
+export const routeSchema = object({
   prefix: z.string({ error: PREFIX }).startsWith('/', { error: PREFIX }),
   upstream: text('an upstream name'),
   failover: z.array(text('an upstream name'), { error: 'an array of upstream names' }).default([]),
 });
 
-const serverTls = object({ cert: text('a file path'), key: text('a file path') });
+/** `server.tls`: file paths of the downstream certificate and key. */
+export const serverTlsSchema = object({ cert: text('a file path'), key: text('a file path') });
 
+const S = PROXY_SERVER_DEFAULTS;
 const server = object({
-  tls: serverTls.optional(),
-  headersTimeout: nonNegative().optional(),
-  requestTimeout: nonNegative().optional(),
-  keepAliveTimeout: nonNegative().optional(),
-  maxHeaderSize: int(1024, 1 << 20).optional(),
-  shutdownTimeoutMs: nonNegative().default(10_000),
+  tls: serverTlsSchema.optional(),
+  headersTimeout: ms().default(S.headersTimeout),
+  requestTimeout: ms().default(S.requestTimeout),
+  keepAliveTimeout: ms().default(S.keepAliveTimeout),
+  maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
+  shutdownTimeoutMs: ms().default(PROXY_CLOSE_DEFAULTS.deadlineMs),
 });
 
 /** The config file's schema (before file paths are resolved and backends parsed). */
 export const configSchema = object({
   listen: listen().default('127.0.0.1:8080'),
-  upstreams: z.record(text('an upstream name'), upstream, { error: 'an object of named upstreams' }),
-  routes: z.array(route, { error: 'an array of routes' }).optional(),
-  retries: object({ maxAttempts: int(1, 16).default(3) }).default({ maxAttempts: 3 }),
-  accessLog: bool().default(true),
+  upstreams: z.record(text('an upstream name'), upstreamSchema, { error: 'an object of named upstreams' }),
+  routes: z.array(routeSchema, { error: 'an array of routes' }).optional(),
+  retries: object({ maxAttempts: num('an integer').default(S.maxAttempts) }).default({ maxAttempts: S.maxAttempts }),
+  accessLog: bool().default(S.accessLog),
   logBufferBytes: int(0, 1 << 20).default(0),
   logFlushMs: z
     .number({ error: 'a duration in ms > 0' })
@@ -206,13 +249,16 @@ export const configSchema = object({
     })
     .default('info'),
   trustedProxies: z
-    .array(
-      z.string().refine((v) => isIP(v) !== 0, 'an IP address'),
-      { error: 'an array of IP addresses' },
-    )
-    .default([]),
+    .array(z.string({ error: 'an IP address' }), { error: 'an array of IP addresses' })
+    .default([...S.trustedProxies]),
   workers: int(1, 256).default(1),
-  server: server.default({ shutdownTimeoutMs: 10_000 }),
+  server: server.default({
+    headersTimeout: S.headersTimeout,
+    requestTimeout: S.requestTimeout,
+    keepAliveTimeout: S.keepAliveTimeout,
+    maxHeaderSize: S.maxHeaderSize,
+    shutdownTimeoutMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+  }),
 });
 
 /** The parsed (not yet resolved) config. */

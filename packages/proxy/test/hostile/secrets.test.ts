@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpPeer } from '@switchyard/core';
 import {
@@ -167,4 +167,86 @@ describe('credentials never reach logs or errors', () => {
     expect(message).not.toBe('');
     expectNoSecret(message, 'the HttpPeer error');
   });
+  it('a password anywhere in a config value is masked in every check and serve error', async () => {
+    const userinfo = `${PROXY_USER}:${PROXY_PASSWORD}@`;
+    const file = join(dir, 'everywhere.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listen: `${userinfo}127.0.0.1:8080`,
+        upstreams: {
+          web: { backends: [`${userinfo}127.0.0.1:80`] },
+          dns: { discovery: { type: 'dns', name: 'svc.test', port: 80, servers: [`${userinfo}10.0.0.1`] } },
+          tunnel: {
+            backends: ['127.0.0.1:9'],
+            peer: {
+              proxy: `http://${userinfo}127.0.0.1:3128`,
+              proxyHeaders: { Authorization: `Bearer ${AUTH_TOKEN}`, 'Proxy-Authorization': 5 },
+            },
+          },
+        },
+        routes: [{ prefix: '/', upstream: `http://${userinfo}web` }],
+      }),
+    );
+    for (const command of ['check', 'serve']) {
+      const run = await runCli([command, '--config', file], { timeoutMs: 30_000 });
+      expect(run.code, run.stderr).toBe(1);
+      for (const path of [
+        'listen',
+        'upstreams.web.backends[0]',
+        'upstreams.dns.discovery.servers[0]',
+        'upstreams.tunnel.peer.proxyHeaders.Proxy-Authorization',
+        'routes[0].upstream',
+      ]) {
+        expect(run.stderr, `${command} names ${path}`).toContain(`${path}: expected`);
+      }
+      // The values are echoed, with the password masked: the grep above is not vacuous.
+      expect(run.stderr).toContain(`${PROXY_USER}:***@`);
+      expectNoSecret(run.stdout + run.stderr, `switchyard ${command} output`);
+    }
+  }, 60_000);
+
+  it('an error serve meets only at start-up is masked too', async () => {
+    const file = join(dir, 'startup.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listen: '127.0.0.1:0',
+        upstreams: {
+          web: {
+            discovery: { type: 'file', path: `https://${PROXY_USER}:${PROXY_PASSWORD}@files.test/backends.json` },
+          },
+        },
+      }),
+    );
+    const check = await runCli(['check', '--config', file], { timeoutMs: 30_000 });
+    expect(check.code, check.stderr).toBe(0);
+    const serve = await runCli(['serve', '--config', file], { timeoutMs: 30_000 });
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toContain('upstreams.web.discovery: ');
+    expect(serve.stderr).toContain(`${PROXY_USER}:***@files.test`);
+    expectNoSecret(check.stdout + check.stderr + serve.stdout + serve.stderr, 'the start-up error');
+  }, 60_000);
+  it('a password in a config value never reaches the log of a running serve', async () => {
+    // A discovery file whose path holds URL-style credentials; breaking it makes discovery log the path.
+    const folder = join(dir, `https:`, `${PROXY_USER}:${PROXY_PASSWORD}@files.test`);
+    mkdirSync(folder, { recursive: true });
+    const list = join(folder, 'backends.json');
+    writeFileSync(list, JSON.stringify([backend.address]));
+    const run = await startServe({
+      config: (port) => ({
+        listen: `127.0.0.1:${port}`,
+        logLevel: 'debug',
+        upstreams: { web: { discovery: { type: 'file', path: list, pollMs: 50 } } },
+      }),
+    });
+    try {
+      writeFileSync(list, '[not json');
+      await waitFor('the discovery warning', () => run.output().includes('keeping the last good'), 10_000);
+      expect(run.output()).toContain(`${PROXY_USER}:***@files.test`);
+      expectNoSecret(run.output(), 'the serve log');
+    } finally {
+      await run.stop();
+    }
+  }, 60_000);
 });
