@@ -18,7 +18,14 @@ export {
   resolvePeerOptions,
   type TcpKeepalive,
 } from './peer-options.js';
-export { candidates, emptyIterator, type RequestInfo, type Selector, type SelectorFactory } from './selector.js';
+export {
+  candidates,
+  emptyIterator,
+  type RequestInfo,
+  type Selector,
+  type SelectorCapabilities,
+  type SelectorFactory,
+} from './selector.js';
 export {
   applyUpstreamRequestPolicy,
   denyUpgrades,
