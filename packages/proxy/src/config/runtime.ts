@@ -7,7 +7,7 @@ import { keyExtractor } from '../keys.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
 import { createUpstreamPeer, type UpstreamPeerFn } from '../upstream-peer.js';
 import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
-import { SELECTOR_TYPES, type SelectorType } from './selector-types.js';
+import { selectorTypeOf } from './selector-types.js';
 
 /** Options of {@link createConfiguredApp}. */
 export interface ConfiguredAppOptions {
@@ -146,19 +146,15 @@ function buildState(config: ResolvedConfig, logger: Logger): State {
 }
 
 function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
-  const type = (SELECTOR_TYPES as Record<string, SelectorType>)[u.selector.type];
-  if (type === undefined) throw new LbError('LB_ERR_INVALID_CONFIG', `unknown selector type ${u.selector.type}`);
-  const tracker = type.tracker === true ? new LoadTracker() : undefined;
-  const selectorOptions = tracker === undefined ? u.selector.options : { ...u.selector.options, tracker };
+  const type = selectorTypeOf(u.selector.type);
+  const tracker = type.loadAware ? new LoadTracker() : undefined;
+  const factory = type.factory(u.selector.options, tracker === undefined ? {} : { tracker });
   const source: { backends: readonly Backend[] } | { discovery: Discovery } =
     u.discovery === undefined ? { backends: u.backends } : { discovery: buildDiscovery(u, logger) };
   return createBalancer({
     ...source,
     selector:
-      u.selector.slowStartMs === undefined
-        ? type.factory
-        : withSlowStart(type.factory, { windowMs: u.selector.slowStartMs }),
-    selectorOptions: selectorOptions as never,
+      u.selector.slowStartMs === undefined ? factory : withSlowStart(factory, { windowMs: u.selector.slowStartMs }),
     maxIterations: u.maxIterations,
     logger: logger.child({ upstream: u.name }),
     ...(tracker === undefined ? {} : { tracker }),
