@@ -25,6 +25,12 @@ export {
 } from './maglev.js';
 export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
+export {
+  PREFIX_TABLE_DEFAULTS,
+  type PrefixEntry,
+  type PrefixTableOptions,
+  prefixTable,
+} from './prefix-table.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
   ROUND_ROBIN_DEFAULTS,
