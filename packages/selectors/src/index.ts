@@ -31,6 +31,12 @@ export {
   type PrefixTableOptions,
   prefixTable,
 } from './prefix-table.js';
+export {
+  DEFAULT_OVERPROVISIONING_FACTOR,
+  pickPriority,
+  priorityLoad,
+  type TierHealth,
+} from './priority-load.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
   ROUND_ROBIN_DEFAULTS,

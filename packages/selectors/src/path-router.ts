@@ -50,7 +50,7 @@ export function pathRouter(
   });
 
   return {
-    select(key: string | Uint8Array, request?: RequestInfo): Iterator<Backend> {
+    select(key: string | Uint8Array, request?: RequestInfo): IterableIterator<Backend> {
       if (request === undefined) return fallback?.select(key) ?? emptyIterator();
       const index = lookup(request.path);
       const selector = index === NO_MATCH ? fallback : selectors[index];
