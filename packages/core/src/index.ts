@@ -27,7 +27,14 @@ export {
   type TcpKeepalive,
 } from './peer-options.js';
 export { headerNameIs, rawHeadersHaveBody, rawHeaderValue } from './raw-headers.js';
-export { candidates, emptyIterator, type RequestInfo, type Selector, type SelectorFactory } from './selector.js';
+export {
+  candidates,
+  emptyIterator,
+  type RequestInfo,
+  type Selector,
+  type SelectorCapabilities,
+  type SelectorFactory,
+} from './selector.js';
 export {
   applyUpstreamRequestPolicy,
   denyUpgrades,

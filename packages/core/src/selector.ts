@@ -25,8 +25,22 @@ export interface Selector {
   select(key: string | Uint8Array, request?: RequestInfo): IterableIterator<Backend>;
 }
 
-/** Builds a {@link Selector} from a backend list and partial options. */
-export type SelectorFactory<O = unknown> = (backends: readonly Backend[], options?: Partial<O>) => Selector;
+/**
+ * Optional capabilities a {@link SelectorFactory} may carry as properties. Whoever owns
+ * the factory's health view (the proxy's balancer) calls them when they are present;
+ * a plain function has none and needs none.
+ */
+export interface SelectorCapabilities {
+  /**
+   * Told when backend `id` turns healthy again after being unhealthy, so a stateful
+   * factory can treat it as new (slow start ramps its weight again).
+   */
+  readonly recovered?: (id: string) => void;
+}
+
+/** Builds a {@link Selector} from a backend list and partial options; may declare {@link SelectorCapabilities}. */
+export type SelectorFactory<O = unknown> = ((backends: readonly Backend[], options?: Partial<O>) => Selector) &
+  SelectorCapabilities;
 
 /**
  * Walks `iterator`, yielding each backend at most once (by `id`), and stops after

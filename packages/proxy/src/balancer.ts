@@ -151,9 +151,9 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     if (change.healthy && outlier?.isEjected(change.backend.id)) outlier.reinstate(change.backend.id);
   };
   if (monitor !== undefined && outlier !== undefined && !owned) monitor.on('change', onHealthChange);
-  // A slow-start factory (withSlowStart) ramps a backend again when it recovers.
-  const { recovered } = factory as { recovered?: (id: string) => void };
-  if (monitor !== undefined && typeof recovered === 'function') {
+  // The `recovered` capability (a slow-start factory ramps the backend again).
+  const { recovered } = factory;
+  if (monitor !== undefined && recovered !== undefined) {
     monitor.on('change', (change: { backend: Backend; healthy: boolean }) => {
       if (change.healthy) recovered(change.backend.id);
     });
@@ -235,6 +235,9 @@ function validate(options: BalancerOptions<unknown>): void {
   const { backends, discovery, selector, selectorOptions, health, outlier, tracker, logger } = options;
   checkMaxIterations(options.maxIterations ?? DEFAULT_MAX_ITERATIONS);
   if (typeof selector !== 'function') invalidOption('createBalancer selector', 'a SelectorFactory function', selector);
+  if (typeof selector === 'function' && selector.recovered !== undefined && typeof selector.recovered !== 'function') {
+    invalidOption('createBalancer selector.recovered', 'a function (id) => void', selector.recovered);
+  }
   if ((backends === undefined) === (discovery === undefined)) {
     invalidOption('createBalancer', 'exactly one of backends and discovery', backends ?? discovery);
   }

@@ -17,7 +17,15 @@ export {
   resolveConfig,
 } from './config/resolve.js';
 export { type ConfiguredApp, type ConfiguredAppOptions, createConfiguredApp } from './config/runtime.js';
-export { SELECTOR_TYPES, type SelectorType, type SelectorTypeName } from './config/selector-types.js';
+export {
+  SELECTOR_TYPES,
+  type SelectorContext,
+  type SelectorType,
+  type SelectorTypeName,
+  type SelectorTypeSpec,
+  type SelectorVariant,
+  selectorType,
+} from './config/selector-types.js';
 export { type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
   ProxyApp,

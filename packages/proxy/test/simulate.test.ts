@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseSimulateArgs } from '../src/commands/simulate.js';
+import { maglevTableSize } from '../src/config/selector-types.js';
 import { formatReport } from '../src/simulate/format.js';
 import { parseLatencyModel, parseWeights } from '../src/simulate/options.js';
 import { ProgressBar } from '../src/simulate/progress.js';
 import { runSimulation, simulatedPools } from '../src/simulate/run.js';
-import { maglevTableSize } from '../src/simulate/selectors.js';
 import { EventQueue, keySampler, quantile, seededRandom, spread } from '../src/simulate/stats.js';
 
 describe('switchyard simulate: building blocks', () => {

@@ -1,4 +1,4 @@
-import { backend } from '@switchyard/core';
+import { type Backend, backend, type SelectorFactory } from '@switchyard/core';
 import { createHealthMonitor, type HealthCheck } from '@switchyard/health';
 import { createBalancer, resolveConfig } from '@switchyard/proxy';
 import { roundRobin, withSlowStart } from '@switchyard/selectors';
@@ -54,6 +54,37 @@ describe('slow start through the balancer', () => {
       await balancer.close();
       await monitor.stop();
     }
+  });
+
+  it('calls the recovered capability a factory declares when a backend turns healthy again, and only then', async () => {
+    const a = backend('127.0.0.1:7201');
+    const b = backend('127.0.0.1:7202');
+    const down = new Set<string>([b.id]);
+    const told: string[] = [];
+    // A plain factory declaring the core contract's optional capability, no withSlowStart.
+    const factory: SelectorFactory = Object.assign((bs: readonly Backend[]) => roundRobin(bs), {
+      recovered: (id: string) => {
+        told.push(id);
+      },
+    });
+    const monitor = createHealthMonitor({ backends: [a, b], check: scriptedCheck(down), intervalMs: 60_000 });
+    const balancer = createBalancer({ backends: [a, b], selector: factory, health: monitor });
+    try {
+      await monitor.checkNow();
+      expect(told).toEqual([]);
+      down.delete(b.id);
+      await monitor.checkNow();
+      expect(told).toEqual([b.id]);
+      await monitor.checkNow();
+      expect(told).toEqual([b.id]);
+    } finally {
+      await balancer.close();
+      await monitor.stop();
+    }
+    const bad = Object.assign((bs: readonly Backend[]) => roundRobin(bs), { recovered: 'yes' });
+    expect(() => createBalancer({ backends: [a], selector: bad as unknown as SelectorFactory })).toThrow(
+      expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION', message: expect.stringMatching(/selector\.recovered/) }),
+    );
   });
 
   it('is a config field of every selector type, validated with its path', () => {

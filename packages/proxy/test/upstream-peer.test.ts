@@ -1,6 +1,6 @@
 import { backend, HttpPeer, isLbError } from '@switchyard/core';
 import { type Balancer, createBalancer, createProxyServer, createUpstreamPeer, type ProxyCtx } from '@switchyard/proxy';
-import { consistentHash } from '@switchyard/selectors';
+import { consistentHash, prefixTable } from '@switchyard/selectors';
 import { deadAddress, startBackend } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get } from './helpers/server-client.js';
@@ -69,6 +69,63 @@ describe('createUpstreamPeer', () => {
     expect(routed(sessionOf('/web'), ctx()).id).toBe('127.0.0.1:7101');
     expect(thrown(() => routed(sessionOf('/none'), ctx()))).toMatchObject({ code: 'LB_ERR_NO_HEALTHY_BACKEND' });
     expect(() => createUpstreamPeer({ key: (s) => s.uri, peer: peerOf })).toThrow(/exactly one of balancer and route/);
+  });
+
+  it('tiers bring their own key and peer; routes built with prefixTable pick the tiers per path', () => {
+    const primary = createBalancer({
+      backends: ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'].map((a) => backend(a)),
+      selector: consistentHash,
+    });
+    const standby = createBalancer({ backends: [backend('127.0.0.1:7101')], selector: consistentHash });
+    const keys: string[] = [];
+    const byClient = (s: { clientIp: string }) => {
+      keys.push(s.clientIp);
+      return s.clientIp;
+    };
+    const tls = (b: { id: string }) => new HttpPeer(b.id, true, 'standby.test');
+    const tiered = createUpstreamPeer({
+      balancer: [
+        { balancer: primary, key: byClient },
+        { balancer: standby, peer: tls },
+      ],
+      key: (s) => s.uri,
+      peer: peerOf,
+    });
+    const c = ctx();
+    const session = sessionOf('/x', {}, '10.9.9.9');
+    const first = tiered(session, c);
+    // The first tier hashes on its own key (the client address), not the default (the URI).
+    expect(first.id).toBe(primary.select('10.9.9.9')?.id);
+    expect(keys).toEqual(['10.9.9.9']);
+    expect(first.scheme).toBe('http');
+    tiered(session, c);
+    tiered(session, c);
+    // Primary exhausted: the standby tier, reached with its own peer (TLS, SNI).
+    const last = tiered(session, c);
+    expect([last.id, last.scheme, last.sni]).toEqual(['127.0.0.1:7101', 'https', 'standby.test']);
+
+    const table = prefixTable([
+      { prefix: '/api', value: [{ balancer: standby, key: (s: { uri: string }) => s.uri, peer: peerOf }] },
+      { prefix: '/', value: [{ balancer: primary, key: (s: { uri: string }) => s.uri, peer: peerOf }] },
+    ]);
+    const routed = createUpstreamPeer({ route: (s) => table(s.path) });
+    expect(routed(sessionOf('/api/v1'), ctx()).id).toBe('127.0.0.1:7101');
+    expect(primary.backends().map((b) => b.id)).toContain(routed(sessionOf('/web'), ctx()).id);
+  });
+
+  it('rejects a tier without a key or a peer, naming the tier, up front or when a route returns it', () => {
+    const pool = createBalancer({ backends: [backend('127.0.0.1:7001')], selector: consistentHash });
+    const invalid = (re: RegExp) =>
+      expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION', message: expect.stringMatching(re) });
+    expect(() => createUpstreamPeer({ balancer: pool, peer: peerOf })).toThrow(invalid(/tier 0 key/));
+    expect(() =>
+      createUpstreamPeer({ balancer: [pool, { balancer: pool, key: (s) => s.uri }], key: (s) => s.uri }),
+    ).toThrow(invalid(/tier 0 peer/));
+    expect(() => createUpstreamPeer({ balancer: [pool, {} as Balancer], key: (s) => s.uri, peer: peerOf })).toThrow(
+      invalid(/tier 1: expected a Balancer/),
+    );
+    const routed = createUpstreamPeer({ route: () => [{ balancer: pool, key: (s) => s.uri }] });
+    expect(() => routed(sessionOf('/'), ctx())).toThrow(invalid(/tier 0 peer/));
   });
 
   it('through a real proxy: a dead first choice fails over to a live backend; nothing left → the last error, or 503 when none was ready', async () => {

@@ -66,6 +66,10 @@ class FailoverWalk implements IterableIterator<Backend> {
  * Each backend appears at most once; the iterator is finite. No tiers, or all tiers
  * empty: an exhausted iterator. Throws `LB_ERR_INVALID_OPTION` for a tier that is not
  * a Selector. Cost: one `Set` per `select()`; pulls as the tiers' own.
+ *
+ * The tiers share one key and, inside a balancer, one health view. To fail over between
+ * pools that have their own health checks, key or TLS settings (the proxy config's
+ * failover upstreams), use the proxy's balancer tiers (`createUpstreamPeer`) instead.
  */
 export function failover(tiers: readonly Selector[], options?: Partial<FailoverOptions>): Selector {
   const resolved = resolveOptions('failover', FAILOVER_DEFAULTS, options, (o) =>

@@ -26,6 +26,12 @@ export {
 export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
 export {
+  PREFIX_TABLE_DEFAULTS,
+  type PrefixEntry,
+  type PrefixTableOptions,
+  prefixTable,
+} from './prefix-table.js';
+export {
   DEFAULT_OVERPROVISIONING_FACTOR,
   pickPriority,
   priorityLoad,

@@ -1,5 +1,5 @@
 import { type Backend, backend, candidates, type RequestInfo, type Selector } from '@switchyard/core';
-import { consistentHash, failover, fnvHash, pathRouter, random, roundRobin } from '@switchyard/selectors';
+import { consistentHash, failover, fnvHash, pathRouter, prefixTable, random, roundRobin } from '@switchyard/selectors';
 import { checkSelectorLaws } from '@switchyard/selectors/testing';
 import { describe, expect, it } from 'vitest';
 import { BoundedMemo } from '../src/internal/lru.js';
@@ -158,5 +158,47 @@ describe('combinators pass the public laws', { timeout: 60_000 }, () => {
       pathRouter([{ prefix: '/api', selector: consistentHash(bs) }], fnvHash(bs));
     checkSelectorLaws(factory, { numRuns: 40, request: request('/api/users?id=1') });
     checkSelectorLaws(factory, { numRuns: 40, request: request('/other') });
+  });
+});
+
+describe('prefixTable', () => {
+  const table = prefixTable([
+    { prefix: '/api', value: 'api' },
+    { prefix: '/api/v2', value: 'v2' },
+    { prefix: '/static/', value: 'static' },
+  ]);
+
+  it('is pathRouter’s matching rule on its own: longest prefix on a segment boundary, query ignored', () => {
+    const cases: [string, string | undefined][] = [
+      ['/api', 'api'],
+      ['/api/', 'api'],
+      ['/api/users', 'api'],
+      ['/api/v2', 'v2'],
+      ['/api/v2/x/y', 'v2'],
+      ['/api/v20', 'api'],
+      ['/apix', undefined],
+      ['/static/a.css', 'static'],
+      ['/static', undefined],
+      ['/', undefined],
+      ['/api?x=/api/v2', 'api'],
+      ['/api/v2#frag', 'v2'],
+    ];
+    for (const [path, want] of cases) expect(table(path), path).toBe(want);
+    expect(prefixTable([{ prefix: '/', value: 1 }])('/any/thing')).toBe(1);
+    expect(prefixTable([{ prefix: '/', value: 1 }], { cacheSize: 0 })('/')).toBe(1);
+  });
+
+  it('rejects bad prefixes and options, naming the entry', () => {
+    const invalid = (re: RegExp) =>
+      expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION', message: expect.stringMatching(re) });
+    expect(() => prefixTable([{ prefix: 'api', value: 1 }])).toThrow(invalid(/prefixTable entries\[0\]\.prefix/));
+    expect(() =>
+      prefixTable([
+        { prefix: '/a', value: 1 },
+        { prefix: '/a', value: 2 },
+      ]),
+    ).toThrow(invalid(/entries\[1\]\.prefix: expected a unique prefix/));
+    expect(() => prefixTable({} as never)).toThrow(invalid(/prefixTable entries/));
+    expect(() => prefixTable([], { maxCachedPathLength: 0 })).toThrow(invalid(/maxCachedPathLength/));
   });
 });

@@ -4,8 +4,9 @@ import { formatReport } from '../simulate/format.js';
 import { renderHtml } from '../simulate/html.js';
 import { parseLatencyModel, parseWeights, SIMULATE_DEFAULTS, type SimulateOptions } from '../simulate/options.js';
 import { ProgressBar } from '../simulate/progress.js';
-import { runSimulation } from '../simulate/run.js';
-import { SIMULATED_SELECTORS } from '../simulate/selectors.js';
+import { type ExtraSelectors, runSimulation } from '../simulate/run.js';
+import { SIMULATED_SELECTORS, type SimulatedSelector } from '../simulate/selectors.js';
+import { BASELINE_SELECTORS, isSelectorFile, loadUserSelector } from '../simulate/user-selector.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
 
 const d = SIMULATE_DEFAULTS;
@@ -21,6 +22,9 @@ Selectors: ${Object.keys(SIMULATED_SELECTORS).join(', ')}
 
 Options:
   --selector NAME         one selector (default ${d.selectors.join(',')})
+  --selector FILE         your own selector factory (default export or named "factory",
+                          called as factory(backends, { tracker, random })), beside the
+                          --compare list (default ${BASELINE_SELECTORS.join(',')})
   --compare A,B,...       several side by side (e.g. consistent,maglev,bounded-load)
   --backends N            pool size (default ${d.backends})
   --keys N                distinct keys for shares and movement (default ${d.keys})
@@ -80,11 +84,16 @@ export function parseSimulateArgs(args: readonly string[]): {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.selector !== undefined && values.compare !== undefined) {
-    throw new Error('--selector and --compare: give one or the other');
+  const file = values.selector !== undefined && isSelectorFile(values.selector) ? values.selector : undefined;
+  if (values.selector !== undefined && values.compare !== undefined && file === undefined) {
+    throw new Error('--selector and --compare: give one or the other (or --selector FILE with --compare)');
   }
+  const compared = values.compare?.split(',').map((s) => s.trim());
+  // A user's selector file runs first, beside the built-ins named by --compare or the baseline.
   const selectors =
-    values.compare?.split(',').map((s) => s.trim()) ?? (values.selector === undefined ? undefined : [values.selector]);
+    file !== undefined
+      ? [file, ...(compared ?? BASELINE_SELECTORS)]
+      : (compared ?? (values.selector === undefined ? undefined : [values.selector]));
   const entries: [keyof SimulateOptions, unknown][] = [
     ['selectors', selectors],
     ['backends', integer('backends', values.backends)],
@@ -108,6 +117,25 @@ export function parseSimulateArgs(args: readonly string[]): {
   };
 }
 
+/** Loads every selector file named in `options.selectors` and names it in the report (file stem). */
+async function loadSelectorFiles(
+  options: Partial<SimulateOptions>,
+): Promise<{ options: Partial<SimulateOptions>; extra: ExtraSelectors }> {
+  const extra: Record<string, SimulatedSelector> = {};
+  const names: string[] = [];
+  for (const entry of options.selectors ?? []) {
+    if (!isSelectorFile(entry)) {
+      names.push(entry);
+      continue;
+    }
+    const loaded = await loadUserSelector(entry);
+    const name = Object.hasOwn(extra, loaded.name) ? entry : loaded.name;
+    extra[name] = loaded.selector;
+    names.push(name);
+  }
+  return { options: options.selectors === undefined ? options : { ...options, selectors: names }, extra };
+}
+
 /** `switchyard simulate`: compare selectors on a synthetic workload. */
 export const simulateCommand: Command = {
   summary: 'replay a synthetic workload through selectors and compare shares, movement and load',
@@ -126,7 +154,8 @@ export const simulateCommand: Command = {
     }
     const bar = new ProgressBar(process.stderr);
     try {
-      const report = runSimulation(parsed.options, (label, done, total) => bar.update(label, done, total));
+      const { options, extra } = await loadSelectorFiles(parsed.options);
+      const report = runSimulation(options, (label, done, total) => bar.update(label, done, total), extra);
       bar.done();
       process.stdout.write(`${parsed.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
       if (parsed.html !== undefined) {

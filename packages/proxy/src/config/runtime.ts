@@ -1,13 +1,13 @@
 import { type Backend, HttpPeer, LbError, LoadTracker } from '@switchyard/core';
 import { type Discovery, dnsDiscovery, fileDiscovery, type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
-import { withSlowStart } from '@switchyard/selectors';
+import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
 import { keyExtractor } from '../keys.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
-import { createUpstreamPeer, type UpstreamPeerFn } from '../upstream-peer.js';
+import { createUpstreamPeer, type UpstreamTier } from '../upstream-peer.js';
 import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
-import { SELECTOR_TYPES, type SelectorType } from './selector-types.js';
+import { selectorTypeOf } from './selector-types.js';
 
 /** Options of {@link createConfiguredApp}. */
 export interface ConfiguredAppOptions {
@@ -37,21 +37,20 @@ export interface ConfiguredApp {
   close(): Promise<void>;
 }
 
-interface CompiledRoute {
-  readonly prefix: string;
-  readonly pick: UpstreamPeerFn[];
-}
-
 interface State {
   readonly balancers: ReadonlyMap<string, Balancer>;
-  readonly routes: readonly CompiledRoute[];
+  /** The failover tiers for a path: its route's upstream, then the route's failover upstreams. */
+  readonly route: (path: string) => readonly UpstreamTier[] | undefined;
   readonly observers: readonly UpstreamObserver[];
 }
 
 /**
  * Composes balancers, key extractors, peers and routes from a {@link ResolvedConfig}
- * into a {@link ProxyApp}: a route's primary upstream is tried first (every ready
- * backend not yet tried), then its failover upstreams in order; nothing left → 503.
+ * into a {@link ProxyApp}, from the library's own primitives: each upstream is a failover
+ * tier `{ balancer, key, peer }`, a route maps its prefix (`prefixTable`, longest prefix on
+ * a segment boundary) to its upstream's tier followed by its failover upstreams' tiers, and
+ * `createUpstreamPeer` walks them: every ready backend not yet tried of the primary, then of
+ * each failover upstream in order; nothing left, or no route → 503.
  */
 export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredAppOptions = {}): ConfiguredApp {
   const logger = options.logger ?? pino({ enabled: false });
@@ -60,23 +59,8 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
 
   const app: ProxyApp<ProxyCtx> = {
     newCtx: () => ({ triedBackends: new Set<string>(), attempts: 0 }),
-    upstreamPeer(session, ctx) {
-      const route = matchRoute(state.routes, session.path);
-      if (route === undefined) {
-        throw new LbError('LB_ERR_NO_HEALTHY_BACKEND', `no route matches ${session.path}`);
-      }
-      let last: unknown;
-      for (const pick of route.pick) {
-        try {
-          return pick(session, ctx);
-        } catch (err) {
-          // This tier has nothing left: fall through to the next failover upstream.
-          if ((err as { code?: unknown }).code !== 'LB_ERR_NO_HEALTHY_BACKEND') throw err;
-          last = err;
-        }
-      }
-      throw last;
-    },
+    // Read per call, so a retry after a reload uses the new balancers.
+    upstreamPeer: createUpstreamPeer({ route: (session) => state.route(session.path) }),
     ...(onRequestEnd === undefined
       ? {}
       : {
@@ -124,41 +108,36 @@ async function closeAll(state: State): Promise<void> {
 
 function buildState(config: ResolvedConfig, logger: Logger): State {
   const balancers = new Map<string, Balancer>();
-  const pickers = new Map<string, UpstreamPeerFn>();
+  const tiers = new Map<string, UpstreamTier>();
   try {
     for (const [name, upstream] of Object.entries(config.upstreams)) {
       const balancer = buildBalancer(upstream, logger);
       balancers.set(name, balancer);
-      pickers.set(
-        name,
-        createUpstreamPeer({ balancer, key: keyExtractor(upstream.selector.key), peer: peerFactory(upstream) }),
-      );
+      tiers.set(name, { balancer, key: keyExtractor(upstream.selector.key), peer: peerFactory(upstream) });
     }
   } catch (err) {
     for (const b of balancers.values()) void b.close();
     throw err;
   }
-  const routes = config.routes.map((r) => ({
-    prefix: r.prefix,
-    pick: [r.upstream, ...r.failover].map((name) => pickers.get(name)).filter((p) => p !== undefined),
-  }));
-  return { balancers, routes, observers: [...balancers.values()].map((b) => b.observer) };
+  const route = prefixTable(
+    config.routes.map((r) => ({
+      prefix: r.prefix,
+      value: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+    })),
+  );
+  return { balancers, route, observers: [...balancers.values()].map((b) => b.observer) };
 }
 
 function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
-  const type = (SELECTOR_TYPES as Record<string, SelectorType>)[u.selector.type];
-  if (type === undefined) throw new LbError('LB_ERR_INVALID_CONFIG', `unknown selector type ${u.selector.type}`);
-  const tracker = type.tracker === true ? new LoadTracker() : undefined;
-  const selectorOptions = tracker === undefined ? u.selector.options : { ...u.selector.options, tracker };
+  const type = selectorTypeOf(u.selector.type);
+  const tracker = type.loadAware ? new LoadTracker() : undefined;
+  const factory = type.factory(u.selector.options, tracker === undefined ? {} : { tracker });
   const source: { backends: readonly Backend[] } | { discovery: Discovery } =
     u.discovery === undefined ? { backends: u.backends } : { discovery: buildDiscovery(u, logger) };
   return createBalancer({
     ...source,
     selector:
-      u.selector.slowStartMs === undefined
-        ? type.factory
-        : withSlowStart(type.factory, { windowMs: u.selector.slowStartMs }),
-    selectorOptions: selectorOptions as never,
+      u.selector.slowStartMs === undefined ? factory : withSlowStart(factory, { windowMs: u.selector.slowStartMs }),
     maxIterations: u.maxIterations,
     logger: logger.child({ upstream: u.name }),
     ...(tracker === undefined ? {} : { tracker }),
@@ -236,14 +215,4 @@ function peerFactory(u: ResolvedUpstream): (backend: Backend) => HttpPeer {
     }
     return peer;
   };
-}
-
-/** The longest route prefix matching `path` on a segment boundary (`/api` matches `/api/x`, not `/apix`). */
-function matchRoute(routes: readonly CompiledRoute[], path: string): CompiledRoute | undefined {
-  for (const route of routes) {
-    const p = route.prefix;
-    if (!path.startsWith(p)) continue;
-    if (path.length === p.length || p.endsWith('/') || path.charCodeAt(p.length) === 47 /* / */) return route;
-  }
-  return undefined;
 }

@@ -1,7 +1,7 @@
 import { type Backend, checkInteger, invalidOption, LoadTracker, resolveOptions } from '@switchyard/core';
 import { type LoadReport, simulateLoad } from './load.js';
 import { SIMULATE_DEFAULTS, type SimulateOptions, simulatedBackend } from './options.js';
-import { type SimulationContext, simulatedSelector } from './selectors.js';
+import { type SimulatedSelector, type SimulationContext, simulatedSelector } from './selectors.js';
 import { analyseKeys, type MovementReport, type SharesReport } from './shares.js';
 import { seededRandom } from './stats.js';
 
@@ -27,11 +27,18 @@ export interface SimulationReport {
 /** Reports progress of a phase (`label`) of the run. */
 export type SimulationProgress = (label: string, done: number, total: number) => void;
 
-function validate(o: Readonly<SimulateOptions>): void {
+/** Selectors run beside the built-ins, by the name `selectors` gives them (e.g. loaded from a user's file). */
+export type ExtraSelectors = Readonly<Record<string, SimulatedSelector>>;
+
+function lookup(name: string, extra: ExtraSelectors): SimulatedSelector {
+  return Object.hasOwn(extra, name) ? (extra[name] as SimulatedSelector) : simulatedSelector(name);
+}
+
+function validate(o: Readonly<SimulateOptions>, extra: ExtraSelectors): void {
   if (!Array.isArray(o.selectors) || o.selectors.length === 0) {
     invalidOption('--selector/--compare', 'at least one selector', o.selectors);
   }
-  for (const name of o.selectors) simulatedSelector(name);
+  for (const name of o.selectors) lookup(name, extra);
   checkInteger('--backends', o.backends, 1, 65_535);
   checkInteger('--keys', o.keys, 1, 100_000_000);
   checkInteger('--remove', o.remove, 0, o.backends - 1);
@@ -70,19 +77,21 @@ function idleContext(seed: number): SimulationContext {
 /**
  * Runs the simulation: for each selector, key shares over `keys` keys and picks per
  * second; for key-driven selectors the keys moved by the membership change; and,
- * unless `requests` is 0, the discrete-event load simulation. Deterministic for a
+ * unless `requests` is 0, the discrete-event load simulation. `extra` adds selectors
+ * that `selectors` may name besides the built-ins (a user's own). Deterministic for a
  * given `seed` except for the picks-per-second figures (wall clock).
  * Throws `LB_ERR_INVALID_OPTION` on bad options.
  */
 export function runSimulation(
   options: Partial<SimulateOptions> = {},
   progress: SimulationProgress = () => {},
+  extra: ExtraSelectors = {},
 ): SimulationReport {
-  const o = resolveOptions('simulate', SIMULATE_DEFAULTS, options, validate);
+  const o = resolveOptions('simulate', SIMULATE_DEFAULTS, options, (resolved) => validate(resolved, extra));
   const { pool, after } = simulatedPools(o);
   const results: SelectorResult[] = [];
   for (const name of o.selectors) {
-    const spec = simulatedSelector(name);
+    const spec = lookup(name, extra);
     const keyed = analyseKeys(
       (backends) => spec.build(backends, idleContext(o.seed)),
       pool,

@@ -1,15 +1,5 @@
 import { type Backend, invalidOption, type LoadTracker, type Selector } from '@switchyard/core';
-import {
-  boundedLoad,
-  consistentHash,
-  fnvHash,
-  leastRequest,
-  maglev,
-  nextPrime,
-  peakEwma,
-  random,
-  roundRobin,
-} from '@switchyard/selectors';
+import { SELECTOR_TYPES, type SelectorType } from '../config/selector-types.js';
 
 /** What a simulated selector is built with. */
 export interface SimulationContext {
@@ -30,68 +20,37 @@ export interface SimulatedSelector {
   build(backends: readonly Backend[], context: SimulationContext): Selector;
 }
 
-/** Maglev's table for a simulated pool: the default 65,537, or the smallest prime ≥ 100 × n when larger. */
-export function maglevTableSize(n: number): number {
-  return Math.max(65_537, nextPrime(100 * n));
+function simulated(
+  type: SelectorType,
+  description: string,
+  options: Readonly<Record<string, unknown>>,
+): SimulatedSelector {
+  return {
+    description,
+    loadAware: type.loadAware,
+    hashed: type.hashed,
+    build: (backends, context) =>
+      type.factory({ ...type.simulateWith?.(backends.length), ...options }, context)(backends),
+  };
 }
 
-/** The selectors `--selector` and `--compare` accept, by name. */
-export const SIMULATED_SELECTORS: Readonly<Record<string, SimulatedSelector>> = Object.freeze({
-  consistent: {
-    description: 'consistentHash, nginx ring (160 points per weight)',
-    loadAware: false,
-    hashed: true,
-    build: (bs) => consistentHash(bs),
-  },
-  ketama: {
-    description: 'consistentHash, libketama MD5 ring (hashring)',
-    loadAware: false,
-    hashed: true,
-    build: (bs) => consistentHash(bs, { algorithm: 'ketama' }),
-  },
-  maglev: {
-    description: 'maglev, table of max(65537, next prime >= 100 x n)',
-    loadAware: false,
-    hashed: true,
-    build: (bs) => maglev(bs, { tableSize: maglevTableSize(bs.length) }),
-  },
-  'bounded-load': {
-    description: 'boundedLoad over the nginx ring, c = 1.25',
-    loadAware: true,
-    hashed: true,
-    build: (bs, { tracker, random: r }) => boundedLoad(bs, { tracker, random: r }),
-  },
-  'least-request': {
-    description: 'leastRequest, power of two choices',
-    loadAware: true,
-    hashed: false,
-    build: (bs, { tracker, random: r }) => leastRequest(bs, { tracker, random: r }),
-  },
-  'peak-ewma': {
-    description: 'peakEwma, P2C on latency x (in flight + 1), decay 10 s',
-    loadAware: true,
-    hashed: false,
-    build: (bs, { tracker, random: r }) => peakEwma(bs, { tracker, random: r }),
-  },
-  'round-robin': {
-    description: 'roundRobin, nginx smooth weighted',
-    loadAware: false,
-    hashed: false,
-    build: (bs) => roundRobin(bs),
-  },
-  random: {
-    description: 'random, weighted first pick',
-    loadAware: false,
-    hashed: false,
-    build: (bs, { random: r }) => random(bs, { random: r }),
-  },
-  fnv: {
-    description: 'fnvHash, FNV-1a over the weighted list (Pingora)',
-    loadAware: false,
-    hashed: true,
-    build: (bs) => fnvHash(bs),
-  },
-});
+/** Every config selector type under its own name, then each type's named variants (e.g. `ketama`). */
+function fromRegistry(): Readonly<Record<string, SimulatedSelector>> {
+  const types: Readonly<Record<string, SelectorType>> = SELECTOR_TYPES;
+  const out: Record<string, SimulatedSelector> = {};
+  for (const [name, type] of Object.entries(types)) out[name] = simulated(type, type.summary, {});
+  for (const type of Object.values(types)) {
+    for (const [name, variant] of Object.entries(type.variants)) {
+      // A variant may not hide a type: `--compare maglev` must always mean the maglev type.
+      if (Object.hasOwn(out, name)) throw new Error(`selector variant ${name} repeats a name already registered`);
+      out[name] = simulated(type, variant.summary, variant.options);
+    }
+  }
+  return Object.freeze(out);
+}
+
+/** The selectors `--selector` and `--compare` accept by name: the config's selector types and their variants. */
+export const SIMULATED_SELECTORS: Readonly<Record<string, SimulatedSelector>> = fromRegistry();
 
 /** Looks up a selector by name; throws `LB_ERR_INVALID_OPTION` listing the known ones. */
 export function simulatedSelector(name: string): SimulatedSelector {
