@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -14,7 +16,10 @@ Starts three demo backends and the proxy on loopback, sends keyed requests throu
 stops one backend mid-run, shows health checks taking it out and traffic failing over
 with no failed request, brings it back, and prints where every key went. ~10 s.
 
-  --requests, -n N   requests per phase (3 phases; default 800)`;
+  --requests, -n N   requests per phase (3 phases; default 800)
+  --help, -h         this text
+
+Exit codes: 0 when every check of the demo passed, 1 otherwise, 64 usage error.`;
 
 /** Distinct keys (request URIs): enough for a stable share per backend, few enough that each repeats. */
 const KEYS = 200;
@@ -177,9 +182,7 @@ async function runDemo(perPhase: number): Promise<number> {
     }
     out.line(`  finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     out.line('');
-    out.line(
-      'Next: `switchyard serve --config switchyard.json` (see packages/proxy/README.md for the config reference).',
-    );
+    for (const line of nextSteps(process.cwd())) out.line(line);
     const ok = total === 0 && p1.split === 0 && strayMoves === 0 && home === KEYS && down !== undefined;
     if (!ok) out.line(out.red('The demo did not go as expected: see the ✗ lines above.'));
     return ok ? 0 : 1;
@@ -189,6 +192,30 @@ async function runDemo(perPhase: number): Promise<number> {
     await configured.close();
     await Promise.all(backends.map((b) => b.stop()));
   }
+}
+
+/** The example config that the closing lines of the demo point at, relative to the repository root. */
+export const DEMO_NEXT_CONFIG = 'examples/health-checked.yaml';
+
+/**
+ * The demo's closing lines: commands to paste next. In a clone of the repository (its
+ * `examples/` folder under `cwd`), start the example backends and serve the matching config;
+ * anywhere else, where the command came from an installed package, serve the embedded default.
+ */
+export function nextSteps(cwd: string): string[] {
+  if (existsSync(join(cwd, 'examples', 'backends.mjs')) && existsSync(join(cwd, DEMO_NEXT_CONFIG))) {
+    return [
+      'Next: run the proxy from a config file. Start the example backends in one terminal:',
+      '  node examples/backends.mjs',
+      'and the proxy in front of them in another (then: curl -i http://127.0.0.1:8080/hello):',
+      `  pnpm switchyard serve --config ${DEMO_NEXT_CONFIG}`,
+      'examples/ has more configs; packages/proxy/README.md describes every field.',
+    ];
+  }
+  return [
+    'Next: `npx switchyard serve` runs the proxy in front of three demo backends on http://127.0.0.1:8080;',
+    '`npx switchyard check --config FILE` validates a config of your own (the @switchyard/proxy README describes every field).',
+  ];
 }
 
 async function runPhase(
