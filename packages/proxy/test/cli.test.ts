@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEMO_NEXT_CONFIG, nextSteps } from '../src/commands/demo.js';
+import { DEMO_NEXT_CONFIG, nextSteps } from '../src/commands/demo-next.js';
 import { relaunchFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
 import { deadAddress, get, startBackend, type TestBackend, until } from './helpers/backends.js';
 import {
