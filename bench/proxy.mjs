@@ -308,7 +308,7 @@ function machineInfo(opts) {
     node: process.version,
     nginx: opts.upstreamKind === 'nginx' ? version(NGINX_PATH, ['-v']).replace(/^nginx version: /, '') : null,
     wrk: opts.loader === 'wrk' ? (version(WRK_PATH, ['--version']).match(/wrk (\S+)/)?.[1] ?? null) : null,
-    note: 'shared VM; load generator, proxy and upstreams share the same cores',
+    note: 'load generator, proxy and upstreams share the same cores',
     // Other work on the VM moves every figure; the 1-minute load average says how busy it was.
     loadAverage1mAtEnd: round(os.loadavg()[0], 2),
   };

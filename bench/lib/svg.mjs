@@ -30,7 +30,7 @@ export function renderSvg(doc) {
   const settings = doc.settings;
   const lines = [
     `${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.note}${machine.loadAverage1mAtStart === undefined ? '' : `; load average ${machine.loadAverage1mAtStart} at start, ${machine.loadAverage1mAtEnd} at end`}`,
-    `Node ${machine.node}${machine.nginx ? `, ${machine.nginx}` : ''}; ${settings.loader}${machine.wrk ? ` ${machine.wrk}` : ''}, ${settings.connections} connections, ${settings.durationS} s × ${settings.rounds} rounds (median), upstreams: ${settings.upstreams}; ${doc.finishedAt}`,
+    `Node ${machine.node}${machine.nginx ? `, ${machine.nginx}` : ''}; ${settings.loader}${machine.wrk ? ` ${machine.wrk}` : ''}, ${settings.connections} connections, ${settings.durationS} s × ${settings.rounds} rounds (median), upstreams: ${settings.upstreams}`,
   ];
   for (const line of lines) {
     out.push(`<text x="16" y="${y}" font-size="12" fill="#495057">${xmlText(line)}</text>`);

@@ -29,7 +29,7 @@ export const VERSIONS = Object.freeze({
 });
 
 /**
- * A `switchyard serve` config (issue 5's format): one upstream `web` over `backends`,
+ * A `switchyard serve` config file: one upstream `web` over `backends`,
  * round-robin or consistent hashing on the key header, the access log on or off. The features a
  * user would run with stay on: an active TCP health check every second and passive outlier
  * detection, on top of the request policy, X-Forwarded-* and retries the server always applies.

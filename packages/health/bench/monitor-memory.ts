@@ -1,6 +1,6 @@
 /**
  * Memory of a health monitor checking 1,000 backends every second, concurrency 64, for a
- * minute (issue 4). The backends are 1,000 real HTTP listeners on 127.0.0.1 in a child
+ * minute. The backends are 1,000 real HTTP listeners on 127.0.0.1 in a child
  * process, so the parent's RSS and heap are the monitor's and undici's alone.
  *
  *   pnpm --filter @switchyard/health bench:memory            # 60 s

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { checkCommand } from './commands/check.js';
 import { type Command, EXIT_USAGE, errorText } from './commands/command.js';
 import { demoCommand } from './commands/demo.js';
@@ -16,20 +17,69 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `Usage: switchyard <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun \`switchyard <command> --help\` for a command's options.`;
+  return [
+    'Usage: switchyard <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options:',
+    '  -h, --help     this text; `switchyard <command> --help` (or `switchyard help <command>`)',
+    "                 prints a command's options",
+    '  -v, --version  the version of @switchyard/proxy',
+    '',
+    'Exit codes: 0 success, 1 invalid config or failed run, 64 usage error.',
+  ].join('\n');
+}
+
+/** The version in the proxy package's manifest (one directory above `src/` and `dist/`). */
+function version(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const found = (manifest as { version?: unknown }).version;
+  if (typeof found !== 'string') throw new Error('the @switchyard/proxy package.json has no version');
+  return found;
+}
+
+function findCommand(name: string): Command | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
+function unknownCommand(name: string): number {
+  process.stderr.write(`switchyard: unknown command ${JSON.stringify(name)}\n\n${help()}\n`);
+  return EXIT_USAGE;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(`${help()}\n`);
-    return name === undefined ? EXIT_USAGE : 0;
-  }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) {
-    process.stderr.write(`switchyard: unknown command ${JSON.stringify(name)}\n\n${help()}\n`);
+  if (name === undefined) {
+    process.stderr.write(`${help()}\n`);
     return EXIT_USAGE;
   }
+  if (name === '--version' || name === '-v') {
+    if (rest.length > 0) {
+      process.stderr.write(`switchyard: ${name} takes no arguments\n`);
+      return EXIT_USAGE;
+    }
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const [topic, ...extra] = rest;
+    if (topic === undefined) {
+      process.stdout.write(`${help()}\n`);
+      return 0;
+    }
+    if (extra.length > 0) {
+      process.stderr.write(`switchyard: help takes one command name, got ${JSON.stringify(rest.join(' '))}\n`);
+      return EXIT_USAGE;
+    }
+    const command = findCommand(topic);
+    if (command === undefined) return unknownCommand(topic);
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  const command = findCommand(name);
+  if (command === undefined) return unknownCommand(name);
   return command.run(rest);
 }
 

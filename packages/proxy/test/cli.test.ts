@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -8,6 +8,7 @@ import {
   ensureBuilt,
   freePort,
   probe,
+  REPO_ROOT,
   runCli,
   type ServeProcess,
   startBackend,
@@ -17,6 +18,8 @@ import {
   waitFor,
 } from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { DEMO_NEXT_CONFIG, nextSteps } from '../src/commands/demo-next.js';
 import { relaunchFlags, SERVE_NODE_FLAGS } from '../src/commands/relaunch.js';
 import { get } from './helpers/server-client.js';
 
@@ -92,12 +95,100 @@ describe('switchyard check', () => {
     expect(help.stdout).toMatch(/serve\s+run the reverse proxy/);
     expect(help.stdout).toMatch(/check\s+validate/);
     expect(help.stdout).toMatch(/demo\s+see Switchyard work/);
+    expect(help.stdout).toMatch(/simulate\s+replay a synthetic workload/);
+    expect(help.stdout).toMatch(/-v, --version/);
+    for (const flag of ['--help', '-h']) {
+      const again = await runCli([flag]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toBe(help.stdout);
+    }
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
     const badFlag = await runCli(['check', '--nope']);
     expect(badFlag.code).toBe(64);
+    // No command at all is a usage error too: the command list goes to stderr.
+    const bare = await runCli([]);
+    expect(bare.code).toBe(64);
+    expect(bare.stderr).toContain('Usage: switchyard <command>');
+    expect(bare.stdout).toBe('');
   }, 30_000);
+});
+
+describe('the command line of every command', () => {
+  const COMMANDS = ['serve', 'check', 'demo', 'simulate'];
+
+  it('--version and -v print the proxy package version', async () => {
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/proxy/package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-v']) {
+      const run = await runCli([flag]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(`${manifest.version}\n`);
+    }
+    expect((await runCli(['--version', 'extra'])).code).toBe(64);
+  }, 30_000);
+
+  it('every command answers --help, -h and `help <command>` with its usage and exit 0', async () => {
+    // One command's three spellings at a time, the commands side by side.
+    await Promise.all(
+      COMMANDS.map(async (name) => {
+        const long = await runCli([name, '--help']);
+        expect(long.code, `${name} --help: ${long.stderr}`).toBe(0);
+        expect(long.stdout).toMatch(new RegExp(`^Usage: switchyard ${name}\\b`));
+        expect(long.stdout).toMatch(/--help, -h/);
+        expect(long.stdout).toMatch(/64 usage error/);
+        const short = await runCli([name, '-h']);
+        expect(short.code).toBe(0);
+        expect(short.stdout).toBe(long.stdout);
+        const viaHelp = await runCli(['help', name]);
+        expect(viaHelp.code).toBe(0);
+        expect(viaHelp.stdout).toBe(long.stdout);
+      }),
+    );
+    const unknownTopic = await runCli(['help', 'frobnicate']);
+    expect(unknownTopic.code).toBe(64);
+    expect(unknownTopic.stderr).toMatch(/unknown command "frobnicate"/);
+  }, 60_000);
+
+  it('usage errors exit 64 in every command, simulate included, with the usage on stderr', async () => {
+    const cases: [string[], RegExp][] = [
+      [['check'], /--config FILE is required/],
+      [['check', '--config'], /--config/],
+      [['check', '--config', 'x.json', 'stray'], /stray/],
+      [['serve', '--workers', '0'], /--workers: expected an integer from 1 to 256, got "0"/],
+      [['serve', '--bogus'], /--bogus/],
+      [['demo', '--requests', '5'], /--requests: expected an integer from 30 to 100000, got "5"/],
+      [['simulate', '--backends', 'many'], /--backends: expected a non-negative integer, got "many"/],
+      [['simulate', '--backends', '0'], /--backends: expected an integer from 1 to 65535, got 0/],
+      [['simulate', '--selector', 'nope', '--requests', '0'], /--selector: expected one of .*got "nope"/],
+      [['simulate', '--utilization', '2', '--requests', '0'], /--utilization/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(args);
+      expect(run.code, `switchyard ${args.join(' ')}: ${run.stderr}`).toBe(64);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toContain(`Usage: switchyard ${args[0]}`);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  }, 60_000);
+
+  it("the package README's command list names every command, and the root has a `pnpm switchyard` script", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'packages/proxy/README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('## The `switchyard` command'),
+      readme.indexOf('## Config file reference'),
+    );
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    for (const name of COMMANDS) expect(block).toMatch(new RegExp(`^switchyard ${name}\\b`, 'm'));
+    expect(block).toMatch(/^switchyard --version/m);
+    const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(root.scripts.switchyard).toMatch(/node packages\/proxy\/dist\/cli\.js$/);
+  });
 });
 
 describe('switchyard serve', () => {
@@ -349,6 +440,8 @@ describe('switchyard demo', () => {
     expect(run.stdout).toMatch(/✓ bravo is UP/);
     expect(run.stdout).toMatch(/900 requests, 0 failed/);
     expect(run.stdout).toMatch(/only bravo's \d+ keys moved/);
+    // Run from the repository root: the closing lines name the example backends and config.
+    expect(run.stdout).toContain(`pnpm switchyard serve --config ${DEMO_NEXT_CONFIG}`);
   }, 100_000);
 });
 
@@ -370,3 +463,96 @@ describe('relaunchFlags', () => {
     expect(relaunchFlags([], {}, 'darwin')).toEqual([...SERVE_NODE_FLAGS]);
   });
 });
+
+describe('examples/', () => {
+  const EXAMPLES = join(REPO_ROOT, 'examples');
+  const configs = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f));
+
+  it('holds the documented configs, and `check` accepts every one of them', async () => {
+    expect(configs).toEqual(expect.arrayContaining(['health-checked.yaml', 'keyed.yaml', 'failover.yaml']));
+    for (const file of configs) {
+      const run = await runCli(['check', '--config', join('examples', file)]);
+      expect(run.code, `${file}: ${run.stderr}`).toBe(0);
+      expect(run.stderr).toMatch(/is valid/);
+    }
+    const resolved = async (file: string) => JSON.parse((await runCli(['check', '--config', file])).stdout);
+    const checked = await resolved('examples/health-checked.yaml');
+    expect(checked.upstreams.web.backends).toHaveLength(3);
+    expect(checked.upstreams.web.health).toMatchObject({ type: 'http', path: '/healthz' });
+    expect((await resolved('examples/keyed.yaml')).upstreams.users.selector).toMatchObject({
+      type: 'consistent',
+      key: 'header:x-user',
+    });
+    expect((await resolved('examples/failover.yaml')).routes).toContainEqual(
+      expect.objectContaining({ prefix: '/api', upstream: 'primary', failover: ['standby'] }),
+    );
+  }, 60_000);
+
+  it("the demo's Next lines are the repository's commands, or `npx switchyard` outside it", () => {
+    const lines = nextSteps(REPO_ROOT).join('\n');
+    expect(lines).toContain('node examples/backends.mjs');
+    expect(lines).toContain(`pnpm switchyard serve --config ${DEMO_NEXT_CONFIG}`);
+    expect(existsSync(join(REPO_ROOT, DEMO_NEXT_CONFIG))).toBe(true);
+    const elsewhere = nextSteps(tempDir('switchyard-next-')).join('\n');
+    expect(elsewhere).toContain('npx switchyard serve');
+    expect(elsewhere).not.toContain('examples/');
+  });
+
+  it('serves the Next config in front of the backends script: health checks pass, all three answer', async () => {
+    // The example files use fixed ports (8080, 9001–9004); the test moves them to free ones so it
+    // cannot collide with anything else on the host, and changes nothing else in the file.
+    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const script = spawn(process.execPath, ['examples/backends.mjs', '--ports', ports.join(',')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    script.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    script.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const scriptExited = new Promise<number | null>((resolve) => script.on('close', (code) => resolve(code)));
+    let serve: ServeProcess | undefined;
+    try {
+      await waitFor('the example backends to listen', () => out.includes('Example backends listening'), 10_000);
+      const text = readFileSync(join(REPO_ROOT, DEMO_NEXT_CONFIG), 'utf8');
+      serve = await startServe({
+        config: (port) => {
+          let json = JSON.stringify(parseYaml(text)).replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
+          for (const [i, p] of ports.entries()) json = json.replaceAll(`127.0.0.1:${9001 + i}`, `127.0.0.1:${p}`);
+          return JSON.parse(json);
+        },
+      });
+      const seen = new Set<string | undefined>();
+      for (let i = 0; i < 9; i++) {
+        const res = await getServedBy(serve.port, `/hello/${i}`);
+        expect(res.status).toBe(200);
+        seen.add(res.servedBy);
+      }
+      expect(seen).toEqual(new Set(['alpha', 'bravo', 'charlie']));
+      expect(serve.logs().some((l) => l.msg === 'switchyard listening')).toBe(true);
+    } finally {
+      await serve?.stop();
+      script.kill('SIGTERM');
+    }
+    expect(await scriptExited).toBe(0);
+  }, 60_000);
+});
+
+/** GETs `path` on the proxy at `port` over a fresh connection: the status and the example backend's `X-Served-By`. */
+function getServedBy(port: number, path: string): Promise<{ status: number; servedBy: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const servedBy = res.headers['x-served-by'];
+        resolve({ status: res.statusCode ?? 0, servedBy: typeof servedBy === 'string' ? servedBy : undefined });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timeout`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

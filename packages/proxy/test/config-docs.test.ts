@@ -23,10 +23,10 @@ import {
   ROUND_ROBIN_DEFAULTS,
   SLOW_START_DEFAULTS,
 } from '@switchyard/selectors';
+import { REPO_ROOT } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { BALANCER_DEFAULTS } from '../src/balancer-defaults.js';
 import { configSchema } from '../src/config/schema.js';
-import { REPO_ROOT } from './helpers/serve-process.js';
 
 // Every table with a "Default" column in the packages' READMEs and in docs/ is compared with the
 // defaults the code uses: the components' `*_DEFAULTS` literals, and for the config file the

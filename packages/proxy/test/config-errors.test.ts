@@ -3,13 +3,12 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { isLbError } from '@switchyard/core';
 import { loadConfig, type ResolvedConfig, resolveConfig } from '@switchyard/proxy';
-import { generateTestPki } from '@switchyard/testkit';
+import { ensureBuilt, freePort, generateTestPki, runCli, tempDir } from '@switchyard/testkit';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServing } from '../src/commands/serve-start.js';
 import { findJsonSyntaxError } from '../src/config/json-syntax.js';
-import { ensureBuilt, freePort, runCli, tempDir } from './helpers/serve-process.js';
 
 const pki = generateTestPki();
 const dir = tempDir('switchyard-config-errors-');

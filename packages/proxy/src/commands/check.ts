@@ -7,7 +7,12 @@ const USAGE = `Usage: switchyard check --config FILE
 
 Validates a config file (JSON or YAML) and prints the resolved config: defaults filled
 in, file paths absolute, secrets left out. Exits 1 with one line per problem, each
-naming the field path, when the file is invalid.`;
+naming the field path, when the file is invalid.
+
+  --config, -c FILE   the config file to check
+  --help, -h          this text
+
+Exit codes: 0 valid, 1 invalid config, 64 usage error.`;
 
 /** `switchyard check --config FILE`. */
 export const checkCommand: Command = {

@@ -6,6 +6,7 @@ import { resolveConfig } from '../config/resolve.js';
 import { createConfiguredApp } from '../config/runtime.js';
 import { createProxyServer } from '../proxy-server.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
+import { nextSteps } from './demo-next.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 
 const USAGE = `Usage: switchyard demo [--requests N]
@@ -14,7 +15,10 @@ Starts three demo backends and the proxy on loopback, sends keyed requests throu
 stops one backend mid-run, shows health checks taking it out and traffic failing over
 with no failed request, brings it back, and prints where every key went. ~10 s.
 
-  --requests, -n N   requests per phase (3 phases; default 800)`;
+  --requests, -n N   requests per phase (3 phases; default 800)
+  --help, -h         this text
+
+Exit codes: 0 when every check of the demo passed, 1 otherwise, 64 usage error.`;
 
 /** Distinct keys (request URIs): enough for a stable share per backend, few enough that each repeats. */
 const KEYS = 200;
@@ -177,9 +181,7 @@ async function runDemo(perPhase: number): Promise<number> {
     }
     out.line(`  finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     out.line('');
-    out.line(
-      'Next: `switchyard serve --config switchyard.json` (see packages/proxy/README.md for the config reference).',
-    );
+    for (const line of nextSteps(process.cwd())) out.line(line);
     const ok = total === 0 && p1.split === 0 && strayMoves === 0 && home === KEYS && down !== undefined;
     if (!ok) out.line(out.red('The demo did not go as expected: see the ✗ lines above.'));
     return ok ? 0 : 1;

@@ -23,11 +23,14 @@ the proxy in front of them (http://127.0.0.1:8080, or a free port if that is tak
   --config, -c FILE   config file; an invalid one exits 1 before any port is opened
   --workers, -w N     N processes sharing the listen port (node:cluster); each runs its
                       own health checks, so every backend sees N times the check rate
+  --help, -h          this text
 
 Signals: SIGTERM / SIGINT shut down gracefully (in-flight requests finish, exit 0);
 SIGHUP, or saving the config file, reloads it: balancers are rebuilt with the new
 backend set and swapped in without dropping in-flight requests. Listen address,
-workers, TLS and server timeouts need a restart.`;
+workers, TLS and server timeouts need a restart.
+
+Exit codes: 0 after a graceful shutdown, 1 invalid config or failed start, 64 usage error.`;
 
 /** Workers that die are replaced, at most this many times, so a crash loop ends. */
 const MAX_WORKER_RESTARTS = 10;

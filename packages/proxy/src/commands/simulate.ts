@@ -39,7 +39,10 @@ Options:
   --zipf S                Zipf exponent of key popularity, 0 = uniform (default ${d.zipf})
   --seed N                seed of every random choice (default ${d.seed})
   --html FILE             also write a self-contained HTML report with charts
-  --json                  print the report as JSON instead of text`;
+  --json                  print the report as JSON instead of text
+  --help, -h              this text
+
+Exit codes: 0 success, 1 failed run, 64 usage error (a bad flag or option value).`;
 
 function integer(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -165,8 +168,10 @@ export const simulateCommand: Command = {
       return 0;
     } catch (err) {
       bar.done();
-      process.stderr.write(`switchyard simulate: ${errorText(err)}\n`);
-      return 1;
+      // Options are validated before any work starts: a bad value is a usage error, like a bad flag.
+      const usage = (err as { code?: unknown }).code === 'LB_ERR_INVALID_OPTION';
+      process.stderr.write(`switchyard simulate: ${errorText(err)}\n${usage ? `\n${USAGE}\n` : ''}`);
+      return usage ? EXIT_USAGE : 1;
     }
   },
 };

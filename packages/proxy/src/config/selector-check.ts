@@ -24,10 +24,10 @@ export function selectorIssues(
 ): void {
   const type = (SELECTOR_TYPES as Record<string, SelectorType>)[s.type];
   if (type === undefined) return;
-  const options = type.tracker === true ? { ...s.options, tracker: new LoadTracker() } : s.options;
-  const factory = s.slowStartMs === undefined ? type.factory : withSlowStart(type.factory, { windowMs: s.slowStartMs });
   try {
-    factory(backends, options as never);
+    const built = type.factory(s.options, type.loadAware ? { tracker: new LoadTracker() } : {});
+    const factory = s.slowStartMs === undefined ? built : withSlowStart(built, { windowMs: s.slowStartMs });
+    factory(backends);
   } catch (err) {
     if (!isLbError(err)) throw err;
     const match = /^\S+ ([A-Za-z]+)[^:]*: (.*)$/s.exec(err.message);

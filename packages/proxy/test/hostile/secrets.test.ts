@@ -232,7 +232,7 @@ describe('credentials never reach logs or errors', () => {
     const folder = join(dir, `https:`, `${PROXY_USER}:${PROXY_PASSWORD}@files.test`);
     mkdirSync(folder, { recursive: true });
     const list = join(folder, 'backends.json');
-    writeFileSync(list, JSON.stringify([backend.address]));
+    writeFileSync(list, JSON.stringify([backend.id]));
     const run = await startServe({
       config: (port) => ({
         listen: `127.0.0.1:${port}`,
