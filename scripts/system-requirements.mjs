@@ -60,6 +60,13 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the connect-timeout tests (a listener that never accepts)',
   },
   {
+    program: 'mkfifo',
+    debianPackage: 'coreutils',
+    paths: ['/usr/bin/mkfifo', '/bin/mkfifo'],
+    scope: 'tests',
+    usedBy: 'the access-log test that writes to a named pipe',
+  },
+  {
     program: 'ip',
     debianPackage: 'iproute2',
     paths: ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'],
@@ -99,9 +106,9 @@ export function locate(requirement) {
     .find(executable);
 }
 
-/** The requirements of the given scopes that are not installed, in list order. */
-export function missingRequirements(scopes = ['tests']) {
-  return SYSTEM_REQUIREMENTS.filter((r) => scopes.includes(r.scope) && locate(r) === undefined);
+/** The requirements of the given scopes (of `list`, by default all of them) that are not installed, in list order. */
+export function missingRequirements(scopes = ['tests'], list = SYSTEM_REQUIREMENTS) {
+  return list.filter((r) => scopes.includes(r.scope) && locate(r) === undefined);
 }
 
 /** The distinct Debian packages providing `requirements`, in list order. */
