@@ -9,6 +9,7 @@ export {
   type LbErrorOptions,
 } from './errors.js';
 export { type ClientCertKey, HttpPeer, type HttpPeerInit, type PeerProxy } from './http-peer.js';
+export type { LivePeerOptions } from './live-peer-options.js';
 export { LOAD_TRACKER_DEFAULTS, LoadTracker, type LoadTrackerOptions } from './load-tracker.js';
 export { checkInteger, checkNonNegative, resolveOptions } from './options.js';
 export {

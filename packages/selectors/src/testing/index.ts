@@ -6,7 +6,14 @@ export {
   type BackendsConstraints,
   type WeightConstraints,
 } from './arbitraries.js';
-export { type BalanceOptions, type BalanceReport, checkBalance } from './balance.js';
+export {
+  type BalanceOptions,
+  type BalanceReport,
+  balanceTolerance,
+  checkBalance,
+  type ToleranceInputs,
+} from './balance.js';
+export { checkFailoverSpread, type FailoverSpreadOptions, type FailoverSpreadReport } from './failover-spread.js';
 export {
   checkMinimalDisruption,
   checkSelectorLaws,
