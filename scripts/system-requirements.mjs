@@ -46,6 +46,13 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the live HAProxy comparison tests',
   },
   {
+    program: 'etcd',
+    debianPackage: 'etcd-server',
+    paths: ['/usr/bin/etcd'],
+    scope: 'tests',
+    usedBy: 'the etcd discovery tests (a real etcd on loopback)',
+  },
+  {
     program: 'ss',
     debianPackage: 'iproute2',
     paths: ['/usr/bin/ss', '/bin/ss'],
