@@ -106,6 +106,14 @@ export class HttpPeer {
     return this.#groupKey;
   }
 
+  /**
+   * The current options as one frozen object. Every change (an assignment or `setOptions`)
+   * makes a new one, so its identity can key a cache of what was derived from the options.
+   */
+  optionsSnapshot(): PeerOptions {
+    return this.#options.current;
+  }
+
   /** Merges `overrides` into the options (validated at once) and returns this peer. */
   setOptions(overrides: Partial<PeerOptions>): this {
     this.#options.current = resolvePeerOptions(overrides, this.#options.current);

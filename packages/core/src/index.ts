@@ -1,5 +1,12 @@
 export { type Backend, type BackendMeta, backend, formatHostPort, type HostPort, parseHostPort } from './backend.js';
 export {
+  type ConnectCallback,
+  type ConnectLimits,
+  type Connector,
+  connectPeer,
+  createConnector,
+} from './connector.js';
+export {
   describe,
   ERROR_CODES,
   invalidOption,
@@ -19,6 +26,7 @@ export {
   resolvePeerOptions,
   type TcpKeepalive,
 } from './peer-options.js';
+export { headerNameIs, rawHeadersHaveBody, rawHeaderValue } from './raw-headers.js';
 export { candidates, emptyIterator, type RequestInfo, type Selector, type SelectorFactory } from './selector.js';
 export {
   applyUpstreamRequestPolicy,

@@ -105,6 +105,13 @@ describe('HttpPeer construction', () => {
     }, /tcpKeepalive\.count/);
     expect({ ...peer.options }).toEqual(before);
 
+    // Each change makes a new frozen snapshot; reading does not.
+    const snapshot = peer.optionsSnapshot();
+    expect(Object.isFrozen(snapshot)).toBe(true);
+    expect(peer.optionsSnapshot()).toBe(snapshot);
+    peer.options.writeTimeout = 10;
+    expect(peer.optionsSnapshot()).not.toBe(snapshot);
+    expect(peer.optionsSnapshot().writeTimeout).toBe(10);
     // undefined clears an option whose default is undefined.
     peer.options.readTimeout = undefined;
     expect(peer.options.readTimeout).toBeUndefined();

@@ -25,6 +25,12 @@ export {
 } from './maglev.js';
 export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
+export {
+  DEFAULT_OVERPROVISIONING_FACTOR,
+  pickPriority,
+  priorityLoad,
+  type TierHealth,
+} from './priority-load.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
   ROUND_ROBIN_DEFAULTS,

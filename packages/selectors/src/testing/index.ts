@@ -21,4 +21,5 @@ export {
   type SelectorLaw,
   type SelectorLawOptions,
 } from './laws.js';
+export { checkPriorityShares, type PriorityLawOptions, type PriorityShares } from './priority.js';
 export { type CommonLawOptions, DEFAULT_SEED, type LawReport } from './run.js';
