@@ -84,8 +84,8 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     program: 'unshare',
     debianPackage: 'util-linux',
     paths: ['/usr/bin/unshare', '/bin/unshare'],
-    scope: 'fixtures',
-    usedBy: 'pnpm fixtures:nginx (runs nginx in a private network namespace)',
+    scope: 'tests',
+    usedBy: 'the preflight test (hides programs in a private mount namespace) and pnpm fixtures:nginx',
   },
 ]);
 

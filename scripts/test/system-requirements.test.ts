@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,19 +22,22 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-/** The code the test suite runs: every package's tests and the testkit. */
+/** The code the test suite runs: every package's tests, the testkit and these tests. */
 function testSources(): string[] {
   const packages = join(REPO, 'packages');
-  return readdirSync(packages).flatMap((name) => {
-    const dirs = name === 'testkit' ? ['src'] : ['test'];
-    return dirs.flatMap((dir) => {
-      try {
-        return tsFiles(join(packages, name, dir));
-      } catch {
-        return [];
-      }
-    });
-  });
+  const own = tsFiles(fileURLToPath(new URL('.', import.meta.url)));
+  return own.concat(
+    ...readdirSync(packages).map((name) => {
+      const dirs = name === 'testkit' ? ['src'] : ['test'];
+      return dirs.flatMap((dir) => {
+        try {
+          return tsFiles(join(packages, name, dir));
+        } catch {
+          return [];
+        }
+      });
+    }),
+  );
 }
 
 /** Programs the tests start by name, and the absolute program paths they use. */
@@ -96,5 +100,44 @@ describe('the list of programs the tests start', () => {
       "  switchyard-no-such-program: install Debian's no-such-package package (needed by the test of the preflight)",
     ]);
     expect(debianPackagesOf([absent, absent, present])).toEqual(['no-such-package', 'nodejs']);
+  });
+});
+
+describe('the test preflight', () => {
+  it('runs first in pnpm test', () => {
+    const scripts = (
+      JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    expect(scripts.test).toMatch(/^node scripts\/preflight\.mjs && /);
+  });
+
+  it('stops at once, naming each missing program and its package, when programs are missing', () => {
+    // A private mount namespace where /dev/null (not executable) covers nginx and openssl, so
+    // to the preflight they are not installed; nothing outside this one command sees the mounts.
+    const hide = ['nginx', 'openssl'].map((program) => SYSTEM_REQUIREMENTS.find((r) => r.program === program)!);
+    const mounts = hide.map((r) => `mount --bind /dev/null ${locate(r)}`).join(' && ');
+    let failure: { status: number; stdout: string; stderr: string } | undefined;
+    try {
+      execFileSync(
+        'unshare',
+        ['--mount', '--map-root-user', 'sh', '-c', `${mounts} && exec "$0" scripts/preflight.mjs`, process.execPath],
+        {
+          cwd: REPO,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+    } catch (err) {
+      failure = err as typeof failure;
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr).toContain("nginx: install Debian's nginx-light package");
+    expect(failure?.stderr).toContain("openssl: install Debian's openssl package");
+    expect(failure?.stderr).toContain('apt-get install -y nginx-light openssl');
+    expect(failure?.stderr).not.toContain('dnsmasq');
+  });
+
+  it('passes when every program is installed', () => {
+    expect(execFileSync(process.execPath, ['scripts/preflight.mjs'], { cwd: REPO, encoding: 'utf8' })).toBe('');
   });
 });
