@@ -1,31 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { type Backend, backend } from '@switchyard/core';
 
 /**
- * The team's golden data lives outside the repository, in `shared/fixtures/` beside the
- * checkout (`../shared/fixtures` from the repo root). `SWITCHYARD_FIXTURES` overrides it;
- * otherwise the first `shared/fixtures` found walking up from the repo root is used, so a
- * clone nested deeper under the same workspace finds it too.
+ * The golden data, kept in the repository beside the tests (`test/fixtures/`); its README says
+ * where each file comes from and how to regenerate the nginx trace (`pnpm fixtures:nginx`).
  */
-function fixturesDir(): string {
-  const override = process.env.SWITCHYARD_FIXTURES;
-  if (override !== undefined && override !== '') return override;
-  const repoRoot = resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
-  const looked: string[] = [];
-  for (let dir = dirname(repoRoot), depth = 0; depth < 8; dir = dirname(dir), depth++) {
-    const candidate = join(dir, 'shared', 'fixtures');
-    looked.push(candidate);
-    if (existsSync(join(candidate, 'pingora-vectors.json'))) return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  throw new Error(
-    `golden fixtures not found: looked in ${looked.join(', ')}; set SWITCHYARD_FIXTURES to the shared/fixtures folder`,
-  );
-}
-
-const FIXTURES = fixturesDir();
+const FIXTURES = new URL('../fixtures/', import.meta.url);
 
 /** `[address, weight]` pairs as the vectors list them. */
 export type BackendSpec = readonly [string, number];
@@ -53,12 +33,12 @@ export interface PingoraVectors {
 }
 
 export function pingoraVectors(): PingoraVectors {
-  return JSON.parse(readFileSync(join(FIXTURES, 'pingora-vectors.json'), 'utf8')) as PingoraVectors;
+  return JSON.parse(readFileSync(new URL('pingora-vectors.json', FIXTURES), 'utf8')) as PingoraVectors;
 }
 
 /** The rows of the real-nginx trace: `[uri, backend id]`. */
 export function nginxTrace(): [string, string][] {
-  const text = readFileSync(join(FIXTURES, 'nginx-chash-trace.csv'), 'utf8');
+  const text = readFileSync(new URL('nginx-chash-trace.csv', FIXTURES), 'utf8');
   return text
     .split('\n')
     .filter((line) => line !== '')

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,12 @@ export async function labelledServer(host: string): Promise<{ server: Server; id
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { server, id: `${shown}:${(server.address() as { port: number }).port}` };
 }
+
+/**
+ * Debian's nginx, which a non-root user's PATH (without the sbin folders) does not find;
+ * elsewhere whatever `nginx` PATH names. The test preflight has already checked it is installed.
+ */
+const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 
 async function freePort(): Promise<number> {
   const probe = createNetServer();
@@ -49,7 +55,7 @@ ${httpBody(`127.0.0.1:${port}`)}
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  const child: ChildProcess = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', `${dir}/error.log`], {
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', `${dir}/error.log`], {
     stdio: 'ignore',
   });
   const get = (path: string): Promise<string> =>
