@@ -10,6 +10,19 @@ export {
 export { FAILOVER_DEFAULTS, type FailoverOptions, failover } from './failover.js';
 export { FNV_HASH_DEFAULTS, type FnvHashOptions, fnvHash } from './fnv-hash.js';
 export {
+  HAPROXY_HASH_DEFAULTS,
+  HAPROXY_MAX_SERVER_ID,
+  HAPROXY_MAX_WEIGHT,
+  type HaproxyBalance,
+  type HaproxyHashFunction,
+  type HaproxyHashKey,
+  type HaproxyHashOptions,
+  type HaproxyHashType,
+  type HaproxySelector,
+  haproxyHash,
+} from './haproxy-hash.js';
+export { haproxyFirstValue } from './haproxy-sample.js';
+export {
   LEAST_REQUEST_DEFAULTS,
   type LeastRequestOptions,
   type LoadAwareSelector,
