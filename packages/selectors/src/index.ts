@@ -7,6 +7,7 @@ export {
   MAX_RING_POINTS,
   NGINX_POINTS_PER_WEIGHT,
 } from './consistent-hash.js';
+export { envoyCombineHashes, envoyCookieHash, envoyHeaderHash, envoySourceIpHash } from './envoy-hash-policy.js';
 export { FAILOVER_DEFAULTS, type FailoverOptions, failover } from './failover.js';
 export { FNV_HASH_DEFAULTS, type FnvHashOptions, fnvHash } from './fnv-hash.js';
 export {
@@ -36,9 +37,17 @@ export {
   maglev,
   nextPrime,
 } from './maglev.js';
+export type { EnvoyMaglevSelector } from './maglev-envoy.js';
 export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
+export {
+  RING_HASH_DEFAULTS,
+  RING_HASH_MAX_SIZE,
+  type RingHashOptions,
+  type RingHashSelector,
+  ringHash,
+} from './ring-hash.js';
 export {
   ROUND_ROBIN_DEFAULTS,
   type RoundRobinMode,
