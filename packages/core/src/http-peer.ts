@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { type Backend, formatHostPort, type HostPort, parseHostPort } from './backend.js';
 import { invalidOption } from './errors.js';
+import { type LivePeerOptions, type PeerOptionsCell, peerOptionsCell } from './live-peer-options.js';
 import { type PeerOptions, resolvePeerOptions } from './peer-options.js';
 
 /** An HTTP CONNECT proxy to tunnel through: `uri` is `http://[user:pass@]host:port`. */
@@ -27,7 +28,10 @@ export interface HttpPeerInit {
 
 /**
  * Where and how to reach one upstream, as Pingora's `HttpPeer`: `new HttpPeer(address, tls, sni)`.
- * Options are validated and frozen; change them with {@link HttpPeer.setOptions}.
+ * Change options one at a time as in Pingora (`peer.options.readTimeout = 2_000`) or several at
+ * once with {@link HttpPeer.setOptions}; both validate at once and leave the peer unchanged on error.
+ * A peer shared by many requests (one per backend, as the config's proxy keeps) is changed for
+ * all of them: build a peer per request, as Pingora's `upstream_peer()` does, to change one.
  */
 export class HttpPeer {
   /** The upstream's host (IPv6 without brackets) and port, frozen. */
@@ -44,7 +48,7 @@ export class HttpPeer {
   #proxy: PeerProxy | undefined;
   #clientCertKey: ClientCertKey | undefined;
   #groupKey: number;
-  #options: PeerOptions;
+  readonly #options: PeerOptionsCell;
 
   /**
    * @param address - `'host:port'`, `'[v6]:port'`, `{ host, port }` or a {@link Backend}.
@@ -59,7 +63,7 @@ export class HttpPeer {
     if (typeof sni !== 'string') invalidOption('HttpPeer sni', 'a string', sni);
     this.scheme = tls ? 'https' : 'http';
     this.sni = sni;
-    this.#options = resolvePeerOptions(init.options ?? {});
+    this.#options = peerOptionsCell(resolvePeerOptions(init.options ?? {}));
     this.#proxy = checkProxy(init.proxy);
     this.#clientCertKey = checkClientCertKey(init.clientCertKey);
     this.#groupKey = init.groupKey ?? 0;
@@ -71,9 +75,12 @@ export class HttpPeer {
     return this.scheme === 'https';
   }
 
-  /** The validated, frozen {@link PeerOptions}. */
-  get options(): PeerOptions {
-    return this.#options;
+  /**
+   * The peer's {@link PeerOptions}; assign a field to change it, validated on assignment
+   * (see {@link LivePeerOptions}). Spread it (`{ ...peer.options }`) for a plain snapshot.
+   */
+  get options(): LivePeerOptions {
+    return this.#options.view;
   }
 
   /** The CONNECT proxy, if any. */
@@ -99,9 +106,17 @@ export class HttpPeer {
     return this.#groupKey;
   }
 
+  /**
+   * The current options as one frozen object. Every change (an assignment or `setOptions`)
+   * makes a new one, so its identity can key a cache of what was derived from the options.
+   */
+  optionsSnapshot(): PeerOptions {
+    return this.#options.current;
+  }
+
   /** Merges `overrides` into the options (validated at once) and returns this peer. */
   setOptions(overrides: Partial<PeerOptions>): this {
-    this.#options = resolvePeerOptions(overrides, this.#options);
+    this.#options.current = resolvePeerOptions(overrides, this.#options.current);
     return this;
   }
 
@@ -114,7 +129,7 @@ export class HttpPeer {
    * Keys are comparable within one process only.
    */
   reuseKey(): string {
-    const o = this.#options;
+    const o = this.#options.current;
     const proxy = this.#proxy ? digest(JSON.stringify([this.#proxy.uri, sortedEntries(this.#proxy.headers)])) : null;
     const cert = this.#clientCertKey
       ? digest(JSON.stringify([this.#clientCertKey.cert, this.#clientCertKey.key]))

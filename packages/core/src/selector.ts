@@ -17,9 +17,12 @@ export interface RequestInfo {
  * choice, keep pulling to fail over. The iterator may repeat backends and may be
  * endless, so always bound it, e.g. with {@link candidates}. An empty backend set
  * yields an exhausted iterator. On membership change, build a new selector and swap it.
+ *
+ * The iterator is lazy and iterable, so `for (const b of selector.select(key))` and
+ * `[...candidates(selector.select(key), n)]` work; never spread an endless one unbounded.
  */
 export interface Selector {
-  select(key: string | Uint8Array, request?: RequestInfo): Iterator<Backend>;
+  select(key: string | Uint8Array, request?: RequestInfo): IterableIterator<Backend>;
 }
 
 /** Builds a {@link Selector} from a backend list and partial options. */
@@ -45,6 +48,8 @@ export function* candidates(iterator: Iterator<Backend>, max: number): Generator
 }
 
 /** An iterator that yields nothing: what a selector over no backends returns. */
-export function emptyIterator(): Iterator<Backend> {
-  return { next: () => ({ done: true, value: undefined }) };
+export function emptyIterator(): IterableIterator<Backend> {
+  return EMPTY[Symbol.iterator]();
 }
+
+const EMPTY: readonly Backend[] = Object.freeze([]);

@@ -1,4 +1,5 @@
 import { invalidOption, LbError } from './errors.js';
+import { equalsLowerAt } from './raw-headers.js';
 
 /**
  * How HTTP/1.1 `Upgrade` requests are treated by the upstream request policy.
@@ -145,16 +146,6 @@ const TCHAR = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
   if (/[A-Za-z0-9]/.test(ch) || "!#$%&'*+-.^_`|~".includes(ch)) TCHAR[c] = 1;
-}
-
-/** `s` from `start` equals the lower-case ASCII `lower`, ignoring ASCII case (`s` must be long enough). */
-function equalsLowerAt(s: string, start: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    const c = s.charCodeAt(start + i);
-    const t = lower.charCodeAt(i);
-    if (c !== t && (c < 65 || c > 90 || c + 32 !== t)) return false;
-  }
-  return true;
 }
 
 /** The kind bits of the name `s.slice(start, start + length)`, without slicing. */

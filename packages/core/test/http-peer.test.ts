@@ -1,4 +1,11 @@
-import { backend, HttpPeer, type HttpPeerInit, type PeerOptions, preserve } from '@switchyard/core';
+import {
+  backend,
+  HttpPeer,
+  type HttpPeerInit,
+  PEER_OPTIONS_DEFAULTS,
+  type PeerOptions,
+  preserve,
+} from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { expectInvalid } from './helpers/expect-invalid.js';
 
@@ -54,6 +61,71 @@ describe('HttpPeer construction', () => {
     expect(peer.setOptions({ readTimeout: 50 }).options).toMatchObject({ connectionTimeout: 100, readTimeout: 50 });
     expectInvalid(() => peer.setOptions({ readTimeout: -1 }), /readTimeout/);
     expect(peer.options.readTimeout).toBe(50);
+  });
+
+  it('takes options one field at a time, as Pingora code assigns them, validated on assignment', () => {
+    const peer = new HttpPeer('127.0.0.1:80', true, 'example.com');
+    peer.options.connectionTimeout = 100;
+    peer.options.readTimeout = 2_000;
+    peer.options.alpn = 'h2h1';
+    peer.options.verifyHostname = false;
+    expect(peer.options).toMatchObject({
+      connectionTimeout: 100,
+      readTimeout: 2_000,
+      alpn: 'h2h1',
+      verifyHostname: false,
+    });
+    expect({ ...peer.options }).toEqual({
+      ...PEER_OPTIONS_DEFAULTS,
+      connectionTimeout: 100,
+      readTimeout: 2_000,
+      alpn: 'h2h1',
+      verifyHostname: false,
+    });
+    // The pool key follows what was assigned.
+    const other = new HttpPeer('127.0.0.1:80', true, 'example.com', { options: { verifyHostname: false } });
+    expect(peer.reuseKey()).toBe(other.reuseKey());
+
+    // A bad value names the field and leaves every option as it was.
+    const before = { ...peer.options };
+    expectInvalid(() => {
+      peer.options.readTimeout = -5;
+    }, /peer option readTimeout/);
+    expectInvalid(() => {
+      peer.options.alpn = 'h3' as never;
+    }, /peer option alpn/);
+    expectInvalid(() => {
+      peer.options.bindTo = 'localhost';
+    }, /peer option bindTo/);
+    expectInvalid(() => {
+      peer.options.verifyCert = undefined as never;
+    }, /peer option verifyCert.*no unset state/);
+    expectInvalid(() => {
+      peer.options.tcpKeepalive = { idle: 1, interval: 1, count: 0 };
+    }, /tcpKeepalive\.count/);
+    expect({ ...peer.options }).toEqual(before);
+
+    // Each change makes a new frozen snapshot; reading does not.
+    const snapshot = peer.optionsSnapshot();
+    expect(Object.isFrozen(snapshot)).toBe(true);
+    expect(peer.optionsSnapshot()).toBe(snapshot);
+    peer.options.writeTimeout = 10;
+    expect(peer.optionsSnapshot()).not.toBe(snapshot);
+    expect(peer.optionsSnapshot().writeTimeout).toBe(10);
+    // undefined clears an option whose default is undefined.
+    peer.options.readTimeout = undefined;
+    expect(peer.options.readTimeout).toBeUndefined();
+    // The view keeps its shape: no field can be added, so a misspelt name cannot pass silently.
+    expect(Object.isExtensible(peer.options)).toBe(false);
+    expect(() => {
+      (peer.options as unknown as Record<string, unknown>).connection_timeout = 100;
+    }).toThrow(TypeError);
+    // Nested values are copied and frozen: changing the caller's object later changes nothing.
+    const keepalive = { idle: 1_000, interval: 500, count: 3 };
+    peer.options.tcpKeepalive = keepalive;
+    keepalive.count = 0;
+    expect(peer.options.tcpKeepalive).toEqual({ idle: 1_000, interval: 500, count: 3 });
+    expect(Object.isFrozen(peer.options.tcpKeepalive)).toBe(true);
   });
 
   it('rejects bad addresses, tls, sni, proxies, client certificates and group keys', () => {

@@ -1,10 +1,19 @@
 import { performance } from 'node:perf_hooks';
-import { type Backend, checkInteger, formatHostPort, invalidOption, resolveOptions } from '@switchyard/core';
-import { buildConnector, Client } from 'undici';
+import {
+  type Backend,
+  checkInteger,
+  createConnector,
+  formatHostPort,
+  type HttpPeer,
+  invalidOption,
+  type PeerOptions,
+  resolveOptions,
+} from '@switchyard/core';
+import { Client } from 'undici';
 import type { CheckResult, HealthCheck } from './check.js';
+import { checkPeerFactory, validateCheckPeer } from './internal/check-peer.js';
 import { deadline } from './internal/deadline.js';
 import { reasonFor } from './internal/reason.js';
-import { caList, serverName, type TlsSettings, validateCommon } from './internal/tls-options.js';
 
 /** What an HTTP check's validator sees. `body` is read only when a validator is set. */
 export interface HttpCheckResponse {
@@ -23,7 +32,7 @@ export type HttpCheckValidator = (
 ) => boolean | string | undefined | Promise<boolean | string | undefined>;
 
 /** Options of {@link httpCheck}. */
-export interface HttpCheckOptions extends TlsSettings {
+export interface HttpCheckOptions {
   /** Request path (with query). @defaultValue '/' */
   readonly path: string;
   /** Request method. @defaultValue 'GET' */
@@ -41,13 +50,22 @@ export interface HttpCheckOptions extends TlsSettings {
    * in ms (> 0, at most 2^31 - 1). @defaultValue 1000
    */
   readonly timeoutMs: number;
-  /** Use HTTPS. @defaultValue false */
+  /**
+   * The peer template, as Pingora's `peer_template`: each backend is reached with this peer's
+   * scheme, SNI, CONNECT proxy, client certificate and {@link PeerOptions} (`bindTo`, `ca`,
+   * `verifyHostname`, `alternativeCn`, `alpn`, connect timeouts, …) exactly as traffic to it
+   * would be; only the address is the backend's. When given, `tls`, `sni`, `ca` and
+   * `verifyCert` must not be.
+   * @defaultValue undefined (a peer built from `tls`, `sni`, `ca` and `verifyCert`)
+   */
+  readonly peer: HttpPeer | undefined;
+  /** Without `peer`: use HTTPS. @defaultValue false */
   readonly tls: boolean;
-  /** SNI for HTTPS. @defaultValue the backend host when it is a name, none for IPs */
+  /** Without `peer`: SNI for HTTPS. @defaultValue the backend host when it is a name, none for IPs */
   readonly sni: string | undefined;
-  /** Extra trusted CA certificates (PEM). @defaultValue undefined (Node's bundled roots) */
-  readonly ca: string | readonly string[] | undefined;
-  /** Verify the server certificate chain and name. @defaultValue true */
+  /** Without `peer`: the only trusted CA certificates (PEM). @defaultValue undefined (Node's bundled roots) */
+  readonly ca: PeerOptions['ca'];
+  /** Without `peer`: verify the server certificate chain and name. @defaultValue true */
   readonly verifyCert: boolean;
   /** Keep the connection open between checks (Pingora's `reuse_connection`). @defaultValue false */
   readonly reuseConnection: boolean;
@@ -64,6 +82,7 @@ export const HTTP_CHECK_DEFAULTS: HttpCheckOptions = Object.freeze({
   expectStatus: 200,
   validator: undefined,
   timeoutMs: 1000,
+  peer: undefined,
   tls: false,
   sni: undefined,
   ca: undefined,
@@ -72,8 +91,8 @@ export const HTTP_CHECK_DEFAULTS: HttpCheckOptions = Object.freeze({
   maxBodyBytes: 65536,
 });
 
-function validate(o: HttpCheckOptions): void {
-  validateCommon('httpCheck', o);
+function validate(o: HttpCheckOptions, given: Partial<HttpCheckOptions> | undefined): void {
+  validateCheckPeer('httpCheck', o, given);
   if (typeof o.path !== 'string' || !o.path.startsWith('/'))
     invalidOption('httpCheck path', 'a path starting with "/"', o.path);
   if (typeof o.method !== 'string' || !/^[A-Z]+$/.test(o.method))
@@ -93,21 +112,22 @@ function validate(o: HttpCheckOptions): void {
 }
 
 /**
- * A check that sends one HTTP(S) request through undici and passes when the status
+ * A check that sends one HTTP(S) request through undici, connecting as traffic does (the
+ * shared connector with the peer's settings), and passes when the status
  * matches `expectStatus` and the `validator` (if any) agrees. Each backend gets its own
  * undici `Client`; connections are closed after every check unless `reuseConnection`.
  * A failed certificate verification fails the check with a reason that says so.
  * `close()` destroys every client. Throws `LB_ERR_INVALID_OPTION` on bad options.
  */
 export function httpCheck(options?: Partial<HttpCheckOptions>): HealthCheck {
-  const o = resolveOptions('httpCheck', HTTP_CHECK_DEFAULTS, options, validate);
+  const o = resolveOptions('httpCheck', HTTP_CHECK_DEFAULTS, options, (r) => validate(r, options));
   const clients = new Map<string, Client>();
-  const ca = caList(o.ca);
+  const makePeer = checkPeerFactory(o);
 
   const clientFor = (backend: Backend): Client => {
     let client = clients.get(backend.id);
     if (client === undefined) {
-      client = newClient(backend, o, ca);
+      client = newClient(makePeer(backend), o);
       clients.set(backend.id, client);
     }
     return client;
@@ -128,22 +148,13 @@ export function httpCheck(options?: Partial<HttpCheckOptions>): HealthCheck {
   };
 }
 
-function newClient(backend: Backend, o: HttpCheckOptions, ca: string[] | undefined): Client {
-  const origin = `${o.tls ? 'https' : 'http'}://${formatHostPort(backend.host, backend.port)}`;
-  const servername = o.tls ? serverName(o.sni, backend.host) : undefined;
-  // No TLS session cache: every check does a full handshake, so every check verifies the certificate.
-  const base = buildConnector({
-    timeout: o.timeoutMs,
-    maxCachedSessions: 0,
-    rejectUnauthorized: o.verifyCert,
-    ...(ca === undefined ? {} : { ca }),
-  });
+function newClient(peer: HttpPeer, o: HttpCheckOptions): Client {
+  const origin = `${peer.scheme}://${formatHostPort(peer.address.host, peer.address.port)}`;
   return new Client(origin, {
-    // undici derives SNI from the Host header; the configured SNI must win, so pin it here.
-    connect: (opts, callback) => {
-      const { servername: _derived, ...rest } = opts;
-      base(servername === undefined ? rest : { ...rest, servername }, callback);
-    },
+    // The connector traffic uses. It never resumes a TLS session: every new connection does a
+    // full handshake, so every check that connects verifies the certificate again.
+    connect: createConnector(peer, { timeoutMs: o.timeoutMs }) as never,
+    allowH2: peer.tls && peer.options.alpn !== 'h1',
     pipelining: 1,
     headersTimeout: o.timeoutMs,
     bodyTimeout: o.timeoutMs,

@@ -1,6 +1,7 @@
 export type { CheckResult, HealthCheck } from './check.js';
 export { type Discovery, staticDiscovery } from './discovery.js';
 export { DNS_DISCOVERY_DEFAULTS, type DnsDiscoveryOptions, dnsDiscovery } from './dns-discovery.js';
+export { ETCD_DISCOVERY_DEFAULTS, type EtcdDiscoveryOptions, etcdDiscovery } from './etcd-discovery.js';
 export { FILE_DISCOVERY_DEFAULTS, type FileDiscoveryOptions, fileDiscovery } from './file-discovery.js';
 export {
   type BackendHealth,

@@ -1,32 +1,46 @@
-import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect } from 'node:tls';
-import { type Backend, invalidOption, resolveOptions } from '@switchyard/core';
+import {
+  type Backend,
+  connectPeer,
+  type HttpPeer,
+  invalidOption,
+  type PeerOptions,
+  resolveOptions,
+} from '@switchyard/core';
 import type { CheckResult, HealthCheck } from './check.js';
+import { checkPeerFactory, usesTls, validateCheckPeer } from './internal/check-peer.js';
 import { deadline } from './internal/deadline.js';
 import { reasonFor } from './internal/reason.js';
-import { caList, serverName, type TlsSettings, validateCommon } from './internal/tls-options.js';
 
 /** Options of {@link tcpCheck}. */
-export interface TcpCheckOptions extends TlsSettings {
+export interface TcpCheckOptions {
   /**
-   * Connect (plus TLS handshake) deadline in ms (> 0, at most 2^31 - 1), like Pingora's
-   * `connection_timeout`. @defaultValue 1000
+   * Deadline for the whole connect (TCP, CONNECT tunnel, TLS handshake) in ms (> 0, at most
+   * 2^31 - 1), like Pingora's `connection_timeout`; the peer's own connect timeouts apply too.
+   * @defaultValue 1000
    */
   readonly timeoutMs: number;
-  /** Perform a TLS handshake after connecting. @defaultValue false */
+  /**
+   * The peer template, as Pingora's `peer_template`: each backend is reached with this peer's
+   * TLS, SNI, CONNECT proxy, client certificate and {@link PeerOptions} (`bindTo`, `ca`,
+   * `verifyHostname`, `alternativeCn`, timeouts, …) exactly as traffic to it would be; only
+   * the address is the backend's. When given, `tls`, `sni`, `ca` and `verifyCert` must not be.
+   * @defaultValue undefined (a peer built from `tls`, `sni`, `ca` and `verifyCert`)
+   */
+  readonly peer: HttpPeer | undefined;
+  /** Without `peer`: perform a TLS handshake after connecting. @defaultValue false */
   readonly tls: boolean;
-  /** SNI for the handshake. @defaultValue the backend host when it is a name, none for IPs */
+  /** Without `peer`: SNI for the handshake. @defaultValue the backend host when it is a name, none for IPs */
   readonly sni: string | undefined;
-  /** Extra trusted CA certificates (PEM). @defaultValue undefined (Node's bundled roots) */
-  readonly ca: string | readonly string[] | undefined;
-  /** Verify the server certificate chain and name. @defaultValue true */
+  /** Without `peer`: the only trusted CA certificates (PEM). @defaultValue undefined (Node's bundled roots) */
+  readonly ca: PeerOptions['ca'];
+  /** Without `peer`: verify the server certificate chain and name. @defaultValue true */
   readonly verifyCert: boolean;
   /**
    * Close a passing check's connection with a TCP reset (`SO_LINGER` 0) instead of a FIN, as
    * HAProxy and keepalived do: the checker then keeps no `TIME_WAIT` socket per check (60 s each
    * on Linux: 60,000 of them for 1,000 backends checked every second), and the backend sees
-   * `ECONNRESET` instead of an orderly close. Plain TCP only: `true` with `tls` is rejected.
+   * `ECONNRESET` instead of an orderly close. Plain TCP only: `true` with TLS is rejected.
    * @defaultValue false (a FIN, as Pingora's check drops its connection)
    */
   readonly reset: boolean;
@@ -35,6 +49,7 @@ export interface TcpCheckOptions extends TlsSettings {
 /** Defaults of {@link tcpCheck}: Pingora's `TcpHealthCheck` (1 s connect timeout, plain TCP). */
 export const TCP_CHECK_DEFAULTS: TcpCheckOptions = Object.freeze({
   timeoutMs: 1000,
+  peer: undefined,
   tls: false,
   sni: undefined,
   ca: undefined,
@@ -42,69 +57,60 @@ export const TCP_CHECK_DEFAULTS: TcpCheckOptions = Object.freeze({
   reset: false,
 });
 
-function validate(o: TcpCheckOptions): void {
-  validateCommon('tcpCheck', o);
+function validate(o: TcpCheckOptions, given: Partial<TcpCheckOptions> | undefined): void {
+  validateCheckPeer('tcpCheck', o, given);
   if (typeof o.reset !== 'boolean') invalidOption('tcpCheck reset', 'a boolean', o.reset);
   // Node has no way to reset the TCP connection under a TLS socket (resetting it crashed Node 20).
-  if (o.reset && o.tls) invalidOption('tcpCheck reset', 'false when tls is set (a reset is plain TCP only)', o.reset);
+  if (o.reset && usesTls(o)) {
+    const when = o.peer === undefined ? 'tls is set' : 'the peer uses TLS';
+    invalidOption('tcpCheck reset', `false when ${when} (a reset is plain TCP only)`, o.reset);
+  }
 }
 
 /**
- * A check that opens a TCP connection to the backend (and completes a TLS handshake
- * when `tls` is set), then closes it (with a reset when `reset` is set). Passes when the
- * connection (and handshake) succeeds within `timeoutMs`. Holds no connections between checks.
- * Throws `LB_ERR_INVALID_OPTION` on bad options.
+ * A check that connects to the backend the way traffic does (through the shared connector:
+ * `bindTo`, CONNECT proxy, TLS handshake with the peer's settings), then closes the connection
+ * (with a reset when `reset` is set). Passes when the connection (and handshake) succeeds within
+ * `timeoutMs`. Holds no connections between checks. Throws `LB_ERR_INVALID_OPTION` on bad options.
  */
 export function tcpCheck(options?: Partial<TcpCheckOptions>): HealthCheck {
-  const o = resolveOptions('tcpCheck', TCP_CHECK_DEFAULTS, options, validate);
-  const ca = caList(o.ca);
+  const o = resolveOptions('tcpCheck', TCP_CHECK_DEFAULTS, options, (r) => validate(r, options));
+  const makePeer = checkPeerFactory(o);
+  // One peer per backend, so the connector's per-peer TLS context is built once, not per check.
+  const peers = new Map<string, HttpPeer>();
+  const peerFor = (backend: Backend): HttpPeer => {
+    let peer = peers.get(backend.id);
+    if (peer === undefined) {
+      peer = makePeer(backend);
+      peers.set(backend.id, peer);
+    }
+    return peer;
+  };
   return {
-    check: (backend, signal) => probe(backend, o, ca, signal),
+    check: (backend, signal) => probe(peerFor(backend), o, signal),
+    release: async (backend) => {
+      peers.delete(backend.id);
+    },
+    close: async () => {
+      peers.clear();
+    },
   };
 }
 
-function probe(
-  backend: Backend,
-  o: TcpCheckOptions,
-  ca: string[] | undefined,
-  signal: AbortSignal | undefined,
-): Promise<CheckResult> {
+async function probe(peer: HttpPeer, o: TcpCheckOptions, signal: AbortSignal | undefined): Promise<CheckResult> {
   const started = performance.now();
   const limit = deadline(o.timeoutMs, signal);
-  return new Promise<CheckResult>((resolve) => {
-    let socket: Socket | undefined;
-    let done = false;
-    const finish = (reason?: string): void => {
-      if (done) return;
-      done = true;
-      limit.dispose();
-      limit.signal.removeEventListener('abort', onAbort);
-      // Only a connected socket is reset: one still connecting is just dropped.
-      if (o.reset && reason === undefined) socket?.resetAndDestroy();
-      else socket?.destroy();
-      const durationMs = performance.now() - started;
-      resolve(reason === undefined ? { ok: true, durationMs } : { ok: false, reason, durationMs });
-    };
-    const onAbort = (): void => finish(limit.timedOut() ? `timeout after ${o.timeoutMs} ms` : 'check aborted');
-    if (limit.signal.aborted) {
-      onAbort();
-      return;
-    }
-    limit.signal.addEventListener('abort', onAbort, { once: true });
-    if (o.tls) {
-      const servername = serverName(o.sni, backend.host);
-      socket = tlsConnect({
-        host: backend.host,
-        port: backend.port,
-        ...(servername === undefined ? {} : { servername }),
-        ...(ca === undefined ? {} : { ca }),
-        rejectUnauthorized: o.verifyCert,
-      });
-      socket.once('secureConnect', () => finish());
-    } else {
-      socket = netConnect({ host: backend.host, port: backend.port });
-      socket.once('connect', () => finish());
-    }
-    socket.once('error', (err) => finish(reasonFor(err, o.timeoutMs)));
-  });
+  const failed = (reason: string): CheckResult => ({ ok: false, reason, durationMs: performance.now() - started });
+  try {
+    const socket = await connectPeer(peer, { signal: limit.signal });
+    if (o.reset) socket.resetAndDestroy();
+    else socket.destroy();
+    return { ok: true, durationMs: performance.now() - started };
+  } catch (err) {
+    if (limit.timedOut()) return failed(`timeout after ${o.timeoutMs} ms`);
+    if (limit.signal.aborted) return failed('check aborted');
+    return failed(reasonFor(err, o.timeoutMs));
+  } finally {
+    limit.dispose();
+  }
 }

@@ -31,6 +31,7 @@ export type {
   UpstreamResponse,
 } from './proxy-app.js';
 export { createProxyServer, PROXY_SERVER_DEFAULTS } from './proxy-server.js';
+export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export {
   type BalancerTiers,
   createUpstreamPeer,

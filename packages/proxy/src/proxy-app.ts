@@ -2,7 +2,10 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { HttpPeer, LbError, RequestInfo } from '@switchyard/core';
 import type { Logger } from 'pino';
 
-/** One downstream request as the phases of a {@link ProxyApp} see it. */
+/**
+ * One downstream request as the phases of a {@link ProxyApp} see it: the same object in every
+ * phase of the request, holding its data only (none of the machinery that forwards it).
+ */
 export interface Session {
   /** The downstream request. */
   readonly request: IncomingMessage;

@@ -3,10 +3,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
-import { Exchange, upgradeResponse } from './internal/server/forward-exchange.js';
+import { Exchange } from './internal/server/forward-exchange.js';
 import { normalizeIp } from './internal/server/forward-headers.js';
 import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
+import { upgradeResponse } from './internal/server/server-tunnel.js';
 import type { ProxyApp, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
 
 /**

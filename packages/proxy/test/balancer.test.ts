@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Backend, backend, HttpPeer, type Selector, type SelectorFactory } from '@switchyard/core';
 import { createHealthMonitor, type Discovery, type HealthCheck, tcpCheck } from '@switchyard/health';
 import { type Balancer, createBalancer } from '@switchyard/proxy';
-import { consistentHash } from '@switchyard/selectors';
+import { consistentHash, roundRobin } from '@switchyard/selectors';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deadAddress, startBackend, until } from './helpers/backends.js';
 
@@ -244,6 +244,17 @@ describe('createBalancer', () => {
     expect(balancer.select('k')?.id).toBe(a.id);
   });
 
+  it('round-robin: a backend that is not ready has its share spread over the survivors, not its neighbour', () => {
+    const [a, b, c] = ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'].map((id) => backend(id));
+    const balancer = createBalancer({ backends: [a!, b!, c!], selector: roundRobin });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 3_000; i++) {
+      const chosen = balancer.select('', undefined, (candidate, ready) => ready && candidate.id !== a!.id)!;
+      counts.set(chosen.id, (counts.get(chosen.id) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(counts)).toEqual({ [b!.id]: 1_500, [c!.id]: 1_500 });
+  });
+
   it('bounds the walk by maxIterations even over an endless selector', () => {
     const a = backend('127.0.0.1:7001');
     let pulls = 0;
@@ -252,6 +263,9 @@ describe('createBalancer', () => {
         next: () => {
           pulls++;
           return { done: false, value: a };
+        },
+        [Symbol.iterator]() {
+          return this;
         },
       }),
     });

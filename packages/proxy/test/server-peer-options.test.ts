@@ -113,6 +113,23 @@ describe('PeerOptions take effect against real loopback servers', () => {
     expect(u.requests).toBe(1);
   });
 
+  it('readTimeout assigned inside upstreamPeer, the Pingora way, bounds that request → 504', async () => {
+    const u = await upstream({ mode: 'hang' });
+    const { port } = await proxy(
+      {
+        upstreamPeer() {
+          const p = peer(u.id);
+          p.options.readTimeout = 300;
+          return p;
+        },
+      },
+      { accessLog: false },
+    );
+    const start = Date.now();
+    expect((await send(port, '/')).status).toBe(504);
+    expect(Date.now() - start).toBeLessThan(2000);
+  });
+
   it('readTimeout: a response body that stalls cuts the downstream response', async () => {
     const u = await upstream();
     u.handler = (_req, res) => {

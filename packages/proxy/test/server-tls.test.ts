@@ -51,6 +51,19 @@ describe('TLS PeerOptions', () => {
     expect(u.requests).toBe(1);
   });
 
+  it('an option assigned on a peer already in use takes effect on its next request (a new pool)', async () => {
+    const u = await upstream({ tls: pki.server });
+    const p = tlsPeer(u.id, 'localhost', {});
+    const { port } = await proxy(peersApp([p], { newCtx: () => ({ triedBackends: new Set(), attempts: 0 }) }), {
+      accessLog: false,
+      maxAttempts: 1,
+    });
+    expect((await send(port, '/')).status).toBe(502);
+    p.options.verifyCert = false;
+    expect((await send(port, '/')).status).toBe(200);
+    expect(u.requests).toBe(1);
+  });
+
   it('verifyHostname and alternativeCn: a name mismatch fails unless disabled or the alternative matches', async () => {
     const u = await upstream({ tls: pki.server });
     expect(await statusVia(tlsPeer(u.id, 'wrong.test', { ca: pki.ca.cert }))).toBe(502);

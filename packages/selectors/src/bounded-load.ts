@@ -199,6 +199,9 @@ export function boundedLoad(backends: readonly Backend[], options?: Partial<Boun
           }
           return { done: true, value: undefined };
         },
+        [Symbol.iterator]() {
+          return this;
+        },
       };
     },
   };

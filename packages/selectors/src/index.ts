@@ -40,6 +40,12 @@ export {
 export type { EnvoyMaglevSelector } from './maglev-envoy.js';
 export { PATH_ROUTER_DEFAULTS, type PathRoute, type PathRouterOptions, pathRouter } from './path-router.js';
 export { PEAK_EWMA_DEFAULTS, PEAK_EWMA_PENALTY, type PeakEwmaOptions, peakEwma } from './peak-ewma.js';
+export {
+  DEFAULT_OVERPROVISIONING_FACTOR,
+  pickPriority,
+  priorityLoad,
+  type TierHealth,
+} from './priority-load.js';
 export { RANDOM_DEFAULTS, type RandomOptions, random } from './random.js';
 export {
   RING_HASH_DEFAULTS,

@@ -155,7 +155,7 @@ interface Walk {
  * The key's slot first; then the fallback walk over the table with a per-key
  * stride, yielding each backend once.
  */
-class MaglevIterator implements Iterator<Backend> {
+class MaglevIterator implements IterableIterator<Backend> {
   // Few plain fields keep construction cheap on the pick path; the walk is lazy.
   private walk: Walk | undefined = undefined;
   private started = false;
@@ -208,6 +208,10 @@ class MaglevIterator implements Iterator<Backend> {
       }
     }
     return { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): MaglevIterator {
+    return this;
   }
 }
 

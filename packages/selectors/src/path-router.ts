@@ -100,7 +100,7 @@ export function pathRouter(
   const maxCached = resolved.maxCachedPathLength;
 
   return {
-    select(key: string | Uint8Array, request?: RequestInfo): Iterator<Backend> {
+    select(key: string | Uint8Array, request?: RequestInfo): IterableIterator<Backend> {
       if (request === undefined) return fallback?.select(key) ?? emptyIterator();
       let path = request.path;
       const cut = path.search(/[?#]/);

@@ -41,7 +41,8 @@ export const SMOOTH_SCHEDULE_LIMIT = 65536;
 class SmoothSchedule {
   private readonly weights: Float64Array;
   private readonly current: Float64Array;
-  private readonly total: number;
+  /** The total weight: the schedule's period. */
+  readonly total: number;
   private readonly schedule: Uint16Array | undefined;
   private filled = 0;
   private position = 0;
@@ -86,21 +87,50 @@ class SmoothSchedule {
   }
 }
 
-/** The smooth pick, then every other backend once in list order after it; n items. */
+/**
+ * The smooth pick, then every other backend once, in the order the shared schedule reaches
+ * them; n items. Fallbacks advance the schedule: a backend that is out hands each of its
+ * turns to whoever the schedule picks next, so its share spreads over the survivors by
+ * weight instead of landing on its neighbour in the list.
+ */
 class SmoothWalk implements IterableIterator<Backend> {
-  private step = 0;
+  private started = false;
+  private seen: Uint8Array | undefined = undefined;
+  private yielded = 1;
+  private pulls = 0;
 
   constructor(
     private readonly backends: readonly Backend[],
+    private readonly schedule: SmoothSchedule,
     private readonly first: number,
   ) {}
 
   next(): IteratorResult<Backend, undefined> {
+    if (!this.started) {
+      // The first pull allocates nothing more; fallbacks set up their state lazily.
+      this.started = true;
+      return { done: false, value: this.backends[this.first]! };
+    }
     const n = this.backends.length;
-    if (this.step >= n) return DONE;
-    let i = this.first + this.step++;
-    if (i >= n) i -= n;
-    return { done: false, value: this.backends[i]! };
+    if (this.yielded >= n) return DONE;
+    let seen = this.seen;
+    if (seen === undefined) {
+      seen = new Uint8Array(n);
+      seen[this.first] = 1;
+      this.seen = seen;
+    }
+    // Every window of `total` schedule picks holds every backend, so this finds one.
+    const schedule = this.schedule;
+    while (this.pulls < schedule.total) {
+      this.pulls++;
+      const i = schedule.next();
+      if (seen[i] === 0) {
+        seen[i] = 1;
+        this.yielded++;
+        return { done: false, value: this.backends[i]! };
+      }
+    }
+    return DONE;
   }
 
   [Symbol.iterator](): SmoothWalk {
@@ -135,8 +165,10 @@ class PingoraWalk implements IterableIterator<Backend> {
  * - `'smooth'` (default): nginx's smooth weighted round-robin over the backends in the
  *   order given. Weights 5,1,1 give `a a b a c a a`; in every window of `total weight`
  *   consecutive first picks from a fresh selector each backend appears exactly `weight`
- *   times. Fallbacks within one `select()` are the other backends once each, in list
- *   order after the first pick, and do not move the cursor; the iterator has n items.
+ *   times. Fallbacks within one `select()` are the other backends once each, in the order
+ *   the schedule reaches them next, and they advance the cursor: a backend that is down
+ *   or ejected hands its turns to the survivors in proportion to their weights (as nginx
+ *   spreads a down peer's share) rather than to its neighbour. The iterator has n items.
  * - `'pingora'`: Pingora's `RoundRobin`: a counter from 0 advanced by every pull, first
  *   pick from the weight-expanded list in Pingora's `BTreeSet` order, fallbacks from the
  *   plain list; bursty (weights 8,1,1 give a×8, b, c); the iterator is endless.
@@ -158,6 +190,6 @@ export const roundRobin: SelectorFactory<RoundRobinOptions> = (backends, options
   }
   const list = [...backends];
   const schedule = new SmoothSchedule(list);
-  const selector: Selector = { select: () => new SmoothWalk(list, schedule.next()) };
+  const selector: Selector = { select: () => new SmoothWalk(list, schedule, schedule.next()) };
   return selector;
 };

@@ -150,7 +150,7 @@ export function withSlowStart<O>(
     };
 
     return {
-      select(key: string | Uint8Array, request?: RequestInfo): Iterator<Backend> {
+      select(key: string | Uint8Array, request?: RequestInfo): IterableIterator<Backend> {
         refresh();
         const it = inner.select(key, request);
         return {
@@ -158,6 +158,9 @@ export function withSlowStart<O>(
             const step = it.next();
             if (step.done) return step;
             return { done: false, value: originals.get(step.value.id) ?? step.value };
+          },
+          [Symbol.iterator]() {
+            return this;
           },
         };
       },

@@ -1,9 +1,11 @@
 import type { Backend, SelectorFactory } from '@switchyard/core';
-import { consistentHash, fnvHash, random, roundRobin } from '@switchyard/selectors';
+import { consistentHash, fnvHash, maglev, random, roundRobin } from '@switchyard/selectors';
 import {
   arbBackend,
   arbBackends,
+  balanceTolerance,
   checkBalance,
+  checkFailoverSpread,
   checkMinimalDisruption,
   checkSelectorLaws,
   DEFAULT_SEED,
@@ -11,12 +13,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { seeded } from './helpers/beyond-laws.js';
 
-// Tolerance derivation (see checkBalance): σ² = 1/(P·w_min) + 1/(K·p_min), z = 4.5.
-// Default backends: 2–16 of weight 1–4, so p_min ≥ 1/(1 + 15·4) = 1/61; K = 20,000.
-const K = 20_000;
-const P_MIN = 1 / 61;
-const sampling = 1 / (K * P_MIN);
-const ringTolerance = (pointsPerWeight: number): number => 4.5 * Math.sqrt(1 / pointsPerWeight + sampling);
+// Tolerances from balanceTolerance (see checkBalance for the derivation): default backends are
+// 2–16 of weight 1–4 over K = 20,000 keys, so p_min = 1/61.
+const sampling = balanceTolerance();
 
 describe('our selectors pass the public laws (@switchyard/selectors/testing)', { timeout: 60_000 }, () => {
   const hashes: [string, SelectorFactory<never>][] = [
@@ -32,6 +31,7 @@ describe('our selectors pass the public laws (@switchyard/selectors/testing)', {
         'membership',
         'reaches-all',
         'empty',
+        'iterable',
         'order-independent',
         'candidates-bound',
       ]);
@@ -63,16 +63,58 @@ describe('our selectors pass the public laws (@switchyard/selectors/testing)', {
   });
 
   it('balance within the derived tolerance', () => {
-    const nginx = checkBalance(consistentHash, { tolerance: ringTolerance(160) });
+    const nginx = checkBalance(consistentHash, { tolerance: balanceTolerance({ pointsPerWeight: 160 }) });
     expect(nginx.worstMaxOverMean).toBeGreaterThan(1);
     // hashring: about 160 points per average-weight backend, so ≥ 40 for a weight-1 one among weight-4s.
-    checkBalance(consistentHash, { tolerance: 4.5 * Math.sqrt(1 / 40 + sampling), options: { algorithm: 'ketama' } });
+    checkBalance(consistentHash, {
+      tolerance: balanceTolerance({ pointsPerWeight: 40 }),
+      options: { algorithm: 'ketama' },
+    });
     // FNV and random have no ring: only sampling noise.
-    checkBalance(fnvHash, { tolerance: 4.5 * Math.sqrt(sampling) });
-    checkBalance(random, { tolerance: 4.5 * Math.sqrt(sampling), options: () => ({ random: seeded(11) }) });
+    checkBalance(fnvHash, { tolerance: sampling });
+    checkBalance(random, { tolerance: sampling, options: () => ({ random: seeded(11) }) });
     // Smooth round-robin is exact up to one partial period: ≤ W/K·… stays far below 1%.
     const smooth = checkBalance(roundRobin, { tolerance: 0.01 });
     expect(smooth.worstMaxOverMean).toBeLessThan(1.01);
+  });
+});
+
+describe('failover spreads a backend that is out over the survivors by weight', { timeout: 60_000 }, () => {
+  it('rings, Maglev and smooth round-robin stay within the balance tolerance of their fair share', () => {
+    checkFailoverSpread(consistentHash, { tolerance: balanceTolerance({ pointsPerWeight: 160 }) });
+    checkFailoverSpread(consistentHash, {
+      tolerance: balanceTolerance({ pointsPerWeight: 40 }),
+      options: { algorithm: 'ketama' },
+    });
+    // Maglev's fallback walks the table with a per-key stride: sampling noise only.
+    checkFailoverSpread(maglev, { tolerance: sampling });
+    // Smooth round-robin's fallbacks continue the schedule: exact up to a partial period.
+    const smooth = checkFailoverSpread(roundRobin, { tolerance: 0.01 });
+    expect(smooth.worstOverFair).toBeGreaterThanOrEqual(1);
+  });
+
+  it("Pingora's uniform fallbacks (FNV, random, round-robin 'pingora') hand the share out evenly, not by weight", () => {
+    // Equal weights: even is fair, so they pass.
+    const equal = arbBackends({ min: 2, max: 16, weights: { min: 1, max: 1 } });
+    checkFailoverSpread(fnvHash, { tolerance: sampling, backends: equal });
+    checkFailoverSpread(roundRobin, { tolerance: sampling, backends: equal, options: { mode: 'pingora' } });
+    // Unequal weights: a light survivor gets more than its weight share, as in Pingora.
+    expect(() => checkFailoverSpread(fnvHash, { tolerance: sampling })).toThrow(/checkFailoverSpread.*ratio/s);
+  });
+
+  it('a walk that hands every failover to the next backend in the list is caught', () => {
+    const neighbour: SelectorFactory = (bs) => {
+      let cursor = 0;
+      return {
+        select: () => {
+          const start = cursor++ % bs.length;
+          return [...bs.slice(start), ...bs.slice(0, start)][Symbol.iterator]();
+        },
+      };
+    };
+    expect(() => checkFailoverSpread(neighbour, { tolerance: 0.1, numRuns: 5, keysPerRun: 2_000 })).toThrow(
+      /law "survivors within 0.1 of their fair share" violated.*out/s,
+    );
   });
 });
 
@@ -90,6 +132,16 @@ describe('the laws catch broken selectors', { timeout: 60_000 }, () => {
       select: () => [...bs, { id: 'evil:1', host: 'evil', port: 1, weight: 1, meta: {} }].reverse()[Symbol.iterator](),
     });
     expect(() => checkSelectorLaws(stranger, { numRuns: 20 })).toThrow(/law "membership" violated/);
+  });
+
+  it('a selector whose iterator is not iterable is caught by iterable', () => {
+    const bare: SelectorFactory = (bs) => ({
+      select: () => {
+        const it = bs[Symbol.iterator]();
+        return { next: () => it.next() } as IterableIterator<Backend>;
+      },
+    });
+    expect(() => checkSelectorLaws(bare, { numRuns: 20 })).toThrow(/law "iterable" violated.*not its own iterable/s);
   });
 
   it('a selector that stops early is caught by reaches-all', () => {

@@ -57,13 +57,36 @@ describe("roundRobin 'smooth' (nginx)", () => {
     expect(Array.from({ length: 6 }, () => selector.select('').next().value)).toEqual([a, b, c, a, b, c]);
   });
 
-  it('fallbacks are the other backends once each, in list order, without moving the cursor', () => {
+  it('fallbacks are the other backends once each, in the order the schedule reaches them, advancing it', () => {
+    // Weights 5,1,1: the schedule is a a b a c a a.
     const set = [backend('10.0.0.1:1', 5), backend('10.0.0.2:1'), backend('10.0.0.3:1')];
     const selector = roundRobin(set);
-    const walk = ids(take(selector.select(''), 10));
-    expect(walk).toEqual(['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1']);
+    // Pick a (position 0), then fallbacks pull a (1, seen), b (2), a (3, seen), c (4).
     expect(ids(take(selector.select(''), 10))).toEqual(['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1']);
-    expect(ids(take(selector.select(''), 10))).toEqual(['10.0.0.2:1', '10.0.0.3:1', '10.0.0.1:1']);
+    // The next first pick continues after the fallbacks: position 5 (a).
+    expect(ids(take(selector.select(''), 1))).toEqual(['10.0.0.1:1']);
+    // A walk only pulled once leaves the cursor where plain picks would: 6 (a), then 0 (a), 1 (a), 2 (b).
+    expect(Array.from({ length: 4 }, () => selector.select('').next().value?.id)).toEqual([
+      '10.0.0.1:1',
+      '10.0.0.1:1',
+      '10.0.0.1:1',
+      '10.0.0.2:1',
+    ]);
+  });
+
+  it('a backend that is out hands its turns to the survivors by weight, not to its list neighbour', () => {
+    const [a, b, c] = [backend('10.0.0.1:1'), backend('10.0.0.2:1'), backend('10.0.0.3:1')];
+    const selector = roundRobin([a, b, c]);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 3_000; i++) {
+      // A balancer's walk: pull until the first candidate that is not the one down.
+      for (const candidate of selector.select('')) {
+        if (candidate.id === a.id) continue;
+        counts.set(candidate.id, (counts.get(candidate.id) ?? 0) + 1);
+        break;
+      }
+    }
+    expect(Object.fromEntries(counts)).toEqual({ [b.id]: 1_500, [c.id]: 1_500 });
   });
 
   it('keeps exact counts per window past the schedule limit (O(n) path)', () => {

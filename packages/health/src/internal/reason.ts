@@ -36,9 +36,21 @@ export function isTlsVerifyError(error: unknown): boolean {
   return false;
 }
 
+// The connector wraps what Node raised in an LbError with these codes; the reason names the cause.
+const WRAPPING_CODES = new Set(['LB_ERR_CONNECT_FAILED', 'LB_ERR_TLS_HANDSHAKE']);
+
 /** A one-line reason for a failed connection, request or handshake. */
 export function reasonFor(error: unknown, timeoutMs: number): string {
   const code = codeOf(error);
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (code !== undefined && WRAPPING_CODES.has(code) && cause !== undefined && cause !== null) {
+    // One level only: the connector wraps once, and a cyclic cause chain must not recurse forever.
+    return codeOf(cause) !== undefined && WRAPPING_CODES.has(codeOf(cause) ?? '')
+      ? messageOf(error)
+      : reasonFor(cause, timeoutMs);
+  }
+  // A peer's own connect timeout: its message names the limit (connectionTimeout, …) that fired.
+  if (code === 'LB_ERR_CONNECT_TIMEOUT') return `timeout: ${messageOf(error)}`;
   if (isTlsVerifyError(error)) return `TLS certificate verification failed: ${messageOf(error)}`;
   switch (code) {
     case 'ECONNREFUSED':

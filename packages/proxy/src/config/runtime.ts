@@ -178,20 +178,29 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
   });
 }
 
+// A peer template's address is never used: each check puts the backend's address in its place.
+const CHECK_TEMPLATE_ADDRESS = '0.0.0.0:1';
+
+/** The upstream's health check, reaching each backend with the same peer settings as its traffic. */
 function buildCheck(u: ResolvedUpstream): HealthCheck {
   const h = u.health;
-  if (h === undefined || h.type === 'tcp')
-    return tcpCheck({ timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
-  const ca = u.peerInit.options?.ca;
+  const peer = new HttpPeer(CHECK_TEMPLATE_ADDRESS, u.tls, u.sni, u.peerInit);
+  if (h === undefined || h.type === 'tcp') {
+    // A TCP check of a TLS upstream completes the handshake, as traffic would; Node cannot reset under TLS.
+    if (h?.reset === true && u.tls) {
+      throw new LbError(
+        'LB_ERR_INVALID_CONFIG',
+        `upstreams.${u.name}.health.reset: a reset closes plain TCP checks only, and this upstream uses tls`,
+      );
+    }
+    return tcpCheck({ peer, timeoutMs: h?.timeoutMs ?? 1000, reset: h?.reset ?? false });
+  }
   return httpCheck({
+    peer,
     path: h.path,
     expectStatus: h.expectStatus,
     timeoutMs: h.timeoutMs,
-    tls: u.tls,
     ...(h.host === undefined ? {} : { host: h.host }),
-    ...(u.sni === '' ? {} : { sni: u.sni }),
-    ...(ca === undefined ? {} : { ca }),
-    ...(u.peerInit.options?.verifyCert === undefined ? {} : { verifyCert: u.peerInit.options.verifyCert }),
   });
 }
 

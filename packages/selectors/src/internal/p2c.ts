@@ -74,7 +74,7 @@ export function pickCheapest(n: number, choices: number, random: () => number, c
  * Yields `backends[first]`, then, if pulled further, every other backend once from
  * cheapest to dearest as costed at that moment (ties by list order). Ends after n.
  */
-export class CheapestFirst implements Iterator<Backend> {
+export class CheapestFirst implements IterableIterator<Backend> {
   readonly #backends: readonly Backend[];
   readonly #first: number;
   readonly #cost: Cost;
@@ -102,5 +102,9 @@ export class CheapestFirst implements Iterator<Backend> {
     const i = this.#rest[this.#next++];
     if (i === undefined) return { done: true, value: undefined };
     return { done: false, value: this.#backends[i]! };
+  }
+
+  [Symbol.iterator](): CheapestFirst {
+    return this;
   }
 }

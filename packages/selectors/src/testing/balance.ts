@@ -14,6 +14,36 @@ export interface BalanceOptions<O> extends CommonLawOptions<O> {
   readonly keysPerRun?: number;
 }
 
+// The default backend lists of checkBalance and checkFailoverSpread: 2–16 backends of weight
+// 1–4, so the smallest share is 1 / (1 + 15·4) = 1/61 and the smallest weight is 1 (what
+// balanceTolerance assumes). Not exported from the testing entry point.
+export const BALANCE_BACKENDS = Object.freeze({ min: 2, max: 16, weights: Object.freeze({ min: 1, max: 4 }) });
+
+/** Inputs of {@link balanceTolerance}; each defaults to what {@link checkBalance} uses by default. */
+export interface ToleranceInputs {
+  /** Ring points per unit of weight; `Infinity` for selectors with no ring (exact or hash-per-key). @defaultValue Infinity */
+  readonly pointsPerWeight?: number;
+  /** Keys per run, K. @defaultValue 20000 */
+  readonly keysPerRun?: number;
+  /** Smallest weight share among the backends, p_min. @defaultValue 1/61 (2–16 backends of weight 1–4) */
+  readonly minShare?: number;
+  /** Smallest backend weight, w_min. @defaultValue 1 */
+  readonly minWeight?: number;
+  /** Standard deviations allowed. @defaultValue 4.5 (under 1% false alarms over ~2,000 backend-runs) */
+  readonly z?: number;
+}
+
+/**
+ * The `tolerance` for {@link checkBalance} derived as its doc explains:
+ * `z · √(1/(P·w_min) + 1/(K·p_min))`. With the defaults: 0.25 with no ring (sampling noise
+ * alone), 0.43 for the nginx ring (P = 160), 0.75 for a 40-point ring.
+ */
+export function balanceTolerance(inputs: ToleranceInputs = {}): number {
+  const { pointsPerWeight = Number.POSITIVE_INFINITY, keysPerRun = 20_000, minShare = 1 / 61 } = inputs;
+  const { minWeight = 1, z = 4.5 } = inputs;
+  return z * Math.sqrt(1 / (pointsPerWeight * minWeight) + 1 / (keysPerRun * minShare));
+}
+
 /** What {@link checkBalance} measured. */
 export interface BalanceReport {
   readonly seed: number;
@@ -48,7 +78,7 @@ export function checkBalance<O>(factory: SelectorFactory<O>, options: BalanceOpt
   if (typeof tolerance !== 'number' || !(tolerance >= 0)) {
     throw new RangeError(`checkBalance tolerance: expected a number >= 0, got ${String(tolerance)}`);
   }
-  const backends = options.backends ?? arbBackends({ min: 2, max: 16, weights: { min: 1, max: 4 } });
+  const backends = options.backends ?? arbBackends(BALANCE_BACKENDS);
   let worstMax = 0;
   let worstMin = Number.POSITIVE_INFINITY;
   let run = 0;

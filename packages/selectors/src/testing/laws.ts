@@ -18,6 +18,7 @@ export type SelectorLaw =
   | 'membership'
   | 'reaches-all'
   | 'empty'
+  | 'iterable'
   | 'order-independent'
   | 'candidates-bound';
 
@@ -54,6 +55,8 @@ const defaultReachBound = (backends: readonly Backend[]): number =>
  * - `reaches-all`: the distinct candidates of one `select()` include every backend
  *   within `reachBound(backends)` raw pulls.
  * - `empty`: a selector over no backends yields nothing.
+ * - `iterable`: what `select()` returns is its own iterator (`it[Symbol.iterator]() === it`),
+ *   so `for…of` and spread walk it lazily, as the `Selector` contract promises.
  * - `order-independent`: building from the same backends in another order gives the
  *   same candidates (what lets many proxies agree with no coordination).
  * - `candidates-bound`: `candidates(select(key), max)` yields at most `max` distinct backends.
@@ -122,6 +125,18 @@ export function checkSelectorLaws<O>(factory: SelectorFactory<O>, options: Selec
       const selector = build(factory, [], options);
       for (const key of ks)
         check(selector.select(key, request).next().done === true, () => 'empty set yielded a backend');
+    }),
+  );
+  law(
+    'iterable',
+    prop((bs, ks) => {
+      for (const selector of [build(factory, bs, options), build(factory, [], options)]) {
+        for (const key of ks) {
+          const it = selector.select(key, request);
+          const self = typeof it[Symbol.iterator] === 'function' ? it[Symbol.iterator]() : undefined;
+          check(self === it, () => `key ${keyLabel(key)}: select() returned an iterator that is not its own iterable`);
+        }
+      }
     }),
   );
   law(

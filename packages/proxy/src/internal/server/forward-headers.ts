@@ -1,23 +1,25 @@
+import { headerNameIs, rawHeaderValue, type UpstreamRequestPolicyResult } from '@switchyard/core';
+
 /**
  * Header work on the hot path: flat raw pairs in, flat raw pairs out, one pass each way,
- * names compared by length first so most headers cost one integer comparison.
+ * names bucketed by length first so most headers cost one integer comparison, then compared
+ * with core's raw-header scanner (the one the upstream request policy uses).
  */
-
-/** Who sent the request, for `X-Forwarded-*`. */
-export interface ForwardedFor {
-  readonly clientIp: string;
-  readonly proto: 'http' | 'https';
-  /** True when the client is a trusted proxy: its `X-Forwarded-*` are kept and appended to. */
-  readonly trusted: boolean;
-}
 
 /**
  * Adds `X-Forwarded-For` / `-Proto` / `-Host` to `headers` (already filtered by the upstream
  * request policy) and drops the fields undici frames itself (`connection`, `keep-alive`,
  * `transfer-encoding`, `upgrade`, `expect`: undici rejects them in request headers; the upgrade
- * travels as the dispatch `upgrade` option). An untrusted client's `X-Forwarded-*` are replaced.
+ * travels as the dispatch `upgrade` option). `clientIp` and `proto` describe the downstream
+ * connection. A `trusted` client (a proxy in front of this one) has its `X-Forwarded-*` kept and
+ * appended to; an untrusted client's are replaced. Positional arguments: no object per request.
  */
-export function forwardRequestHeaders(headers: readonly string[], from: ForwardedFor): string[] {
+export function forwardRequestHeaders(
+  headers: readonly string[],
+  clientIp: string,
+  proto: 'http' | 'https',
+  trusted: boolean,
+): string[] {
   const out: string[] = [];
   let xff: string | undefined;
   let xfp: string | undefined;
@@ -28,45 +30,41 @@ export function forwardRequestHeaders(headers: readonly string[], from: Forwarde
     const value = headers[i + 1] as string;
     switch (name.length) {
       case 4:
-        if (host === undefined && name.toLowerCase() === 'host') host = value;
+        if (host === undefined && headerNameIs(name, 'host')) host = value;
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') continue;
+        if (headerNameIs(name, 'expect')) continue;
         break;
       case 7:
-        if (name.toLowerCase() === 'upgrade') continue;
+        if (headerNameIs(name, 'upgrade')) continue;
         break;
-      case 10: {
-        const lower = name.toLowerCase();
-        if (lower === 'connection' || lower === 'keep-alive') continue;
+      case 10:
+        if (headerNameIs(name, 'connection') || headerNameIs(name, 'keep-alive')) continue;
         break;
-      }
       case 15:
-        if (name.toLowerCase() === 'x-forwarded-for') {
-          if (from.trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
+        if (headerNameIs(name, 'x-forwarded-for')) {
+          if (trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
           continue;
         }
         break;
       case 16:
-        if (name.toLowerCase() === 'x-forwarded-host') {
-          if (from.trusted) xfh = xfh === undefined ? value : `${xfh}, ${value}`;
+        if (headerNameIs(name, 'x-forwarded-host')) {
+          if (trusted) xfh = xfh === undefined ? value : `${xfh}, ${value}`;
           continue;
         }
         break;
-      case 17: {
-        const lower = name.toLowerCase();
-        if (lower === 'transfer-encoding') continue;
-        if (lower === 'x-forwarded-proto') {
-          if (from.trusted) xfp = xfp === undefined ? value : `${xfp}, ${value}`;
+      case 17:
+        if (headerNameIs(name, 'transfer-encoding')) continue;
+        if (headerNameIs(name, 'x-forwarded-proto')) {
+          if (trusted) xfp = xfp === undefined ? value : `${xfp}, ${value}`;
           continue;
         }
         break;
-      }
     }
     out.push(name, value);
   }
-  out.push('x-forwarded-for', xff === undefined ? from.clientIp : `${xff}, ${from.clientIp}`);
-  out.push('x-forwarded-proto', xfp === undefined ? from.proto : `${xfp}, ${from.proto}`);
+  out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
+  out.push('x-forwarded-proto', xfp === undefined ? proto : `${xfp}, ${proto}`);
   if (host !== undefined) out.push('x-forwarded-host', xfh === undefined ? host : `${xfh}, ${host}`);
   else if (xfh !== undefined) out.push('x-forwarded-host', xfh);
   return out;
@@ -88,27 +86,23 @@ export function forwardResponseHeaders(raw: readonly (Buffer | string)[], upgrad
     const v = typeof value === 'string' ? value : value.toString('latin1');
     switch (n.length) {
       case 2:
-        if (n.toLowerCase() === 'te') continue;
+        if (headerNameIs(n, 'te')) continue;
         break;
-      case 7: {
-        const lower = n.toLowerCase();
-        if (lower === 'trailer' || (!upgrade && lower === 'upgrade')) continue;
+      case 7:
+        if (headerNameIs(n, 'trailer') || (!upgrade && headerNameIs(n, 'upgrade'))) continue;
         break;
-      }
-      case 10: {
-        const lower = n.toLowerCase();
-        if (lower === 'keep-alive') continue;
-        if (lower === 'connection') {
+      case 10:
+        if (headerNameIs(n, 'keep-alive')) continue;
+        if (headerNameIs(n, 'connection')) {
           nominated = collectNominated(v, nominated);
           if (!upgrade) continue;
         }
         break;
-      }
       case 16:
-        if (n.toLowerCase() === 'proxy-connection') continue;
+        if (headerNameIs(n, 'proxy-connection')) continue;
         break;
       case 17:
-        if (n.toLowerCase() === 'transfer-encoding') continue;
+        if (headerNameIs(n, 'transfer-encoding')) continue;
         break;
     }
     out.push(n, v);
@@ -131,13 +125,32 @@ function dropNames(headers: string[], names: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i] as string;
-    if (!names.includes(name.toLowerCase())) out.push(name, headers[i + 1] as string);
+    if (!isOneOf(name, names)) out.push(name, headers[i + 1] as string);
   }
   return out;
+}
+
+function isOneOf(name: string, lowerNames: readonly string[]): boolean {
+  for (let i = 0; i < lowerNames.length; i++) if (headerNameIs(name, lowerNames[i] as string)) return true;
+  return false;
 }
 
 /** Normalizes an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) to its IPv4 form. */
 export function normalizeIp(address: string | undefined): string {
   if (address === undefined) return '';
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * The `upgrade` option undici is given for a request on the `upgrade` event, from the upstream
+ * request policy's verdict: `'websocket'` for a WebSocket handshake, the request's own `Upgrade`
+ * value for a preserved upgrade, `undefined` when the policy forwards no upgrade.
+ */
+export function upgradeToken(
+  verdict: UpstreamRequestPolicyResult['upgrade'],
+  rawHeaders: readonly string[],
+): string | undefined {
+  if (verdict === undefined) return undefined;
+  if (verdict === 'websocket') return 'websocket';
+  return rawHeaderValue(rawHeaders, 'upgrade') ?? 'websocket';
 }

@@ -1,7 +1,7 @@
-import type { HttpPeer, PeerOptions } from '@switchyard/core';
+import type { Readable } from 'node:stream';
+import { createConnector, type HttpPeer, type PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
-import { Client, Pool } from 'undici';
-import { createConnector } from './pool-connector.js';
+import { Client, type Dispatcher, Pool } from 'undici';
 
 /**
  * One upstream connection pool and what every request through it needs, computed once.
@@ -41,13 +41,45 @@ export class PoolEntry {
   freshClient(): Client {
     return new Client(this.#origin, this.#clientOptions);
   }
+
+  /**
+   * Sends one request with the pool's read timeout and keep-alive setting; its events go to
+   * `handler`. `fresh`: on a one-off client (a new connection), closed once the request is done.
+   */
+  dispatch(
+    method: string,
+    path: string,
+    headers: string[],
+    body: Readable | null,
+    upgrade: string | null,
+    handler: Dispatcher.DispatchHandler,
+    fresh: boolean,
+  ): void {
+    const dispatcher = fresh ? this.freshClient() : this.pool;
+    const timeout = this.readTimeout;
+    const options: Dispatcher.DispatchOptions = {
+      method,
+      path,
+      headers,
+      body,
+      upgrade,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      reset: !this.keepAlive,
+    };
+    dispatcher.dispatch(options, handler);
+    if (fresh) dispatcher.close().catch(noop);
+  }
 }
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Cached per peer object: the pool key stays valid while the peer's mutable parts are the same objects. */
+/**
+ * Cached per peer object: the pool key stays valid while the peer's mutable parts are the same
+ * objects (`optionsSnapshot()` is a new object after every option change).
+ */
 interface PeerKey {
   readonly options: PeerOptions;
   readonly proxy: HttpPeer['proxy'];
@@ -64,7 +96,7 @@ const optionKeys = new WeakMap<PeerOptions, string>();
  * there must not share sockets made with the other's settings.
  */
 export function poolKey(peer: HttpPeer): string {
-  const options = peer.options;
+  const options = peer.optionsSnapshot();
   const proxy = peer.proxy;
   const cert = peer.clientCertKey;
   const cached = peerKeys.get(peer);

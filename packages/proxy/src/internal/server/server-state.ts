@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyApp, ProxyServerOptions, UpstreamObserver } from '../../proxy-app.js';
 import type { PoolCache } from './pool-cache.js';
@@ -22,5 +22,5 @@ export interface ServerState<C> {
   /** Called by close() while waiting; invoked whenever `inflight` drops. */
   onSettled: (() => void) | undefined;
   /** Open WebSocket/upgrade tunnels (both sockets), destroyed at the close deadline. */
-  readonly tunnels: Set<Socket>;
+  readonly tunnels: Set<Duplex>;
 }

@@ -1,4 +1,20 @@
-import type { Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+function onUpgradeResponseFinish(this: ServerResponse): void {
+  this.socket?.end();
+}
+
+/**
+ * Wires the ServerResponse made for an `upgrade` event to its raw socket: a response the proxy
+ * writes itself (an error) goes out on that socket, which is then ended.
+ */
+export function upgradeResponse(res: ServerResponse, socket: Socket): void {
+  res.assignSocket(socket);
+  res.shouldKeepAlive = false;
+  res.on('finish', onUpgradeResponseFinish);
+}
 
 /**
  * Completes an upgrade: writes the upstream's 101 head to the client, sends the bytes the
@@ -7,9 +23,9 @@ import type { Socket } from 'node:net';
  * server close can cut them at its deadline.
  */
 export function openTunnel(
-  tunnels: Set<Socket>,
+  tunnels: Set<Duplex>,
   downstream: Socket,
-  upstream: Socket,
+  upstream: Duplex,
   status: number,
   headers: readonly string[],
   head: Buffer | undefined,
@@ -28,7 +44,7 @@ export function openTunnel(
   downstream.on('error', teardown).on('close', teardown);
   upstream.on('error', teardown).on('close', teardown);
   downstream.setTimeout(0);
-  upstream.setTimeout(0);
+  if (upstream instanceof Socket) upstream.setTimeout(0);
   downstream.write(text);
   if (head !== undefined && head.length > 0) upstream.write(head);
   upstream.pipe(downstream);

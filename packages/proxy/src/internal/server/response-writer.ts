@@ -1,0 +1,28 @@
+/**
+ * How the attempt loop sends an upstream response downstream: a head, body chunks, an end.
+ * The HTTP/1.1 side is {@link TurnWriter}; another inbound protocol (an HTTP/2 stream) is
+ * another implementation of these three methods, and the attempt loop does not change.
+ */
+export interface ResponseWriter {
+  /**
+   * Sets the status and the header pairs (flat). The head may leave with the first body bytes
+   * or the end. Throws when the downstream refuses a header (invalid characters).
+   */
+  head(status: number, headers: string[]): void;
+  /** Sends one body chunk; `false` asks the caller to stop reading until {@link ResponseOwner.resumeUpstream}. */
+  chunk(data: Buffer): boolean;
+  /** The body is complete. The response may leave later in this event-loop turn; then {@link ResponseOwner.responseEnded} runs. */
+  end(): void;
+}
+
+/** What a {@link ResponseWriter} reports to: the request that owns the response. */
+export interface ResponseOwner {
+  /** The request already ended (failed, or the client went away): nothing more is written. */
+  readonly finished: boolean;
+  /** The response has been handed to the downstream in full. */
+  responseEnded(): void;
+  /** The downstream drained after a `chunk` returned `false`: reading may go on. */
+  resumeUpstream(): void;
+  /** The downstream connection closed (before the response ended, that is a client abort). */
+  downstreamClosed(): void;
+}
