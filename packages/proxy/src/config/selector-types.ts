@@ -3,12 +3,18 @@ import {
   boundedLoad,
   consistentHash,
   fnvHash,
+  HAPROXY_HASH_DEFAULTS,
+  haproxyHash,
   leastRequest,
+  MAGLEV_DEFAULTS,
   MAGLEV_MAX_TABLE_SIZE,
   maglev,
   nextPrime,
   peakEwma,
+  RING_HASH_DEFAULTS,
+  RING_HASH_MAX_SIZE,
   random,
+  ringHash,
   roundRobin,
 } from '@switchyard/selectors';
 import { z } from 'zod';
@@ -32,6 +38,7 @@ export interface SelectorType {
 
 const TABLE_SIZE = `a prime from 2 to ${MAGLEV_MAX_TABLE_SIZE}, at least 100 x the number of backends (e.g. 65537, 100003)`;
 const CHOICES = 'an integer from 2 to 64';
+const RING_SIZE = `an integer from 1 to ${RING_HASH_MAX_SIZE}`;
 
 /** The selector types the config accepts, by `selector.type`. */
 export const SELECTOR_TYPES = {
@@ -56,8 +63,43 @@ export const SELECTOR_TYPES = {
         .max(MAGLEV_MAX_TABLE_SIZE, { error: TABLE_SIZE })
         .refine((m) => nextPrime(m) === m, { error: TABLE_SIZE })
         .optional(),
+      variant: z.enum(['paper', 'envoy'], { error: '"paper" or "envoy"' }).default(MAGLEV_DEFAULTS.variant),
+      useHostnameForHashing: z.boolean({ error: 'a boolean' }).optional(),
     },
     factory: maglev as SelectorFactory<never>,
+  },
+  haproxy: {
+    shape: {
+      hashType: z
+        .enum(['map-based', 'consistent'], { error: '"map-based" or "consistent"' })
+        .default(HAPROXY_HASH_DEFAULTS.hashType),
+      hashFunction: z
+        .enum(['sdbm', 'djb2', 'wt6', 'crc32'], { error: '"sdbm", "djb2", "wt6" or "crc32"' })
+        .default(HAPROXY_HASH_DEFAULTS.hashFunction),
+      avalanche: z.boolean({ error: 'a boolean' }).default(HAPROXY_HASH_DEFAULTS.avalanche),
+      balance: z.enum(['sample', 'source'], { error: '"sample" or "source"' }).default(HAPROXY_HASH_DEFAULTS.balance),
+      hashKey: z.enum(['id', 'addr', 'addr-port'], { error: '"id", "addr" or "addr-port"' }).optional(),
+    },
+    factory: haproxyHash as SelectorFactory<never>,
+  },
+  'ring-hash': {
+    shape: {
+      minimumRingSize: z
+        .int({ error: RING_SIZE })
+        .min(1, { error: RING_SIZE })
+        .max(RING_HASH_MAX_SIZE, { error: RING_SIZE })
+        .optional(),
+      maximumRingSize: z
+        .int({ error: RING_SIZE })
+        .min(1, { error: RING_SIZE })
+        .max(RING_HASH_MAX_SIZE, { error: RING_SIZE })
+        .optional(),
+      hashFunction: z
+        .enum(['xxhash', 'murmur2'], { error: '"xxhash" or "murmur2"' })
+        .default(RING_HASH_DEFAULTS.hashFunction),
+      useHostnameForHashing: z.boolean({ error: 'a boolean' }).optional(),
+    },
+    factory: ringHash as SelectorFactory<never>,
   },
   'bounded-load': {
     shape: {

@@ -3,11 +3,13 @@ import {
   boundedLoad,
   consistentHash,
   fnvHash,
+  haproxyHash,
   leastRequest,
   maglev,
   nextPrime,
   peakEwma,
   random,
+  ringHash,
   roundRobin,
 } from '@switchyard/selectors';
 
@@ -72,6 +74,30 @@ export const SIMULATED_SELECTORS: Readonly<Record<string, SimulatedSelector>> = 
     loadAware: true,
     hashed: false,
     build: (bs, { tracker, random: r }) => peakEwma(bs, { tracker, random: r }),
+  },
+  'maglev-envoy': {
+    description: "maglev { variant: 'envoy' }, Envoy's table (max(65537, next prime >= 100 x n))",
+    loadAware: false,
+    hashed: true,
+    build: (bs) => maglev(bs, { variant: 'envoy', tableSize: maglevTableSize(bs.length) }),
+  },
+  'haproxy-consistent': {
+    description: 'haproxyHash, HAProxy 2.6 hash-type consistent sdbm (ids by position)',
+    loadAware: false,
+    hashed: true,
+    build: (bs) => haproxyHash(bs, { hashType: 'consistent' }),
+  },
+  'haproxy-map-based': {
+    description: 'haproxyHash, HAProxy 2.6 hash-type map-based sdbm',
+    loadAware: false,
+    hashed: true,
+    build: (bs) => haproxyHash(bs),
+  },
+  'ring-hash': {
+    description: "ringHash, Envoy's ring_hash (xxHash, ring 1024 to 8M)",
+    loadAware: false,
+    hashed: true,
+    build: (bs) => ringHash(bs),
   },
   'round-robin': {
     description: 'roundRobin, nginx smooth weighted',
