@@ -47,7 +47,7 @@ export interface RingHashSelector extends Selector {
   /** The picks for a 64-bit request hash: Envoy's attempt 0, 1, 2, … */
   selectHash(hash: bigint): IterableIterator<Backend>;
   /** How many ring entries each backend owns, in the order given. */
-  entries(): readonly number[];
+  ringEntries(): readonly number[];
 }
 
 /** The ring's entry for attempt i is the entry `start + i` (wrapping), as Envoy's retries walk it. */
@@ -94,7 +94,7 @@ export function ringHash(backends: readonly Backend[], options?: Partial<RingHas
     return {
       select: () => NO_BACKENDS[Symbol.iterator](),
       selectHash: () => NO_BACKENDS[Symbol.iterator](),
-      entries: () => [],
+      ringEntries: () => [],
     };
   }
   const weights = normalizedWeights('ringHash', list);
@@ -151,6 +151,6 @@ export function ringHash(backends: readonly Backend[], options?: Partial<RingHas
       return selectHash(xxh64(k.bytes.subarray(0, k.length)));
     },
     selectHash,
-    entries: () => counts,
+    ringEntries: () => counts,
   };
 }
