@@ -1,7 +1,9 @@
 import { type Backend, emptyIterator, invalidOption, LbError, resolveOptions, type Selector } from '@switchyard/core';
 import { checkBackends } from './internal/backends.js';
+import { checkBoolean } from './internal/envoy-hosts.js';
 import { murmur3, murmur3Ascii } from './internal/murmur3.js';
 import { keyBytes } from './internal/utf8.js';
+import { type EnvoyMaglevSelector, envoyMaglev } from './maglev-envoy.js';
 
 /** Options for {@link maglev}. */
 export interface MaglevOptions {
@@ -13,10 +15,23 @@ export interface MaglevOptions {
    * @defaultValue 65537
    */
   readonly tableSize: number;
+  /**
+   * `'paper'`: this package's paper-faithful table (MurmurHash3, fallbacks each backend once).
+   * `'envoy'`: Envoy's Maglev exactly (xxHash64 of host keys, its weighting, its retry
+   * walk); there `tableSize` need only be a prime ≥ the number of backends, as in Envoy.
+   * @defaultValue `'paper'`
+   */
+  readonly variant: 'paper' | 'envoy';
+  /** `'envoy'` only: Envoy's `use_hostname_for_hashing` (keys from `meta.hostname ?? host`). @defaultValue false */
+  readonly useHostnameForHashing: boolean;
 }
 
 /** Defaults for {@link MaglevOptions}. */
-export const MAGLEV_DEFAULTS: Readonly<MaglevOptions> = Object.freeze({ tableSize: 65_537 });
+export const MAGLEV_DEFAULTS: Readonly<MaglevOptions> = Object.freeze({
+  tableSize: 65_537,
+  variant: 'paper',
+  useHostnameForHashing: false,
+});
 
 /** Envoy's upper bound on the table size. */
 export const MAGLEV_MAX_TABLE_SIZE = 5_000_011;
@@ -49,6 +64,14 @@ function validate(options: Readonly<MaglevOptions>, backendCount: number): void 
   const m = options.tableSize;
   if (typeof m !== 'number' || !Number.isInteger(m) || m < 2 || m > MAGLEV_MAX_TABLE_SIZE || !isPrime(m)) {
     invalidOption('maglev tableSize', `a prime from 2 to ${MAGLEV_MAX_TABLE_SIZE} (e.g. 65537, 100003, 655373)`, m);
+  }
+  if (options.variant !== 'paper' && options.variant !== 'envoy') {
+    invalidOption('maglev variant', '"paper" or "envoy"', options.variant);
+  }
+  checkBoolean('maglev useHostnameForHashing', options.useHostnameForHashing);
+  if (options.variant === 'envoy') {
+    if (m < backendCount) invalidOption('maglev tableSize (envoy)', `a prime >= ${backendCount} backends`, m);
+    return;
   }
   if (m < ENTRIES_PER_BACKEND * backendCount) {
     throw new LbError(
@@ -217,12 +240,23 @@ export interface MaglevSelector extends Selector {
  * backends on one core of the project's 2-core VM), 2 × M bytes (slot owners as
  * Uint16: a pool has at most 65,535 backends); pick O(1): one hash, one array
  * read, no allocation beyond the iterator.
+ * `{ variant: 'envoy' }` builds Envoy's table instead (see `envoyMaglev`): keys hashed
+ * with xxHash64, Envoy's retry walk for fallbacks, and `selectHash(hash)` for a
+ * request hash from an Envoy hash policy.
+ *
  * Throws `LB_ERR_INVALID_OPTION` when `tableSize` is not a prime, exceeds 5,000,011
  * or is below 100 × the number of backends (the message names the smallest prime that fits).
  */
+export function maglev(
+  backends: readonly Backend[],
+  options: Partial<MaglevOptions> & { readonly variant: 'envoy' },
+): EnvoyMaglevSelector;
+export function maglev(backends: readonly Backend[], options?: Partial<MaglevOptions>): MaglevSelector;
 export function maglev(backends: readonly Backend[], options?: Partial<MaglevOptions>): MaglevSelector {
   checkBackends('maglev', backends);
-  const { tableSize: m } = resolveOptions('maglev', MAGLEV_DEFAULTS, options, (o) => validate(o, backends.length));
+  const o = resolveOptions('maglev', MAGLEV_DEFAULTS, options, (v) => validate(v, backends.length));
+  const m = o.tableSize;
+  if (o.variant === 'envoy') return envoyMaglev(backends, m, o.useHostnameForHashing);
   const list = [...backends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const n = list.length;
   const table = n === 0 ? new Uint16Array(0) : populate(list, m);

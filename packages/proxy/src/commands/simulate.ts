@@ -155,9 +155,17 @@ export const simulateCommand: Command = {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
+    let loaded: Awaited<ReturnType<typeof loadSelectorFiles>>;
+    try {
+      loaded = await loadSelectorFiles(parsed.options);
+    } catch (err) {
+      // The flag was well formed; the user's module failed to load or misbehaved: a failed run.
+      process.stderr.write(`switchyard simulate: ${errorText(err)}\n`);
+      return 1;
+    }
     const bar = new ProgressBar(process.stderr);
     try {
-      const { options, extra } = await loadSelectorFiles(parsed.options);
+      const { options, extra } = loaded;
       const report = runSimulation(options, (label, done, total) => bar.update(label, done, total), extra);
       bar.done();
       process.stdout.write(`${parsed.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);

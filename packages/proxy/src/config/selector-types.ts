@@ -3,12 +3,18 @@ import {
   boundedLoad,
   consistentHash,
   fnvHash,
+  HAPROXY_HASH_DEFAULTS,
+  haproxyHash,
   leastRequest,
+  MAGLEV_DEFAULTS,
   MAGLEV_MAX_TABLE_SIZE,
   maglev,
   nextPrime,
   peakEwma,
+  RING_HASH_DEFAULTS,
+  RING_HASH_MAX_SIZE,
   random,
+  ringHash,
   roundRobin,
 } from '@switchyard/selectors';
 import { z } from 'zod';
@@ -105,6 +111,9 @@ export function selectorType<S extends z.core.$ZodShape>(spec: SelectorTypeSpec<
 
 const TABLE_SIZE = `a prime from 2 to ${MAGLEV_MAX_TABLE_SIZE}, at least 100 x the number of backends (e.g. 65537, 100003)`;
 const CHOICES = 'an integer from 2 to 64';
+const RING_SIZE = `an integer from 1 to ${RING_HASH_MAX_SIZE}`;
+const ringSize = () =>
+  z.int({ error: RING_SIZE }).min(1, { error: RING_SIZE }).max(RING_HASH_MAX_SIZE, { error: RING_SIZE }).optional();
 const choices = () => z.int({ error: CHOICES }).min(2, { error: CHOICES }).max(64, { error: CHOICES }).optional();
 
 /** Maglev's table for `n` backends: the default 65,537, or the smallest prime ≥ 100 × n when larger. */
@@ -161,11 +170,53 @@ export const SELECTOR_TYPES = Object.freeze({
         .max(MAGLEV_MAX_TABLE_SIZE, { error: TABLE_SIZE })
         .refine((m) => nextPrime(m) === m, { error: TABLE_SIZE })
         .optional(),
+      variant: z.enum(['paper', 'envoy'], { error: '"paper" or "envoy"' }).default(MAGLEV_DEFAULTS.variant),
+      useHostnameForHashing: z.boolean({ error: 'a boolean' }).optional(),
     },
     loadAware: false,
     hashed: true,
     build: (backends, options) => maglev(backends, options),
     simulateWith: (n) => ({ tableSize: maglevTableSize(n) }),
+    variants: {
+      'maglev-envoy': { summary: "maglev { variant: 'envoy' }, Envoy's table", options: { variant: 'envoy' } },
+    },
+  }),
+  haproxy: selectorType({
+    summary: 'haproxyHash, HAProxy 2.6 map-based sdbm (ids by position)',
+    shape: {
+      hashType: z
+        .enum(['map-based', 'consistent'], { error: '"map-based" or "consistent"' })
+        .default(HAPROXY_HASH_DEFAULTS.hashType),
+      hashFunction: z
+        .enum(['sdbm', 'djb2', 'wt6', 'crc32'], { error: '"sdbm", "djb2", "wt6" or "crc32"' })
+        .default(HAPROXY_HASH_DEFAULTS.hashFunction),
+      avalanche: z.boolean({ error: 'a boolean' }).default(HAPROXY_HASH_DEFAULTS.avalanche),
+      balance: z.enum(['sample', 'source'], { error: '"sample" or "source"' }).default(HAPROXY_HASH_DEFAULTS.balance),
+      hashKey: z.enum(['id', 'addr', 'addr-port'], { error: '"id", "addr" or "addr-port"' }).optional(),
+    },
+    loadAware: false,
+    hashed: true,
+    build: (backends, options) => haproxyHash(backends, options),
+    variants: {
+      'haproxy-consistent': {
+        summary: 'haproxyHash, HAProxy 2.6 hash-type consistent sdbm (ids by position)',
+        options: { hashType: 'consistent' },
+      },
+    },
+  }),
+  'ring-hash': selectorType({
+    summary: "ringHash, Envoy's ring_hash (xxHash, ring 1024 to 8M)",
+    shape: {
+      minimumRingSize: ringSize(),
+      maximumRingSize: ringSize(),
+      hashFunction: z
+        .enum(['xxhash', 'murmur2'], { error: '"xxhash" or "murmur2"' })
+        .default(RING_HASH_DEFAULTS.hashFunction),
+      useHostnameForHashing: z.boolean({ error: 'a boolean' }).optional(),
+    },
+    loadAware: false,
+    hashed: true,
+    build: (backends, options) => ringHash(backends, options),
   }),
   'bounded-load': selectorType({
     summary: 'boundedLoad over the nginx ring, c = 1.25',

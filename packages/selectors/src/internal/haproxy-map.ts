@@ -1,0 +1,116 @@
+/**
+ * HAProxy's map-based hashing (`lb_map.c`): the usable servers expanded into a table
+ * of total-weight entries in HAProxy's interleaved order, and `hash % total` picks
+ * the entry. A server marked down makes HAProxy rebuild the table without it.
+ */
+
+import type { Backend } from '@switchyard/core';
+import { DONE } from './ring.js';
+
+function gcd(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y !== 0) {
+    const t = x % y;
+    x = y;
+    y = t;
+  }
+  return x;
+}
+
+/**
+ * Effective weights: HAProxy divides every user weight by their greatest common
+ * divisor (`wmult`), computed once over all servers, down or not.
+ */
+export function mapWeights(backends: readonly Backend[]): Int32Array {
+  let divisor = 0;
+  for (const b of backends) divisor = gcd(b.weight, divisor);
+  return Int32Array.from(backends, (b) => b.weight / divisor);
+}
+
+/**
+ * Fills `out[0, upTo]` of `recalc_server_map` for the servers with `excluded[i] === 0`
+ * and returns the entry at `upTo`: at each entry every server adds its weight to its
+ * score, the first with the largest ⌊(score + total) / total⌋ (C division, towards 0)
+ * takes the entry and gives back `total`.
+ */
+function scheduleEntry(
+  weights: Int32Array,
+  excluded: Uint8Array | undefined,
+  total: number,
+  upTo: number,
+  out?: Uint16Array,
+): number {
+  const n = weights.length;
+  const score = new Float64Array(n);
+  let best = -1;
+  for (let o = 0; o <= upTo; o++) {
+    let max = 0;
+    best = -1;
+    for (let i = 0; i < n; i++) {
+      if (excluded !== undefined && excluded[i] === 1) continue;
+      score[i]! += weights[i]!;
+      const v = Math.trunc((score[i]! + total) / total);
+      if (best < 0 || v > max) {
+        max = v;
+        best = i;
+      }
+    }
+    score[best]! -= total;
+    if (out !== undefined) out[o] = best;
+  }
+  return best;
+}
+
+/** The full map with every server up. */
+export function buildMap(weights: Int32Array): Uint16Array {
+  let total = 0;
+  for (const w of weights) total += w;
+  const map = new Uint16Array(total);
+  scheduleEntry(weights, undefined, total, total - 1, map);
+  return map;
+}
+
+/**
+ * The servers HAProxy would pick for one hash as servers go down one by one: the
+ * map entry first, then the entry of the map rebuilt without that server, and so on,
+ * each server once. A fallback costs O(total weight × servers) to replay the schedule.
+ */
+export class HaproxyMapWalk implements IterableIterator<Backend> {
+  private excluded: Uint8Array | undefined = undefined;
+  private first = 0;
+  private yielded = 0;
+
+  constructor(
+    private readonly backends: readonly Backend[],
+    private readonly weights: Int32Array,
+    private readonly map: Uint16Array,
+    private readonly hash: number,
+  ) {}
+
+  next(): IteratorResult<Backend, undefined> {
+    const n = this.backends.length;
+    if (this.yielded >= n) return DONE;
+    if (this.yielded === 0) {
+      this.first = this.map[this.hash % this.map.length]!;
+      this.yielded = 1;
+      return { done: false, value: this.backends[this.first]! };
+    }
+    let excluded = this.excluded;
+    if (excluded === undefined) {
+      excluded = new Uint8Array(n);
+      excluded[this.first] = 1;
+      this.excluded = excluded;
+    }
+    let total = 0;
+    for (let i = 0; i < n; i++) if (excluded[i] === 0) total += this.weights[i]!;
+    const pick = scheduleEntry(this.weights, excluded, total, this.hash % total);
+    excluded[pick] = 1;
+    this.yielded++;
+    return { done: false, value: this.backends[pick]! };
+  }
+
+  [Symbol.iterator](): HaproxyMapWalk {
+    return this;
+  }
+}
