@@ -26,7 +26,7 @@ export {
   type SelectorVariant,
   selectorType,
 } from './config/selector-types.js';
-export { type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
+export { haproxyKeyExtractor, type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
   ProxyApp,
   ProxyCtx,

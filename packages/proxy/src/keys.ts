@@ -1,4 +1,5 @@
 import { invalidOption } from '@switchyard/core';
+import { haproxyFirstValue } from '@switchyard/selectors';
 import type { Session } from './proxy-app.js';
 
 /** What a request is hashed on: the part of the request a {@link KeyExtractor} reads. */
@@ -41,6 +42,33 @@ export function keyExtractor(spec: string): KeyExtractor {
   return (session) => queryValue(session.uri, name);
 }
 
+/**
+ * The key extractor for a `haproxy` selector: the same specs as {@link keyExtractor}, with the
+ * key bytes HAProxy's samples give, so that `balance hdr(NAME)` or `balance url_param(NAME)` on
+ * their side and `header:NAME` or `query:NAME` here hash the same bytes:
+ * - `header:NAME`: the first value of the first such header (`hdr()`: up to the first comma
+ *   outside quotes, spaces trimmed), as the raw bytes received;
+ * - `query:NAME`: the first value of the parameter as received, not percent-decoded (`url_param`).
+ * Other specs are as {@link keyExtractor} gives them.
+ */
+export function haproxyKeyExtractor(spec: string): (session: Session) => string | Uint8Array {
+  const plain = keyExtractor(spec);
+  const colon = spec.indexOf(':');
+  const source = spec.slice(0, colon);
+  const name = spec.slice(colon + 1);
+  if (source === 'header') {
+    const lower = name.toLowerCase();
+    return (session) => {
+      const value = session.headers[lower];
+      const first = value === undefined ? '' : typeof value === 'string' ? value : (value[0] ?? '');
+      // Node decodes header bytes as latin1, so this gives back the bytes received.
+      return haproxyFirstValue(Buffer.from(first, 'latin1'));
+    };
+  }
+  if (source === 'query') return (session) => Buffer.from(rawQueryValue(session.uri, name), 'latin1');
+  return plain;
+}
+
 function headerValue(value: string | readonly string[] | undefined): string {
   if (value === undefined) return '';
   return typeof value === 'string' ? value : value.join(',');
@@ -76,6 +104,12 @@ function trimQuotes(value: string): string {
  * percent-decoded (`+` as space), or `''`. No `URL` object is built.
  */
 export function queryValue(uri: string, name: string): string {
+  const raw = rawQueryValue(uri, name);
+  return raw === '' ? '' : decode(raw);
+}
+
+/** The first value of query parameter `name` as it appears in the target, or `''`. */
+function rawQueryValue(uri: string, name: string): string {
   const q = uri.indexOf('?');
   if (q < 0) return '';
   const hash = uri.indexOf('#', q);
@@ -87,7 +121,7 @@ export function queryValue(uri: string, name: string): string {
     const eq = uri.indexOf('=', start);
     const keyEnd = eq >= 0 && eq < end ? eq : end;
     if (keyEnd - start === name.length && uri.startsWith(name, start)) {
-      return keyEnd === end ? '' : decode(uri.slice(keyEnd + 1, end));
+      return keyEnd === end ? '' : uri.slice(keyEnd + 1, end);
     }
     start = end + 1;
   }

@@ -1,4 +1,4 @@
-import { keyExtractor } from '@switchyard/proxy';
+import { haproxyKeyExtractor, keyExtractor } from '@switchyard/proxy';
 import { describe, expect, it } from 'vitest';
 import { sessionOf } from './helpers/session.js';
 
@@ -45,5 +45,32 @@ describe('keyExtractor', () => {
       expect(() => keyExtractor(bad)).toThrow(expect.objectContaining({ code: 'LB_ERR_INVALID_OPTION' }));
     }
     expect(() => keyExtractor('url')).toThrow(/header:NAME/);
+  });
+});
+
+describe('haproxyKeyExtractor: the key bytes of HAProxy samples', () => {
+  const s = sessionOf(
+    '/p?user=ann%20lee&user=bob',
+    {
+      'x-user': ' "a,b" , c',
+      'x-multi': ['first, second', 'third'],
+      'x-latin': Buffer.from([0x63, 0xe9, 0x2c, 0x64]).toString('latin1'),
+    },
+    '127.0.0.9',
+  );
+  const text = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v).toString('latin1'));
+
+  it("header:NAME is hdr()'s first value: up to a comma outside quotes, trimmed, as the bytes received", () => {
+    expect(text(haproxyKeyExtractor('header:X-User')(s))).toBe('"a,b"');
+    expect(text(haproxyKeyExtractor('header:x-multi')(s))).toBe('first');
+    expect([...(haproxyKeyExtractor('header:x-latin')(s) as Uint8Array)]).toEqual([0x63, 0xe9]);
+    expect(text(haproxyKeyExtractor('header:x-absent')(s))).toBe('');
+  });
+
+  it('query:NAME is url_param: the first value, not percent-decoded; other specs as keyExtractor', () => {
+    expect(text(haproxyKeyExtractor('query:user')(s))).toBe('ann%20lee');
+    expect(keyExtractor('query:user')(s)).toBe('ann lee');
+    expect(haproxyKeyExtractor('client-ip')(s)).toBe('127.0.0.9');
+    expect(haproxyKeyExtractor('uri')(s)).toBe('/p?user=ann%20lee&user=bob');
   });
 });

@@ -3,7 +3,7 @@ import { type Discovery, dnsDiscovery, fileDiscovery, type HealthCheck, httpChec
 import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
-import { keyExtractor } from '../keys.js';
+import { haproxyKeyExtractor, keyExtractor } from '../keys.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
 import { createUpstreamPeer, type UpstreamTier } from '../upstream-peer.js';
 import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
@@ -113,7 +113,11 @@ function buildState(config: ResolvedConfig, logger: Logger): State {
     for (const [name, upstream] of Object.entries(config.upstreams)) {
       const balancer = buildBalancer(upstream, logger);
       balancers.set(name, balancer);
-      tiers.set(name, { balancer, key: keyExtractor(upstream.selector.key), peer: peerFactory(upstream) });
+      const key =
+        upstream.selector.type === 'haproxy'
+          ? haproxyKeyExtractor(upstream.selector.key)
+          : keyExtractor(upstream.selector.key);
+      tiers.set(name, { balancer, key, peer: peerFactory(upstream) });
     }
   } catch (err) {
     for (const b of balancers.values()) void b.close();
