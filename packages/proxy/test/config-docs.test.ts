@@ -15,11 +15,14 @@ import {
   BOUNDED_LOAD_DEFAULTS,
   CONSISTENT_HASH_DEFAULTS,
   FAILOVER_DEFAULTS,
+  HAPROXY_HASH_DEFAULTS,
   LEAST_REQUEST_DEFAULTS,
   MAGLEV_DEFAULTS,
   PATH_ROUTER_DEFAULTS,
   PEAK_EWMA_DEFAULTS,
+  PREFIX_TABLE_DEFAULTS,
   RANDOM_DEFAULTS,
+  RING_HASH_DEFAULTS,
   ROUND_ROBIN_DEFAULTS,
   SLOW_START_DEFAULTS,
 } from '@switchyard/selectors';
@@ -156,6 +159,20 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
     },
   ],
   [
+    'packages/selectors/README.md',
+    /Same answers as HAProxy and Envoy/,
+    (o, q) => {
+      const byFactory: Record<string, object> = {
+        haproxyHash: HAPROXY_HASH_DEFAULTS,
+        ringHash: RING_HASH_DEFAULTS,
+        maglev: MAGLEV_DEFAULTS,
+      };
+      const defaults = byFactory[q.replace(/\(.*$/, '')];
+      expect(defaults, `a defaults literal for ${q}`).toBeDefined();
+      return (defaults as Record<string, unknown>)[o];
+    },
+  ],
+  [
     'packages/proxy/README.md',
     /the balancer/,
     (o) => (o === 'maxIterations' ? BALANCER_DEFAULTS.maxIterations : undefined),
@@ -261,7 +278,9 @@ const TSDOC_SOURCES: readonly [file: string, iface: string, defaults: object][] 
   ['packages/selectors/src/least-request.ts', 'LeastRequestOptions', LEAST_REQUEST_DEFAULTS],
   ['packages/selectors/src/peak-ewma.ts', 'PeakEwmaOptions', PEAK_EWMA_DEFAULTS],
   ['packages/selectors/src/slow-start.ts', 'SlowStartOptions', SLOW_START_DEFAULTS],
-  ['packages/selectors/src/path-router.ts', 'PathRouterOptions', PATH_ROUTER_DEFAULTS],
+  ['packages/selectors/src/prefix-table.ts', 'PrefixTableOptions', PREFIX_TABLE_DEFAULTS],
+  ['packages/selectors/src/haproxy-hash.ts', 'HaproxyHashOptions', HAPROXY_HASH_DEFAULTS],
+  ['packages/selectors/src/ring-hash.ts', 'RingHashOptions', RING_HASH_DEFAULTS],
   ['packages/selectors/src/failover.ts', 'FailoverOptions', FAILOVER_DEFAULTS],
 ];
 
