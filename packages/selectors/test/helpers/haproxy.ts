@@ -164,13 +164,4 @@ export async function pooled<T>(tasks: readonly (() => Promise<T>)[], limit: num
 }
 
 /** A small seeded PRNG (mulberry32) so every run's draws reproduce from its printed seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded as prng } from './beyond-laws.js';
