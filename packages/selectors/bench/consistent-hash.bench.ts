@@ -1,7 +1,7 @@
 import { consistentHash } from '@switchyard/selectors';
 import HashRing from 'hashring';
 import { bench, describe } from 'vitest';
-import { HASH_BATCH as BATCH, backends, KEYS } from './keys.js';
+import { HASH_BATCH as BATCH, backends, pickKeys, sink } from './keys.js';
 
 // Same 100 backends, same keys, every pick a miss for hashring's LRU. hashring's
 // `get` consults its LRU first; `max cache size: 0` crashes it (simple-lru-cache
@@ -19,22 +19,12 @@ const internals = hashring as unknown as {
 const nginx = consistentHash(SET);
 const ketama = consistentHash(SET, { algorithm: 'ketama' });
 
-let cursor = 0;
-let sink = 0;
-function run(pick: (key: string) => unknown): void {
-  for (let i = 0; i < BATCH; i++) {
-    const key = KEYS[cursor]!;
-    cursor = cursor + 1 === KEYS.length ? 0 : cursor + 1;
-    if (pick(key) !== undefined) sink++;
-  }
-}
-
 describe(`first pick, 100 backends (${BATCH} picks per op)`, () => {
-  bench("consistentHash 'nginx'", () => run((key) => nginx.select(key).next().value));
-  bench("consistentHash 'ketama'", () => run((key) => ketama.select(key).next().value));
-  bench('hashring get (cache never hits)', () => run((key) => hashring.get(key)));
+  bench("consistentHash 'nginx'", () => pickKeys((key) => nginx.select(key).next().value));
+  bench("consistentHash 'ketama'", () => pickKeys((key) => ketama.select(key).next().value));
+  bench('hashring get (cache never hits)', () => pickKeys((key) => hashring.get(key)));
   bench('hashring uncached lookup', () =>
-    run((key) => internals.ring[internals.find(internals.hashValue(key))]?.server),
+    pickKeys((key) => internals.ring[internals.find(internals.hashValue(key))]?.server),
   );
 });
 

@@ -22,3 +22,16 @@ export const HASH_BATCH = 100;
 
 /** Picks per bench op for round-robin, whose picks cost tens of nanoseconds. */
 export const RR_BATCH = 1000;
+
+let cursor = 0;
+/** Counts the picks that returned something, so the engine cannot drop the work; exported by each bench file. */
+export let sink = 0;
+
+/** One bench op of the hash selectors: `HASH_BATCH` picks over the next keys of {@link KEYS}, in turn. */
+export function pickKeys(pick: (key: string) => unknown): void {
+  for (let i = 0; i < HASH_BATCH; i++) {
+    const key = KEYS[cursor]!;
+    cursor = cursor + 1 === KEYS.length ? 0 : cursor + 1;
+    if (pick(key) !== undefined) sink++;
+  }
+}

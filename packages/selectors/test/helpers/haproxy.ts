@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@switchyard/testkit';
 
 /** Where Debian installs HAProxy. */
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
@@ -17,14 +18,6 @@ export async function identityServer(host: string): Promise<{ server: Server; id
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const id = `${host}:${(server.address() as { port: number }).port}`;
   return { server, id };
-}
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** A request through HAProxy: raw header lines (bytes, so any octet a header may carry) and an optional source address. */

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@switchyard/testkit';
 
 /** A loopback HTTP server that answers every request with its own id (`host:port`, `[v6]:port`) in `x-backend`. */
 export async function labelledServer(host: string): Promise<{ server: Server; id: string }> {
@@ -21,14 +21,6 @@ export async function labelledServer(host: string): Promise<{ server: Server; id
  * elsewhere whatever `nginx` PATH names. The test preflight has already checked it is installed.
  */
 const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A real nginx (single process, foreground) with the given `http {}` body, on loopback. */
 export interface Nginx {
