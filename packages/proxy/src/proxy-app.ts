@@ -79,8 +79,12 @@ export interface ProxyCtx {
   attempts: number;
 }
 
-/** How one upstream attempt ended. */
-export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error';
+/**
+ * How one upstream attempt ended. `'cancelled'`: the client went away first (its request is
+ * logged 499); like `'error'` (a failure that is not the upstream's own, such as a stale pooled
+ * connection sent again) it says nothing about the upstream's health.
+ */
+export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error' | 'cancelled';
 
 /**
  * Hooks the server calls around each upstream attempt (the balancer feeds outlier detection

@@ -204,8 +204,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   }
 
   cancelAttempt(): void {
-    this.#abort?.(new Error('downstream closed before the response ended'));
-    this.#endAttempt('error');
+    const abort = this.#abort;
+    // Ended first: undici may report the abort synchronously, and it is no failure of the upstream.
+    this.#endAttempt('cancelled');
+    abort?.(new Error('downstream closed before the response ended'));
   }
 
   // --- undici dispatch handler (legacy callback API) ---
@@ -248,6 +250,13 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       return;
     }
     const kind = failureKind(err);
+    if (relay.clientGone) {
+      // The client went away (its upload broke off, or its connection closed): a 499, and not the
+      // upstream's fault unless connecting to it had failed on its own.
+      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      relay.downstreamClosed();
+      return;
+    }
     let decided: unknown = err;
     if (kind === 'connect') {
       this.#endAttempt('connect-error');

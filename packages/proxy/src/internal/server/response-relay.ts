@@ -66,6 +66,11 @@ export class ResponseRelay<C> implements ResponseOwner {
     return this.#finished;
   }
 
+  /** The downstream connection is gone (closed or reset by the client): nothing can reach it any more. */
+  get clientGone(): boolean {
+    return this.#socket.destroyed;
+  }
+
   /** The status sent or about to be sent; 0 before any. */
   get status(): number {
     return this.#status;
@@ -187,10 +192,15 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#resume?.();
   }
 
+  /**
+   * The client went away before the response ended: logged 499 (as nginx does) with the bytes
+   * moved so far, whatever status had started to go out, and the running attempt is cancelled,
+   * which observers do not count against the upstream.
+   */
   downstreamClosed(): void {
     if (this.#finished) return;
+    this.#status = 499;
     this.#source.cancelAttempt();
-    this.#status = this.#status === 0 ? 499 : this.#status;
     this.#finish(undefined);
   }
 
