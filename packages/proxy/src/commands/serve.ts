@@ -263,6 +263,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   if (before.accessLog !== after.accessLog) out.push('accessLog');
   if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
+  if (before.forwardedHeaders !== after.forwardedHeaders) out.push('forwardedHeaders');
   if (before.logLevel !== after.logLevel) out.push('logLevel');
   if (before.logBufferBytes !== after.logBufferBytes) out.push('logBufferBytes');
   if (before.logFlushMs !== after.logFlushMs) out.push('logFlushMs');

@@ -13,9 +13,11 @@ import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
+import { requestTarget } from './request-target.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
+import { checkTransferCodings } from './transfer-coding.js';
 import { attemptEnded, attemptStarted } from './upstream-attempt.js';
 
 /**
@@ -41,6 +43,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   /** The request headers for the current policy (set before the first dispatch). */
   #headers: string[] | undefined;
   #upgrade: string | undefined;
+  /** The authority of an absolute-form target, which replaces `Host` upstream. */
+  #authority: string | undefined;
   #upstream: UpstreamRequest | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #attemptStart = 0;
@@ -74,6 +78,19 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   start(): void {
     const relay = this.#relay;
     if (!relay.begin()) return;
+    const session = this.#session;
+    const req = session.request;
+    try {
+      const target = requestTarget(session.method, session.uri, req.httpVersion, req.rawHeaders);
+      if (target.uri !== session.uri) session.retarget(target.uri);
+      this.#authority = target.authority;
+      checkTransferCodings(req.rawHeaders);
+    } catch (err) {
+      // A refused request's body (if any) is not read: the connection closes after the answer.
+      session.response.shouldKeepAlive = false;
+      relay.fail(err);
+      return;
+    }
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {
       this.#nextAttempt();
@@ -149,7 +166,9 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, req.rawHeaders) : undefined;
       const { proto, trusted } = this.#state;
       const ip = session.clientIp;
-      this.#headers = forwardRequestHeaders(result.headers, ip, proto, trusted.size > 0 && trusted.has(ip));
+      const isTrusted = trusted.size > 0 && trusted.has(ip);
+      const mode = this.#state.options.forwardedHeaders;
+      this.#headers = forwardRequestHeaders(result.headers, ip, proto, isTrusted, mode, this.#authority);
       this.#policy = policy;
     }
     const headers = this.#headers as string[];

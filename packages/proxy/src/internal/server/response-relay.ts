@@ -182,7 +182,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       const body = errorBody(status, err);
       this.#status = status;
       res.shouldKeepAlive = res.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
-      res.writeHead(status, errorHeaders(body));
+      res.writeHead(status, errorHeaders(body, status));
       res.end(body);
     }
     this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
