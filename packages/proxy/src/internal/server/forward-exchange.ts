@@ -299,6 +299,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       resent: this.#resent,
     });
     this.#endAttempt(attemptOutcome(kind, decision));
+    // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
+    if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may

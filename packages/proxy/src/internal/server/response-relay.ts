@@ -4,6 +4,7 @@ import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamResponse } from '../../proxy-app.js';
 import { logAccess } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
+import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import type { ProxySession } from './proxy-session.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
@@ -201,14 +202,14 @@ export class ResponseRelay<C> implements ResponseOwner {
     if (this.#finished) return;
     this.#status = 499;
     this.#source.cancelAttempt();
-    this.#finish(undefined);
+    this.#finish(undefined, 'client closed the connection');
   }
 
   responseEnded(): void {
     this.#finish(undefined);
   }
 
-  #finish(error: LbError | undefined): void {
+  #finish(error: LbError | undefined, cause = error === undefined ? undefined : failureCause(error)): void {
     if (this.#finished) return;
     this.#finished = true;
     const state = this.#state;
@@ -224,6 +225,7 @@ export class ResponseRelay<C> implements ResponseOwner {
           backend: source.peerId,
           attempts: source.attempts,
           elapsedMs: performance.now() - this.#start,
+          cause,
         };
         logAccess(access, facts, this.#socket, error);
       }
