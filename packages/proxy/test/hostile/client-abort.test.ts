@@ -1,30 +1,20 @@
 import { connect, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { HttpPeer, backend as toBackend } from '@switchyard/core';
 import { staticDiscovery } from '@switchyard/health';
 import { createBalancer, createProxyServer, type ProxyServer, type UpstreamOutcome } from '@switchyard/proxy';
 import { roundRobin } from '@switchyard/selectors';
 import { type FaultBackend, startFaultBackend, waitFor } from '@switchyard/testkit';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { accessLines, captureLogs, type LogLine } from '../helpers/log-capture.js';
 
 // Clients that go away: the access line says 499 with the bytes moved so far, no observer hears
 // a failure, and an outlier detector that ejects on the first failure never ejects the backend.
-
-interface AccessLine {
-  readonly msg: string;
-  readonly status?: number;
-  readonly error?: string;
-  readonly bytesIn?: number;
-  readonly bytesOut?: number;
-  readonly log?: string;
-}
 
 interface AbortRig {
   readonly proxy: ProxyServer;
   readonly port: number;
   readonly backend: FaultBackend;
-  readonly lines: AccessLine[];
+  readonly lines: LogLine[];
   readonly outcomes: UpstreamOutcome[];
   readonly ejected: () => readonly string[];
   close(): Promise<void>;
@@ -37,13 +27,7 @@ afterEach(async () => {
 
 async function startRig(mode: FaultBackend['mode'], delayMs = 0): Promise<AbortRig> {
   const backend = await startFaultBackend({ name: 'abort-target', mode, delayMs });
-  const lines: AccessLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger, lines } = captureLogs();
   const balancer = createBalancer({
     discovery: staticDiscovery([toBackend(backend.id)]),
     selector: roundRobin,
@@ -54,7 +38,7 @@ async function startRig(mode: FaultBackend['mode'], delayMs = 0): Promise<AbortR
   const proxy = createProxyServer(
     { upstreamPeer: () => new HttpPeer(backend.id, false, '', { options: { readTimeout: 10_000 } }) },
     {
-      logger: pino({ level: 'info' }, sink),
+      logger,
       observers: [balancer.observer, { onFinish: (_peer, outcome) => outcomes.push(outcome) }],
     },
   );
@@ -83,8 +67,8 @@ function open(port: number): Promise<Socket> {
   });
 }
 
-function requests(rig: AbortRig): AccessLine[] {
-  return rig.lines.filter((l) => l.msg === 'request');
+function requests(rig: AbortRig): LogLine[] {
+  return accessLines(rig.lines);
 }
 
 async function expect499(rig: AbortRig, minBytesIn: number, minBytesOut: number): Promise<void> {
@@ -93,6 +77,8 @@ async function expect499(rig: AbortRig, minBytesIn: number, minBytesOut: number)
   expect(line?.status, JSON.stringify(line)).toBe(499);
   expect(line?.bytesIn).toBeGreaterThanOrEqual(minBytesIn);
   expect(line?.bytesOut).toBeGreaterThanOrEqual(minBytesOut);
+  expect(line?.cause).toBe('client closed the connection');
+  expect(line?.error).toBeUndefined();
   await waitFor('the attempt to end', () => rig.outcomes.length === 1, 10_000);
   expect(rig.outcomes).toEqual(['cancelled']);
   expect(rig.ejected()).toEqual([]);

@@ -10,6 +10,7 @@ import {
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
+import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
@@ -206,6 +207,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
     const body = this.#hasBody ? this.#session.request : null;
+    if (path === '*') {
+      sendAsterisk(peer, headers, body, peer.options.readTimeout ?? 0, this);
+      return;
+    }
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
