@@ -59,8 +59,11 @@ export interface OutlierDetector {
   setBackends(backends: readonly Backend[]): void;
   /** Ids currently ejected, in ejection order. */
   ejected(): readonly string[];
-  on(event: 'eject' | 'reinstate', listener: (id: string) => void): this;
-  off(event: 'eject' | 'reinstate', listener: (id: string) => void): this;
+  /** `eject` listeners also get the ejection's length in ms. */
+  on(event: 'eject', listener: (id: string, ejectionMs: number) => void): this;
+  on(event: 'reinstate', listener: (id: string) => void): this;
+  off(event: 'eject', listener: (id: string, ejectionMs: number) => void): this;
+  off(event: 'reinstate', listener: (id: string) => void): this;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<OutlierOutcome>(['success', 'connect-error', 'timeout', 'http-5xx']);
@@ -130,7 +133,7 @@ class Detector implements OutlierDetector {
       const ms = Math.min(this.o.baseEjectionMs * (state.timesEjected + 1), this.o.maxEjectionMs);
       this.#start(id, state, ms);
       this.log.warn({ backend: id, outcome, ejectionMs: ms, times: state.timesEjected }, `${id} ejected for ${ms} ms`);
-      this.#emit('eject', id);
+      this.#emit('eject', id, ms);
     }
   }
 
@@ -149,7 +152,7 @@ class Detector implements OutlierDetector {
     if (this.ejected().length >= this.#maxEjected()) return false;
     this.#start(id, state, ms);
     this.log.warn({ backend: id, ejectionMs: ms, times: state.timesEjected }, `${id} ejected for ${ms} ms (shared)`);
-    this.#emit('eject', id);
+    this.#emit('eject', id, ms);
     return true;
   }
 
@@ -175,12 +178,12 @@ class Detector implements OutlierDetector {
     return [...this.#ejected].filter((id) => this.isEjected(id));
   }
 
-  on(event: 'eject' | 'reinstate', listener: (id: string) => void): this {
+  on(event: 'eject' | 'reinstate', listener: (id: string, ejectionMs: number) => void): this {
     this.#events.on(event, listener);
     return this;
   }
 
-  off(event: 'eject' | 'reinstate', listener: (id: string) => void): this {
+  off(event: 'eject' | 'reinstate', listener: (id: string, ejectionMs: number) => void): this {
     this.#events.off(event, listener);
     return this;
   }
@@ -221,9 +224,9 @@ class Detector implements OutlierDetector {
     this.#emit('reinstate', id);
   }
 
-  #emit(event: 'eject' | 'reinstate', id: string): void {
+  #emit(event: 'eject' | 'reinstate', id: string, ejectionMs?: number): void {
     try {
-      this.#events.emit(event, id);
+      this.#events.emit(event, id, ...(ejectionMs === undefined ? [] : [ejectionMs]));
     } catch (err) {
       this.log.error({ err, backend: id }, `an outlier ${event} listener threw`);
     }

@@ -93,7 +93,7 @@ describe('createOutlierDetector', () => {
       baseEjectionMs: 1000,
       now: () => clock.now,
     });
-    d.on('eject', (id) => events.push(`eject ${id}`));
+    d.on('eject', (id, ms) => events.push(`eject ${id} ${ms}`));
     const [a, b] = ids(2) as [string, string];
     expect(d.eject(a, 2500)).toBe(true);
     expect(d.isEjected(a)).toBe(true);
@@ -113,7 +113,7 @@ describe('createOutlierDetector', () => {
     expect(d.isEjected(a)).toBe(true);
     clock.now = 2500 + 2000;
     expect(d.isEjected(a)).toBe(false);
-    expect(events).toEqual([`eject ${a}`, `eject ${a}`]);
+    expect(events).toEqual([`eject ${a} 2500`, `eject ${a} 2000`]);
     expect(() => d.eject(a, -1)).toThrow(/outlier eject ms/);
   });
 
