@@ -106,10 +106,16 @@ export class SharedHealth implements HealthSource, HealthViewSource {
     if (!isHealthMessage(message)) return;
     const m = message as ToWorker;
     switch (m.type) {
-      case 'view':
+      case 'view': {
         this.#applyView(m.upstreams);
+        const unhealthy = Object.values(m.upstreams).flatMap((u) =>
+          u.backends.filter((b) => !b.healthy).map((b) => b.id),
+        );
+        const ejected = Object.values(m.upstreams).flatMap((u) => u.ejected.map((e) => e.id));
+        this.log.info({ unhealthy, ejected }, 'health view received from the primary');
         this.#viewArrived();
         return;
+      }
       case 'health':
         this.#applyState(m.upstream, m.state, m.at);
         this.log.info(
