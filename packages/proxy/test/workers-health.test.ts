@@ -106,6 +106,17 @@ describe('serve --workers: one health view per host', () => {
   it('a worker that restarts has the current view before it serves', async () => {
     const [down] = b4 as [TestBackend];
     expect(down.mode).toBe('fail');
+    // Its checks now fail only by timing out (1 s): a worker that checked for itself would take it
+    // for healthy during its first second and send it some of the requests below.
+    down.handler = (req, res) => {
+      setTimeout(
+        () => {
+          res.statusCode = 500;
+          res.end();
+        },
+        req.url === HEALTH_PATH ? 1500 : 0,
+      );
+    };
     const pids = listeningPids(four);
     const victim = pids[0] as number;
     process.kill(victim, 'SIGKILL');
@@ -120,6 +131,7 @@ describe('serve --workers: one health view per host', () => {
     const seen = down.traffic();
     for (let i = 0; i < 24; i++) expect(await getStatus(four.port, `/after-restart-${i}`)).toBe(200);
     expect(down.traffic()).toBe(seen);
+    down.handler = undefined;
   }, 60_000);
 
   it('SIGHUP reloads the shared view: a new backend is checked once and its state reaches every worker', async () => {
