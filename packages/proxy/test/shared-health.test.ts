@@ -9,6 +9,9 @@ import { resolveConfig } from '../src/config/resolve.js';
 // The worker's side of the shared health view, driven by the messages a primary would send (the
 // processes themselves are tested in workers-health.test.ts).
 
+/** A message to a worker as the test writes it: the channel is added on delivery. */
+type Body<T> = T extends unknown ? Omit<T, 'channel'> : never;
+
 const A = backend('127.0.0.1:9001');
 const B = backend('127.0.0.1:9002');
 
@@ -18,7 +21,7 @@ function setup(upstream: Record<string, unknown> = {}) {
   const config = resolveConfig({ upstreams: { web: { backends: [A.id, B.id], ...upstream } } }, process.cwd());
   const u = config.upstreams.web;
   if (u === undefined) throw new Error('no upstream web');
-  const deliver = (m: Omit<ToWorker, 'channel'>) => shared.handle({ channel: HEALTH_CHANNEL, ...m });
+  const deliver = (m: Body<ToWorker>) => shared.handle({ channel: HEALTH_CHANNEL, ...m });
   return { sent, shared, u, deliver };
 }
 
