@@ -133,13 +133,15 @@ class Attempt {
 
   #tcp(): void {
     const bindTo = this.options.bindTo;
-    const socket = netConnect({
+    // A socket takes its stream's options too; Node's type definitions leave them out.
+    const options = {
       host: this.peer.address.host,
       port: this.peer.address.port,
       noDelay: true,
       writableHighWaterMark: WRITE_BUFFER_BYTES,
       ...(bindTo === undefined ? {} : { localAddress: bindTo }),
-    });
+    };
+    const socket = netConnect(options);
     this.#socket = socket;
     socket.once('error', (err) => this.#fail('LB_ERR_CONNECT_FAILED', `connect to ${this.peer.id} failed`, err));
     socket.once('connect', () => {
@@ -184,7 +186,8 @@ class Attempt {
       this.#succeed(socket);
       return;
     }
-    const tlsSocket = tlsConnect({ ...tls, socket, highWaterMark: WRITE_BUFFER_BYTES });
+    const tlsOptions = { ...tls, socket, highWaterMark: WRITE_BUFFER_BYTES };
+    const tlsSocket = tlsConnect(tlsOptions);
     this.#tlsSocket = tlsSocket;
     socket.removeAllListeners('error');
     tlsSocket.once('error', (err) =>
