@@ -63,6 +63,7 @@ export function createProxyServer<C = ProxyCtx>(
     // Never lenient: request smuggling defenses depend on the strict parser.
     insecureHTTPParser: false,
     noDelay: true,
+    highWaterMark: DOWNSTREAM_BUFFER_BYTES,
   };
   const server: Server =
     o.tls === undefined
@@ -92,6 +93,13 @@ export function createProxyServer<C = ProxyCtx>(
 }
 
 function noop(): void {}
+
+/**
+ * Bytes a client connection buffers each way before its stream asks to wait (Node's default
+ * is 16 KiB). Above one socket read (64 KiB), so a large body relayed read by read does not
+ * pause and resume the other side after every read; still a small bound per connection.
+ */
+const DOWNSTREAM_BUFFER_BYTES = 128 * 1024;
 
 /** How often Node sweeps connections for header/request timeouts: a quarter of headersTimeout, 50 ms to 1 s. */
 function checkingIntervalFor(headersTimeout: number): number {

@@ -270,9 +270,9 @@ function serveLogger(config: ResolvedConfig, sink: LogSink): Logger {
 }
 
 /**
- * Where the logs go: stdout, in batches ({@link LogSink}): by default the lines of one event
- * loop turn in one write; with `logBufferBytes` like nginx's `access_log … buffer= flush=`,
- * lines gather until the buffer holds that many bytes or `logFlushMs` passes.
+ * Where the logs go: stdout, in batches ({@link LogSink}): like nginx's `access_log … buffer=
+ * flush=`, lines gather until the buffer holds `logBufferBytes` or `logFlushMs` passes (by
+ * default 16 KiB or 100 ms); with `logBufferBytes` 0, the lines of one event-loop turn in one write.
  */
 function logSink(config: ResolvedConfig): LogSink {
   return new LogSink({
