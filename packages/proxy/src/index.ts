@@ -29,6 +29,7 @@ export {
 export { haproxyKeyExtractor, type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
   ProxyApp,
+  ProxyCloseOptions,
   ProxyCtx,
   ProxyServer,
   ProxyServerOptions,
@@ -41,7 +42,7 @@ export type {
 } from './proxy-app.js';
 export { createProxyServer } from './proxy-server.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-export { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
+export { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS, SERVE_CLOSE_DEFAULTS } from './server-defaults.js';
 export {
   type BalancerTiers,
   createUpstreamPeer,
