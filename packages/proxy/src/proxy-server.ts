@@ -9,6 +9,7 @@ import { normalizeIp } from './internal/server/forward-headers.js';
 import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
+import { logRefusedResponse } from './internal/server/upstream-response-check.js';
 import type { ProxyApp, ProxyCloseOptions, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
 import {
   PROXY_CLOSE_DEFAULTS,
@@ -39,7 +40,9 @@ export function createProxyServer<C = ProxyCtx>(
   const state: ServerState<C> = {
     app,
     options: o,
-    pools: new PoolCache(o.maxPools, o.connectionsPerPool, o.poolIdleMs),
+    pools: new PoolCache(o.maxPools, o.connectionsPerPool, o.poolIdleMs, (backend, reason) =>
+      logRefusedResponse(logger, backend, reason),
+    ),
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,

@@ -7,6 +7,7 @@ export {
   type FaultBackendOptions,
   type FaultMode,
   PROBE_PATH,
+  type RawAnswer,
   type ReceivedRequest,
   startFaultBackend,
 } from './fault-backend.js';
