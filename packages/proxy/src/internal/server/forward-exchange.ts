@@ -222,7 +222,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       if (status === 103) relayEarlyHints(this.#session.response, raw);
       return true;
     }
-    const problem = upstreamFramingProblem(status, raw, this.#session.method);
+    const http1 = this.#peer?.options.alpn === 'h1';
+    const problem = upstreamFramingProblem(status, raw, this.#session.method, http1);
     if (problem !== undefined) {
       // Aborting mid-response makes undici destroy the connection: it is never reused.
       logRefusedResponse(this.#state.logger, this.#peer?.id, problem);

@@ -12,11 +12,21 @@ import { forwardResponseHeaders } from './forward-headers.js';
  *   get the remaining coding's bytes (gzip, say) with nothing saying so;
  * - no framing at all on a connection the upstream keeps open: the body would run until the
  *   upstream closes, and the client would wait for a response that never ends. RFC 9112 §9.6
- *   asks a server that closes after the response to say `Connection: close`.
+ *   asks a server that closes after the response to say `Connection: close`. Checked only on
+ *   peers that speak HTTP/1.1 alone (`alpn: 'h1'`): an HTTP/2 stream is framed without either
+ *   field, and undici does not say which protocol a response came over.
  */
 
-/** Why the final response head (`status`, raw fields) to a `method` request cannot be relayed, or undefined. */
-export function upstreamFramingProblem(status: number, raw: readonly Buffer[], method: string): string | undefined {
+/**
+ * Why the final response head (`status`, raw fields) to a `method` request cannot be relayed, or
+ * undefined. `http1` says the response came over HTTP/1.x for certain.
+ */
+export function upstreamFramingProblem(
+  status: number,
+  raw: readonly Buffer[],
+  method: string,
+  http1: boolean,
+): string | undefined {
   // No body follows these, whatever the fields say (RFC 9112 §6.3).
   if (method === 'HEAD' || status === 204 || status === 304) return undefined;
   let length = false;
@@ -39,7 +49,7 @@ export function upstreamFramingProblem(status: number, raw: readonly Buffer[], m
       ? undefined
       : `Transfer-Encoding ${codings.join(', ')}: only chunked can be relayed`;
   }
-  if (!length && !close) return 'neither Content-Length nor Transfer-Encoding on a keep-alive connection';
+  if (http1 && !length && !close) return 'neither Content-Length nor Transfer-Encoding on a keep-alive connection';
   return undefined;
 }
 
