@@ -47,11 +47,11 @@ export class DownstreamConnections {
    * Half-closes every connection with no response in progress: FIN now, input read and discarded
    * until the client closes its side (at most {@link IDLE_LINGER_MS}), then the socket is released.
    * A connection with a response in progress is left alone: that response says `Connection: close`
-   * and Node ends the connection after it.
+   * and Node ends the connection after it. So are open tunnels (`tunnels`): they are cut at the deadline.
    */
-  endIdle(): void {
+  endIdle(tunnels: ReadonlySet<unknown>): void {
     for (const socket of this.#sockets) {
-      if (socket._httpMessage == null) halfClose(socket);
+      if (socket._httpMessage == null && !tunnels.has(socket)) halfClose(socket);
     }
   }
 
@@ -125,10 +125,10 @@ export async function drain<C>(
     await Promise.race([window, until(state, connections, () => connections.size === 0 && state.inflight === 0)]);
     clearTimeout(windowTimer);
   }
-  connections.endIdle();
+  connections.endIdle(state.tunnels);
   const settled = until(state, connections, () => {
     // A response that just ended leaves its connection idle once Node has detached it.
-    setImmediate(() => connections.endIdle());
+    setImmediate(() => connections.endIdle(state.tunnels));
     return state.inflight === 0;
   });
   const clean = await Promise.race([settled, deadline]);
