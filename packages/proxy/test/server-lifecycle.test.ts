@@ -1,8 +1,9 @@
-import { request } from 'node:http';
+import { createServer as createHttpServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { createProxyServer, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
-import { type TestBackend, waitFor } from '@switchyard/testkit';
+import { close, listen, type TestBackend, waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { rawExchange } from './helpers/raw-client.js';
 import { peer, peersApp, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
@@ -260,5 +261,44 @@ describe('drain (close with drainMs)', () => {
     expect(seen.error).toBeUndefined();
     expect(seen.text).toBe('');
     expect(u.requests.map((r) => r.url)).toEqual(['/first']);
+  });
+
+  it('never half-closes an open WebSocket tunnel as idle while requests finish; cuts it at the end', async () => {
+    let slowSeen = 0;
+    const http = createHttpServer((req, res) => {
+      slowSeen++;
+      req.resume();
+      setTimeout(() => res.end('slow done'), 800);
+    });
+    const wss = new WebSocketServer({ server: http });
+    wss.on('connection', (ws) => ws.on('message', (data) => ws.send(`echo ${data.toString()}`)));
+    const wsPort = await listen(http);
+    try {
+      const { proxy: p, port } = await proxy(peersApp([peer(`127.0.0.1:${wsPort}`)]), { accessLog: false });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+      const received: string[] = [];
+      ws.on('message', (d) => received.push(d.toString()));
+      ws.on('error', () => {});
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const wsClosed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      const slow = send(port, '/slow');
+      await waitFor('the slow request at the backend', () => slowSeen === 1, 3000);
+      // No drain window: idle connections are half-closed at once, while the slow request runs.
+      const closing = p.close({ deadlineMs: 5000, drainMs: 0 });
+      await new Promise((r) => setTimeout(r, 100));
+      ws.send('while a request finishes');
+      await waitFor('the echo through the tunnel', () => received.length === 1, 3000);
+      expect(received).toEqual(['echo while a request finishes']);
+      expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
+      await closing;
+      await wsClosed;
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await close(http);
+    }
   });
 });
