@@ -14,6 +14,7 @@ import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { startPrimaryHealth } from './primary-health.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
+import { stopWorkersAccepting, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
 import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
@@ -27,7 +28,9 @@ the proxy in front of them (http://127.0.0.1:8080, or a free port if that is tak
                       run once, in the primary, and every worker shares their view
   --help, -h          this text
 
-Signals: SIGTERM / SIGINT shut down gracefully (in-flight requests finish, exit 0);
+Signals: SIGTERM / SIGINT shut down gracefully: the listener closes, requests on open
+connections are still served (with Connection: close) for server.drainMs, idle
+connections are then closed, in-flight requests finish (exit 0);
 SIGHUP, or saving the config file, reloads it: balancers are rebuilt with the new
 backend set and swapped in without dropping in-flight requests. Listen address,
 workers, TLS and server timeouts need a restart.
@@ -119,7 +122,11 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      // Every worker stops accepting before any starts draining, so no client told to reconnect
+      // by one worker's `Connection: close` lands on the shared listener while it is closing.
+      void stopWorkersAccepting().then(() => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -228,6 +235,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     }
   }
   if (pendingHup) onReload('SIGHUP during startup');
+  if (cluster.isWorker) whenPrimaryAsksToStopAccepting(proxy);
 
   return new Promise((done) => {
     let stopping = false;
@@ -239,11 +247,12 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
         process.exit(1);
       }
       stopping = true;
-      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      logger.info({ signal }, 'shutting down: draining connections, finishing in-flight requests');
       watcher?.close();
       process.off('SIGHUP', onHup);
       await reloading;
-      await proxy.close({ deadlineMs: (config as ResolvedConfig).server.shutdownTimeoutMs });
+      const { shutdownTimeoutMs, drainMs } = (config as ResolvedConfig).server;
+      await proxy.close({ deadlineMs: shutdownTimeoutMs, drainMs });
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');

@@ -14,7 +14,11 @@ import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { LOG_SINK_DEFAULTS } from '../internal/log-sink.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
 import type { ForwardedHeaders } from '../proxy-app.js';
-import { FORWARDED_HEADERS_VALUES, PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
+import {
+  FORWARDED_HEADERS_VALUES,
+  PROXY_SERVER_DEFAULTS,
+  SERVE_CLOSE_DEFAULTS,
+} from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
@@ -229,7 +233,8 @@ const server = object({
   requestTimeout: ms().default(S.requestTimeout),
   keepAliveTimeout: ms().default(S.keepAliveTimeout),
   maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
-  shutdownTimeoutMs: ms().default(PROXY_CLOSE_DEFAULTS.deadlineMs),
+  shutdownTimeoutMs: ms().default(SERVE_CLOSE_DEFAULTS.deadlineMs),
+  drainMs: ms().default(SERVE_CLOSE_DEFAULTS.drainMs),
 });
 
 /** The config file's schema (before file paths are resolved and backends parsed). */
@@ -264,7 +269,8 @@ export const configSchema = object({
     requestTimeout: S.requestTimeout,
     keepAliveTimeout: S.keepAliveTimeout,
     maxHeaderSize: S.maxHeaderSize,
-    shutdownTimeoutMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+    shutdownTimeoutMs: SERVE_CLOSE_DEFAULTS.deadlineMs,
+    drainMs: SERVE_CLOSE_DEFAULTS.drainMs,
   }),
 });
 
