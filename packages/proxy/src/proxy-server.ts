@@ -9,9 +9,11 @@ import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
 import type { ProxyApp, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
+import type { RetryBudget } from './retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
+  serverRetryBudget,
   validateProxyServerOptions as validate,
   validateCloseDeadline,
 } from './server-defaults.js';
@@ -44,6 +46,7 @@ export function createProxyServer<C = ProxyCtx>(
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
+    retryBudget: serverRetryBudget(o),
     inflight: 0,
     closing: false,
     onSettled: undefined,
@@ -95,12 +98,14 @@ function checkingIntervalFor(headersTimeout: number): number {
 
 class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;
+  readonly retryBudget: RetryBudget | undefined;
   readonly #state: ServerState<C>;
   #closed: Promise<void> | undefined;
 
   constructor(server: Server, state: ServerState<C>) {
     this.server = server;
     this.#state = state;
+    this.retryBudget = state.retryBudget;
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {

@@ -141,6 +141,13 @@ const CASES: readonly Case[] = [
     (c, v) => (c.retries = { maxAttempts: v }),
     (v) => createProxyServer(APP, { maxAttempts: v as number }),
   ],
+  ...(['budgetPercent', 'budgetWindowMs', 'minPerSecond'] as const).map(
+    (f): Case => [
+      `retries.${f}`,
+      (c, v) => (c.retries = { [f]: v }),
+      (v) => createProxyServer(APP, { retryBudget: { [f]: v } }),
+    ],
+  ),
   ['accessLog', (c, v) => (c.accessLog = v), (v) => createProxyServer(APP, { accessLog: v as boolean })],
   [
     'trustedProxies',

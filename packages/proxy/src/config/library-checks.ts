@@ -9,6 +9,7 @@ import {
   tcpCheck,
 } from '@switchyard/health';
 import { BALANCER_DEFAULTS, checkMaxIterations } from '../balancer-defaults.js';
+import { RetryBudget } from '../retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
@@ -16,7 +17,7 @@ import {
   validateProxyServerOptions,
 } from '../server-defaults.js';
 import { type ConfigIssue, formatPath, valueAt } from './issues.js';
-import { SERVER_OPTION_PATHS } from './server-options.js';
+import { RETRY_BUDGET_FIELDS, SERVER_OPTION_PATHS } from './server-options.js';
 
 // The config schema checks only the JSON types of the fields below; their ranges and the
 // rules between them are the library's own: each group of fields is handed to the factory
@@ -109,6 +110,12 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
       .filter(([option]) => option !== 'tls')
       .map(([option, path]) => field(option, ...path)),
     (o) => validateProxyServerOptions({ ...PROXY_SERVER_DEFAULTS, ...o }),
+  );
+  run(
+    ['retries'],
+    'retry budget',
+    RETRY_BUDGET_FIELDS.map((f) => field(f, 'retries', f)),
+    (o) => new RetryBudget(o),
   );
   run(['server'], 'proxy server close', [field('deadlineMs', 'server', 'shutdownTimeoutMs')], (o) =>
     validateCloseDeadline(o.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs),

@@ -12,6 +12,7 @@ import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
+import { RETRY_BUDGET_DEFAULTS } from '../retry-budget.js';
 import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
@@ -221,6 +222,7 @@ export const routeSchema = object({
 export const serverTlsSchema = object({ cert: text('a file path'), key: text('a file path') });
 
 const S = PROXY_SERVER_DEFAULTS;
+const R = RETRY_BUDGET_DEFAULTS;
 const server = object({
   tls: serverTlsSchema.optional(),
   headersTimeout: ms().default(S.headersTimeout),
@@ -235,7 +237,17 @@ export const configSchema = object({
   listen: listen().default('127.0.0.1:8080'),
   upstreams: z.record(text('an upstream name'), upstreamSchema, { error: 'an object of named upstreams' }),
   routes: z.array(routeSchema, { error: 'an array of routes' }).optional(),
-  retries: object({ maxAttempts: num('an integer').default(S.maxAttempts) }).default({ maxAttempts: S.maxAttempts }),
+  retries: object({
+    maxAttempts: num('an integer').default(S.maxAttempts),
+    budgetPercent: num('a percentage').default(R.budgetPercent),
+    budgetWindowMs: ms().default(R.budgetWindowMs),
+    minPerSecond: num('a rate per second').default(R.minPerSecond),
+  }).default({
+    maxAttempts: S.maxAttempts,
+    budgetPercent: R.budgetPercent,
+    budgetWindowMs: R.budgetWindowMs,
+    minPerSecond: R.minPerSecond,
+  }),
   accessLog: bool().default(S.accessLog),
   logBufferBytes: int(0, 1 << 20).default(0),
   logFlushMs: z

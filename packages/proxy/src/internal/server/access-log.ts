@@ -25,6 +25,8 @@ export interface AccessRecord {
   readonly bytesOut: number;
   /** The code of the error that ended the request, if one did. */
   readonly error?: string;
+  /** Present (true) when the retry budget refused a retry of this request. */
+  readonly retryRefused?: true;
 }
 
 /** What a request reports for its access-log line, besides the byte counts. */
@@ -34,6 +36,8 @@ export interface AccessFacts {
   readonly status: number;
   readonly backend: string | undefined;
   readonly attempts: number;
+  /** The retry budget refused a retry. @defaultValue false */
+  readonly retryRefused?: boolean;
   readonly elapsedMs: number;
 }
 
@@ -54,7 +58,8 @@ export function accessRecord(
     bytesIn,
     bytesOut,
   };
-  return error === undefined ? record : { ...record, error: error.code };
+  const ended = error === undefined ? record : { ...record, error: error.code };
+  return facts.retryRefused === true ? { ...ended, retryRefused: true } : ended;
 }
 
 /**
