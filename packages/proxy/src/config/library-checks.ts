@@ -8,6 +8,7 @@ import {
   httpCheck,
   tcpCheck,
 } from '@switchyard/health';
+import { priorityLoad } from '@switchyard/selectors';
 import { BALANCER_DEFAULTS, checkMaxIterations } from '../balancer-defaults.js';
 import { RetryBudget } from '../retry-budget.js';
 import {
@@ -120,6 +121,15 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
   run(['server'], 'proxy server close', [field('deadlineMs', 'server', 'shutdownTimeoutMs')], (o) =>
     validateCloseDeadline(o.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs),
   );
+  const routes = valueAt(raw, ['routes']);
+  if (Array.isArray(routes)) {
+    routes.forEach((_, i) => {
+      const at = ['routes', i];
+      run(at, 'priorityLoad', [field('overprovisioning', ...at, 'overprovisioningFactor')], (o) => {
+        if (o.overprovisioning !== undefined) priorityLoad([], o.overprovisioning as number);
+      });
+    });
+  }
   const upstreams = valueAt(raw, ['upstreams']);
   if (typeof upstreams !== 'object' || upstreams === null) return out;
   for (const name of Object.keys(upstreams)) {

@@ -5,7 +5,7 @@ import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
 import { haproxyKeyExtractor, keyExtractor } from '../keys.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
-import { createUpstreamPeer, type UpstreamTier } from '../upstream-peer.js';
+import { createUpstreamPeer, type UpstreamPeerFn, type UpstreamTier } from '../upstream-peer.js';
 import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
 import { selectorTypeOf } from './selector-types.js';
 
@@ -39,8 +39,8 @@ export interface ConfiguredApp {
 
 interface State {
   readonly balancers: ReadonlyMap<string, Balancer>;
-  /** The failover tiers for a path: its route's upstream, then the route's failover upstreams. */
-  readonly route: (path: string) => readonly UpstreamTier[] | undefined;
+  /** The `upstreamPeer` of a path's route: its upstream, then its failover upstreams, sharing traffic by health. */
+  readonly route: (path: string) => UpstreamPeerFn | undefined;
   readonly observers: readonly UpstreamObserver[];
 }
 
@@ -48,9 +48,10 @@ interface State {
  * Composes balancers, key extractors, peers and routes from a {@link ResolvedConfig}
  * into a {@link ProxyApp}, from the library's own primitives: each upstream is a failover
  * tier `{ balancer, key, peer }`, a route maps its prefix (`prefixTable`, longest prefix on
- * a segment boundary) to its upstream's tier followed by its failover upstreams' tiers, and
- * `createUpstreamPeer` walks them: every ready backend not yet tried of the primary, then of
- * each failover upstream in order; nothing left, or no route → 503.
+ * a segment boundary) to a `createUpstreamPeer` over its upstream's tier followed by its
+ * failover upstreams' tiers, with the route's overprovisioning factor: the tiers share
+ * traffic by health (Envoy's priority levels), and a request starting at one tier fails over
+ * to every ready backend not yet tried of the others, in order; nothing left, or no route → 503.
  */
 export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredAppOptions = {}): ConfiguredApp {
   const logger = options.logger ?? pino({ enabled: false });
@@ -60,7 +61,13 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
   const app: ProxyApp<ProxyCtx> = {
     newCtx: () => ({ triedBackends: new Set<string>(), attempts: 0 }),
     // Read per call, so a retry after a reload uses the new balancers.
-    upstreamPeer: createUpstreamPeer({ route: (session) => state.route(session.path) }),
+    upstreamPeer: (session, ctx) => {
+      const routed = state.route(session.path);
+      if (routed === undefined) {
+        throw new LbError('LB_ERR_NO_HEALTHY_BACKEND', `no upstream serves ${session.method} ${session.path}`);
+      }
+      return routed(session, ctx);
+    },
     ...(onRequestEnd === undefined
       ? {}
       : {
@@ -126,7 +133,10 @@ function buildState(config: ResolvedConfig, logger: Logger): State {
   const route = prefixTable(
     config.routes.map((r) => ({
       prefix: r.prefix,
-      value: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+      value: createUpstreamPeer({
+        balancer: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+        overprovisioningFactor: r.overprovisioningFactor,
+      }),
     })),
   );
   return { balancers, route, observers: [...balancers.values()].map((b) => b.observer) };

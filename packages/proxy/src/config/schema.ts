@@ -8,7 +8,7 @@ import {
   OUTLIER_DETECTOR_DEFAULTS,
   TCP_CHECK_DEFAULTS,
 } from '@switchyard/health';
-import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
+import { DEFAULT_OVERPROVISIONING_FACTOR, ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
@@ -216,6 +216,7 @@ export const routeSchema = object({
   prefix: z.string({ error: PREFIX }).startsWith('/', { error: PREFIX }),
   upstream: text('an upstream name'),
   failover: z.array(text('an upstream name'), { error: 'an array of upstream names' }).default([]),
+  overprovisioningFactor: num('a number >= 1').default(DEFAULT_OVERPROVISIONING_FACTOR),
 });
 
 /** `server.tls`: file paths of the downstream certificate and key. */
