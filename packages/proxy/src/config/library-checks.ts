@@ -3,6 +3,7 @@ import {
   createHealthMonitor,
   createOutlierDetector,
   dnsDiscovery,
+  etcdDiscovery,
   fileDiscovery,
   type HealthCheck,
   httpCheck,
@@ -184,6 +185,14 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
           field('refreshMs', ...d, 'refreshMs'),
         ],
         (options) => dnsDiscovery({ type: 'A', ...options } as Parameters<typeof dnsDiscovery>[0]),
+      );
+    } else if (discovery === 'etcd') {
+      run(
+        d,
+        'etcdDiscovery',
+        ['endpoints', 'prefix', 'dialTimeoutMs', 'retryInitialMs', 'retryMaxMs'].map((f) => field(f, ...d, f)),
+        // A valid set builds a client that has not connected yet; it is closed at once.
+        (options) => void etcdDiscovery(options).close?.(),
       );
     }
   }

@@ -1,5 +1,13 @@
 import { type Backend, HttpPeer, LbError, LoadTracker } from '@switchyard/core';
-import { type Discovery, dnsDiscovery, fileDiscovery, type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
+import {
+  type Discovery,
+  dnsDiscovery,
+  etcdDiscovery,
+  fileDiscovery,
+  type HealthCheck,
+  httpCheck,
+  tcpCheck,
+} from '@switchyard/health';
 import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
@@ -204,6 +212,7 @@ function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
   const d = u.discovery;
   if (d === undefined) throw new LbError('LB_ERR_INVALID_CONFIG', `upstreams.${u.name}: no discovery`);
   if (d.type === 'file') return fileDiscovery(d.path, { pollMs: d.pollMs, logger });
+  if (d.type === 'etcd') return etcdDiscovery(etcdOptions(d, logger));
   return dnsDiscovery({
     name: d.name,
     type: d.recordType,
@@ -212,6 +221,21 @@ function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
     ...(d.servers === undefined ? {} : { servers: d.servers }),
     ...(d.refreshMs === undefined ? {} : { refreshMs: d.refreshMs }),
   });
+}
+
+/** The `etcdDiscovery` options of an etcd `discovery` (`library-checks.ts` validates the same). */
+function etcdOptions(
+  d: Omit<Extract<NonNullable<ResolvedUpstream['discovery']>, { type: 'etcd' }>, 'type'>,
+  logger?: Logger,
+): Parameters<typeof etcdDiscovery>[0] {
+  return {
+    endpoints: d.endpoints,
+    prefix: d.prefix,
+    dialTimeoutMs: d.dialTimeoutMs,
+    retryInitialMs: d.retryInitialMs,
+    retryMaxMs: d.retryMaxMs,
+    ...(logger === undefined ? {} : { logger }),
+  };
 }
 
 // Peers are immutable once built, so one per backend is reused across requests; the

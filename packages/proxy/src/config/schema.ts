@@ -2,6 +2,7 @@ import { Resolver } from 'node:dns';
 import { isIP } from 'node:net';
 import { parseHostPort } from '@switchyard/core';
 import {
+  ETCD_DISCOVERY_DEFAULTS,
   FILE_DISCOVERY_DEFAULTS,
   HEALTH_MONITOR_DEFAULTS,
   HTTP_CHECK_DEFAULTS,
@@ -153,8 +154,16 @@ const discovery = z.discriminatedUnion(
         .optional(),
       refreshMs: ms().optional(),
     }),
+    object({
+      type: z.literal('etcd'),
+      endpoints: z.array(text('an etcd endpoint'), { error: 'an array of etcd endpoints ("host:port")' }),
+      prefix: text('a key prefix'),
+      dialTimeoutMs: ms().default(ETCD_DISCOVERY_DEFAULTS.dialTimeoutMs),
+      retryInitialMs: ms().default(ETCD_DISCOVERY_DEFAULTS.retryInitialMs),
+      retryMaxMs: ms().default(ETCD_DISCOVERY_DEFAULTS.retryMaxMs),
+    }),
   ],
-  { error: 'a discovery type: "file" | "dns"' },
+  { error: 'a discovery type: "file" | "dns" | "etcd"' },
 );
 
 const URL_TEXT = 'an http:// or https:// URL';
