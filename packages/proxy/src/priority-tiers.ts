@@ -31,3 +31,23 @@ export function tierOrder(start: number, i: number): number {
   if (i === 0) return start;
   return i - 1 < start ? i - 1 : i;
 }
+
+// FNV-1a, 32 bits: cheap, and the same on every instance.
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * A selection key as a number in [0, 100), the same for the same key on every instance: the
+ * starting-tier draw of a route whose upstream hashes (Envoy uses the request's hash for its
+ * priority too), so instances that agree on backends agree on tiers as well. A string is hashed
+ * by its UTF-16 code units, bytes by their values.
+ */
+export function keyPercent(key: string | Uint8Array): number {
+  let h = FNV_OFFSET;
+  if (typeof key === 'string') {
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+  } else {
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i]!, FNV_PRIME);
+  }
+  return (h >>> 0) % 100;
+}

@@ -9,7 +9,7 @@ import {
   resolveConfig,
 } from '@switchyard/proxy';
 import { roundRobin } from '@switchyard/selectors';
-import { waitFor } from '@switchyard/testkit';
+import { deadAddress, startBackend, type TestBackend, waitFor } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionOf } from './helpers/session.js';
 
@@ -146,5 +146,44 @@ describe('priority failover with overprovisioning through balancers and createUp
     const configured = createConfiguredApp(resolveConfig(raw(), '/'));
     cleanup.push(() => configured.close());
     expect(configured.app.upstreamPeer(sessionOf('/x'), ctx())).toMatchObject({ id: '127.0.0.1:9001' });
+  });
+
+  it('a route over hashing upstreams draws the starting tier from the key: two instances agree key by key', async () => {
+    const live: TestBackend[] = [];
+    for (let i = 0; i < 5; i++) live.push(await startBackend());
+    cleanup.push(async () => {
+      await Promise.all(live.map((b) => b.close()));
+    });
+    const dead = await Promise.all(Array.from({ length: 5 }, () => deadAddress()));
+    const standby = await startBackend();
+    cleanup.push(() => standby.close());
+    const raw = {
+      upstreams: {
+        a: {
+          backends: [...live.map((b) => b.id), ...dead],
+          selector: { type: 'consistent' },
+          health: { type: 'tcp', intervalMs: 200 },
+        },
+        b: { backends: [standby.id], selector: { type: 'consistent' } },
+      },
+      routes: [{ prefix: '/', upstream: 'a', failover: ['b'] }],
+    };
+    const apps = [createConfiguredApp(resolveConfig(raw, '/')), createConfiguredApp(resolveConfig(raw, '/'))];
+    for (const app of apps) cleanup.push(() => app.close());
+    for (const app of apps) {
+      await app.ready();
+      const a = app.balancers().get('a') as Balancer;
+      await waitFor('the dead half marked down', () => dead.every((id) => !a.isReady(id)), 20_000);
+    }
+    // 5 of 10 ready: shares 70 / 30, each key's tier fixed by its hash.
+    const picks = apps.map((app) =>
+      Array.from({ length: 2000 }, (_, i) => app.app.upstreamPeer(sessionOf(`/k/${i}`), ctx()).id),
+    );
+    expect(picks[1]).toEqual(picks[0]);
+    const toStandby = picks[0]?.filter((id) => id === standby.id).length ?? 0;
+    // Binomial(2000, 0.3): mean 600, sd ≈ 20.5; ±5 sd.
+    expect(toStandby).toBeGreaterThan(500);
+    expect(toStandby).toBeLessThan(700);
+    expect(picks[0]?.every((id) => id === standby.id || live.some((b) => b.id === id))).toBe(true);
   });
 });

@@ -12,9 +12,10 @@ import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
 import { haproxyKeyExtractor, keyExtractor } from '../keys.js';
+import { keyPercent } from '../priority-tiers.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
 import { createUpstreamPeer, type UpstreamPeerFn, type UpstreamTier } from '../upstream-peer.js';
-import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
+import type { ResolvedConfig, ResolvedRoute, ResolvedUpstream } from './resolve.js';
 import { selectorTypeOf } from './selector-types.js';
 
 /** Options of {@link createConfiguredApp}. */
@@ -141,13 +142,26 @@ function buildState(config: ResolvedConfig, logger: Logger): State {
   const route = prefixTable(
     config.routes.map((r) => ({
       prefix: r.prefix,
-      value: createUpstreamPeer({
-        balancer: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
-        overprovisioningFactor: r.overprovisioningFactor,
-      }),
+      value: routePeer(config, tiers, r),
     })),
   );
   return { balancers, route, observers: [...balancers.values()].map((b) => b.observer) };
+}
+
+/**
+ * A route's `upstreamPeer`: its upstream's tier, then its failover upstreams', sharing traffic
+ * by health. When the upstream's selector hashes, the starting tier comes from the same key
+ * ({@link keyPercent}), so instances agree on it; otherwise it is a random draw.
+ */
+function routePeer(config: ResolvedConfig, tiers: ReadonlyMap<string, UpstreamTier>, r: ResolvedRoute): UpstreamPeerFn {
+  const upstream = config.upstreams[r.upstream];
+  const key = tiers.get(r.upstream)?.key;
+  const hashed = upstream !== undefined && selectorTypeOf(upstream.selector.type).hashed;
+  return createUpstreamPeer({
+    balancer: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+    overprovisioningFactor: r.overprovisioningFactor,
+    ...(hashed && key !== undefined ? { priorityDraw: (session: Session) => keyPercent(key(session)) } : {}),
+  });
 }
 
 function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
