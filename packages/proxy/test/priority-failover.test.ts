@@ -177,7 +177,7 @@ describe('priority failover with overprovisioning through balancers and createUp
     }
     // 5 of 10 ready: shares 70 / 30, each key's tier fixed by its hash.
     const picks = apps.map((app) =>
-      Array.from({ length: 2000 }, (_, i) => app.app.upstreamPeer(sessionOf(`/k/${i}`), ctx()).id),
+      Array.from({ length: 2000 }, (_, i) => (app.app.upstreamPeer(sessionOf(`/k/${i}`), ctx()) as HttpPeer).id),
     );
     expect(picks[1]).toEqual(picks[0]);
     const toStandby = picks[0]?.filter((id) => id === standby.id).length ?? 0;
