@@ -41,6 +41,7 @@ export function createProxyServer<C = ProxyCtx>(
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,
+    endObservers: o.observers.filter((x) => typeof x.onRequestEnd === 'function'),
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
@@ -115,6 +116,10 @@ class NodeProxyServer<C> implements ProxyServer {
         else resolve({ host: address.address, port: address.port });
       });
     });
+  }
+
+  get closing(): boolean {
+    return this.#state.closing;
   }
 
   close(options: { deadlineMs?: number } = {}): Promise<void> {

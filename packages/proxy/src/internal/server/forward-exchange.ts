@@ -16,7 +16,7 @@ import { ProxySession } from './proxy-session.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
-import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { attemptAnswered, attemptEnded, attemptStarted } from './upstream-attempt.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -190,11 +190,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
-  #endAttempt(outcome: UpstreamOutcome): void {
+  #endAttempt(outcome: UpstreamOutcome, error?: string): void {
     if (!this.#attemptOpen) return;
     this.#attemptOpen = false;
     this.#abort = undefined;
-    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart);
+    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart, error);
   }
 
   abortUpstream(err: unknown): void {
@@ -218,6 +218,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
     if (status < 200) return true;
+    if (this.#attemptOpen) attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     return this.#relay.head(status, raw, resume);
   }
 
@@ -237,6 +238,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       upstream.destroy();
       return;
     }
+    attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     this.#endAttempt('success');
     this.#relay.upgrade(status, raw, upstream);
   }
@@ -250,7 +252,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     const kind = failureKind(err);
     let decided: unknown = err;
     if (kind === 'connect') {
-      this.#endAttempt('connect-error');
+      this.#endAttempt('connect-error', (err as LbError).code);
       const failToConnect = this.#state.app.failToConnect;
       try {
         if (failToConnect !== undefined) {
@@ -270,7 +272,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       answered: relay.status !== 0,
       resent: this.#resent,
     });
-    this.#endAttempt(attemptOutcome(kind, decision));
+    const error = attemptError(kind, decision, decided, this.#peer?.id);
+    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
@@ -281,7 +284,6 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       else this.#dispatch(this.#session.method, this.#session.uri, this.#headers as string[], true);
       return;
     }
-    const error = attemptError(kind, decision, decided, this.#peer?.id);
     if (decision === 'fail') {
       relay.fail(error);
       return;
@@ -289,4 +291,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#retryCause = error;
     this.#nextAttempt();
   }
+}
+
+/** The `LB_ERR_*` code an unanswered attempt is reported with. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('LB_ERR_') ? code : 'LB_ERR_UPSTREAM_ERROR';
 }

@@ -12,6 +12,8 @@ export interface ServerState<C> {
   /** The access logger, or undefined when the access log is off (checked once per request). */
   readonly accessLog: Logger | undefined;
   readonly observers: readonly UpstreamObserver[];
+  /** The observers with an `onRequestEnd` hook: the access record is built when this is non-empty. */
+  readonly endObservers: readonly UpstreamObserver[];
   readonly trusted: ReadonlySet<string>;
   readonly proto: 'http' | 'https';
   readonly maxAttempts: number;
