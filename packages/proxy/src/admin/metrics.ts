@@ -10,6 +10,9 @@ import { METRICS_DEFAULTS, type MetricsOptions, validateMetricsOptions } from '.
 import { RollingWindow } from './rolling-window.js';
 import type { RawBackend, StatusRaw, StatusRoute } from './status-model.js';
 
+/** prom-client default metrics that are gauges with a `_total` suffix. */
+const NOT_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** Where requests of a backend no registered upstream holds are counted (label `upstream=""`). */
 const UNREGISTERED = '';
 
@@ -163,7 +166,12 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): Metrics {
     balancers: () => balancers,
     inflight: (upstream, id) => series.get(upstream)?.backends.get(id)?.inflight ?? 0,
   });
-  if (o.defaultMetrics) collectDefaultMetrics({ register: registry, labels: { ...o.processLabels } });
+  if (o.defaultMetrics) {
+    collectDefaultMetrics({ register: registry, labels: { ...o.processLabels } });
+    // Gauges named like counters, which `promtool check metrics` rejects; the per-type
+    // `nodejs_active_handles` / `_requests` / `_resources` gauges carry the same counts.
+    for (const name of NOT_COUNTERS) registry.removeSingleMetric(name);
+  }
 
   return {
     registry,

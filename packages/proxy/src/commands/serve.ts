@@ -12,6 +12,7 @@ import { type Command, EXIT_USAGE, errorText } from './command.js';
 import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
+import { logAdmin, serveAdmin, servePrimaryAdmin } from './serve-admin.js';
 import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
@@ -86,15 +87,16 @@ export const serveCommand: Command = {
       const flags = relaunchFlags();
       if (flags.length > 0) return relaunch(flags, ['serve', ...args]);
       watchLauncher();
-      if (count > 1) return runPrimary(count);
+      if (count > 1) return runPrimary(count, config);
     }
     return runServer(config, configPath === undefined ? undefined : resolve(configPath));
   },
 };
 
 /** The cluster primary: forks workers, forwards SIGHUP, shuts them down on SIGTERM/SIGINT. */
-function runPrimary(count: number): Promise<number> {
+function runPrimary(count: number, config: ResolvedConfig | undefined): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  const admin = servePrimaryAdmin(config, log);
   let stopping = false;
   let restarts = 0;
   for (let i = 0; i < count; i++) cluster.fork();
@@ -113,7 +115,7 @@ function runPrimary(count: number): Promise<number> {
     cluster.on('exit', (worker, code, signal) => {
       const left = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (left === 0) done(0);
+        if (left === 0) void (admin?.close() ?? Promise.resolve()).then(() => done(0));
         return;
       }
       log(`switchyard worker ${worker.process.pid} exited (${signal ?? code})`);
@@ -155,7 +157,8 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     },
     log,
   );
-  const started = await startServing(config, logger, fallbackPort);
+  const admin = serveAdmin(config);
+  const started = await startServing(config, logger, fallbackPort, admin.observers);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));
     process.off('SIGHUP', onHup);
@@ -164,6 +167,17 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     return 1;
   }
   const { configured, proxy, address } = started;
+  let adminUrl: string | undefined;
+  try {
+    adminUrl = await admin.start(configured, proxy);
+  } catch (err) {
+    await Promise.all([proxy.close({ deadlineMs: 0 }), configured.close(), ...demo.map((b) => b.stop())]);
+    process.off('SIGHUP', onHup);
+    log.close();
+    process.stderr.write(`switchyard serve: cannot start\nadmin.listen: ${errorText(err)}\n`);
+    return 1;
+  }
+  logAdmin(logger, adminUrl);
   const url = `${config.serverTls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   logger.info(
     { url, upstreams: Object.keys(config.upstreams), config: configPath ?? 'embedded default' },
@@ -183,6 +197,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       try {
         const next = loadConfig(configPath);
         await configured.reload(next);
+        admin.sync(configured, next);
         const restartOnly = restartNeeded(config as ResolvedConfig, next);
         config = next;
         logger.info(
@@ -226,6 +241,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       process.off('SIGHUP', onHup);
       await reloading;
       await proxy.close({ deadlineMs: (config as ResolvedConfig).server.shutdownTimeoutMs });
+      await admin.close();
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');
@@ -259,6 +275,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (!same(before.listen, after.listen)) out.push('listen');
   if (before.workers !== after.workers) out.push('workers');
+  if (!same(before.admin, after.admin)) out.push('admin');
   if (!same(before.server, after.server)) out.push('server');
   if (before.accessLog !== after.accessLog) out.push('accessLog');
   if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');

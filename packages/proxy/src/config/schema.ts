@@ -10,6 +10,7 @@ import {
 } from '@switchyard/health';
 import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
+import { ADMIN_LISTEN_DEFAULTS } from '../admin/admin-defaults.js';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
 import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
@@ -230,6 +231,13 @@ const server = object({
   shutdownTimeoutMs: ms().default(PROXY_CLOSE_DEFAULTS.deadlineMs),
 });
 
+const A = ADMIN_LISTEN_DEFAULTS;
+/** `admin`: the admin listener (metrics, status page, health endpoints); its token's rules are the library's. */
+const adminSchema = object({
+  listen: listen().default(`${A.host}:${A.port}`),
+  token: z.string({ error: 'a string' }).optional(),
+});
+
 /** The config file's schema (before file paths are resolved and backends parsed). */
 export const configSchema = object({
   listen: listen().default('127.0.0.1:8080'),
@@ -252,6 +260,7 @@ export const configSchema = object({
     .array(z.string({ error: 'an IP address' }), { error: 'an array of IP addresses' })
     .default([...S.trustedProxies]),
   workers: int(1, 256).default(1),
+  admin: adminSchema.optional(),
   server: server.default({
     headersTimeout: S.headersTimeout,
     requestTimeout: S.requestTimeout,
