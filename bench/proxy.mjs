@@ -29,7 +29,7 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --loader L         wrk | autocannon (default: wrk when ${WRK_PATH} exists)
   --upstreams K      nginx | node (default: nginx when ${NGINX_PATH} exists)
   --scenarios LIST   subset of ${SCENARIO_IDS.join(',')}
-  --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,floor,http-proxy,reply-from,…)
+  --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,switchyard-metrics,floor,http-proxy,reply-from,…)
   --backends N       backends in the cost-growth run (default 1000)
   --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
   --requests N       autocannon only: exactly N requests per run instead of --duration, so a request
@@ -150,6 +150,12 @@ function scenarioList(opts) {
     },
     { id: 'switchyard', label: 'Switchyard (access log off)', process: 'switchyard', balance: rr },
     { id: 'switchyard-log', label: 'Switchyard, access log on (file)', process: 'switchyard-log', balance: rr },
+    {
+      id: 'switchyard-metrics',
+      label: 'Switchyard, metrics on (admin listener, scraped every second)',
+      process: 'switchyard-metrics',
+      balance: rr,
+    },
     {
       id: 'switchyard-log-buffered',
       label: 'Switchyard, access log on, logBufferBytes 64 KiB',
