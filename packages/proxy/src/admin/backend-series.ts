@@ -52,10 +52,10 @@ export class BackendSeries {
   /** The last minute, for the status page. */
   readonly window: RollingWindow;
 
-  constructor(upstream: UpstreamSeries, id: string, windowSeconds: number, now: () => number) {
+  constructor(upstream: UpstreamSeries, id: string, windowSeconds: number, second: () => number) {
     this.upstream = upstream;
     this.id = id;
-    this.window = new RollingWindow(windowSeconds, now);
+    this.window = new RollingWindow(windowSeconds, second);
   }
 
   /** The attempt got its response head with `status` after `ms`. */

@@ -10,7 +10,10 @@ export interface MetricsOptions {
   readonly durationBuckets: readonly number[];
   /** Span of the status page's rates, seconds. @defaultValue 60 */
   readonly windowSeconds: number;
-  /** Clock, ms since the epoch (tests inject one). @defaultValue Date.now */
+  /**
+   * Clock, ms since the epoch. The default is sampled every 100 ms (the status windows only need
+   * the second); an injected clock is read on every request. @defaultValue Date.now
+   */
   readonly now: () => number;
 }
 

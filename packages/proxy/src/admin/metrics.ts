@@ -7,7 +7,7 @@ import type { UpstreamObserver, UpstreamOutcome } from '../proxy-app.js';
 import { BackendSeries, UpstreamSeries } from './backend-series.js';
 import { registerFamilies } from './metric-families.js';
 import { METRICS_DEFAULTS, type MetricsOptions, validateMetricsOptions } from './metrics-defaults.js';
-import { RollingWindow } from './rolling-window.js';
+import { exactClock, RollingWindow, sampledClock } from './rolling-window.js';
 import type { RawBackend, StatusRaw, StatusRoute } from './status-model.js';
 
 /** prom-client default metrics that are gauges with a `_total` suffix. */
@@ -40,7 +40,7 @@ export interface Metrics {
   text(): Promise<string>;
   /** This process's status data; `listening`/`draining` come from the proxy server. */
   statusRaw(proxy: { readonly listening: boolean; readonly draining: boolean }): StatusRaw;
-  /** Stops listening to the balancers' health checks. */
+  /** Stops listening to the balancers' health checks and stops the window clock. */
   close(): void;
 }
 
@@ -64,7 +64,9 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): Metrics {
   /** The hot-path cache: backend id → the series its attempts count in. */
   const byBackend = new Map<string, BackendSeries>();
   const downstream = new Float64Array(1000);
-  const downstreamWindow = new RollingWindow(o.windowSeconds, o.now);
+  // The default clock is sampled (cheap per request); an injected one is read exactly.
+  const clock = o.now === METRICS_DEFAULTS.now ? sampledClock(o.now) : exactClock(o.now);
+  const downstreamWindow = new RollingWindow(o.windowSeconds, clock.second);
   let routes: readonly StatusRoute[] = [];
 
   function upstreamSeries(name: string): UpstreamSeries {
@@ -76,7 +78,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): Metrics {
   function backendIn(upstream: string, id: string): BackendSeries {
     const u = upstreamSeries(upstream);
     let b = u.backends.get(id);
-    if (b === undefined) u.backends.set(id, (b = new BackendSeries(u, id, o.windowSeconds, o.now)));
+    if (b === undefined) u.backends.set(id, (b = new BackendSeries(u, id, o.windowSeconds, clock.second)));
     return b;
   }
 
@@ -214,6 +216,7 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): Metrics {
       };
     },
     close() {
+      clock.stop();
       for (const name of [...balancers.keys()]) removeUpstream(name);
     },
   };

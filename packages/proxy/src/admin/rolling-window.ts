@@ -42,21 +42,21 @@ export class RollingWindow {
   readonly #latency: Float64Array;
   readonly #startSecond: number;
 
-  /** `now`: milliseconds since the epoch (injected for tests). */
+  /** `second`: the current whole second since the epoch (see {@link sampledClock}). */
   constructor(
     size: number,
-    readonly now: () => number = Date.now,
+    readonly second: () => number,
   ) {
     this.#size = size;
     this.#stamp = new Float64Array(size).fill(-1);
     this.#requests = new Float64Array(size);
     this.#errors = new Float64Array(size);
     this.#latency = new Float64Array(size * BUCKETS);
-    this.#startSecond = Math.floor(now() / 1000);
+    this.#startSecond = second();
   }
 
   #slot(): number {
-    const second = Math.floor(this.now() / 1000);
+    const second = this.second();
     const slot = second % this.#size;
     if (this.#stamp[slot] !== second) {
       this.#stamp[slot] = second;
@@ -85,7 +85,7 @@ export class RollingWindow {
 
   /** The totals of the last `size` seconds, the current one included. */
   totals(): WindowTotals {
-    const second = Math.floor(this.now() / 1000);
+    const second = this.second();
     const oldest = second - this.#size + 1;
     let requests = 0;
     let errors = 0;
@@ -131,4 +131,30 @@ export function quantileMs(latency: readonly number[], q: number): number | null
     if (seen >= rank) return LATENCY_BOUNDS_MS[Math.min(b, LATENCY_BOUNDS_MS.length - 1)] as number;
   }
   return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1] as number;
+}
+
+/** A source of the current whole second for the windows. */
+export interface SecondsClock {
+  second(): number;
+  /** Stops the sampling timer, if any. */
+  stop(): void;
+}
+
+/**
+ * The current second of `now()`, sampled every 100 ms by an unreferenced timer rather than read
+ * per request: on virtual machines without a fast clock source every clock read is a system call,
+ * and the windows only need the second.
+ */
+export function sampledClock(now: () => number): SecondsClock {
+  let current = Math.floor(now() / 1000);
+  const timer = setInterval(() => {
+    current = Math.floor(now() / 1000);
+  }, 100);
+  timer.unref();
+  return { second: () => current, stop: () => clearInterval(timer) };
+}
+
+/** The current second of `now()`, read on every call (an injected test clock). */
+export function exactClock(now: () => number): SecondsClock {
+  return { second: () => Math.floor(now() / 1000), stop() {} };
 }
