@@ -38,7 +38,7 @@ export function answerPrimary(metrics: Metrics, status: () => StatusRaw): () => 
 
 /** Asks every live worker for its status data; resolves with the answers that came within {@link STATUS_WAIT_MS}. */
 function workersStatus(nextId: () => number): Promise<StatusRaw[]> {
-  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
   const id = nextId();
   return new Promise((resolve) => {
     const answers: StatusRaw[] = [];

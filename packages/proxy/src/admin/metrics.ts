@@ -71,14 +71,20 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): Metrics {
 
   function upstreamSeries(name: string): UpstreamSeries {
     let u = series.get(name);
-    if (u === undefined) series.set(name, (u = new UpstreamSeries(name, o.durationBuckets)));
+    if (u === undefined) {
+      u = new UpstreamSeries(name, o.durationBuckets);
+      series.set(name, u);
+    }
     return u;
   }
 
   function backendIn(upstream: string, id: string): BackendSeries {
     const u = upstreamSeries(upstream);
     let b = u.backends.get(id);
-    if (b === undefined) u.backends.set(id, (b = new BackendSeries(u, id, o.windowSeconds, clock.second)));
+    if (b === undefined) {
+      b = new BackendSeries(u, id, o.windowSeconds, clock.second);
+      u.backends.set(id, b);
+    }
     return b;
   }
 

@@ -98,7 +98,10 @@ export function mergeRaw(raws: readonly StatusRaw[]): StatusRaw {
   for (const raw of raws) {
     for (const u of raw.upstreams) {
       let backends = upstreams.get(u.name);
-      if (backends === undefined) upstreams.set(u.name, (backends = new Map()));
+      if (backends === undefined) {
+        backends = new Map();
+        upstreams.set(u.name, backends);
+      }
       for (const b of u.backends) {
         const seen = backends.get(b.id);
         if (seen === undefined) backends.set(b.id, [b]);

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
-import { backend, HttpPeer } from '@switchyard/core';
-import { httpCheck } from '@switchyard/health';
+import { type Backend, backend, HttpPeer } from '@switchyard/core';
+import { type Discovery, httpCheck } from '@switchyard/health';
 import {
   createAdminServer,
   createBalancer,
@@ -10,7 +10,7 @@ import {
   type StatusDocument,
 } from '@switchyard/proxy';
 import { roundRobin } from '@switchyard/selectors';
-import { deadAddress, startBackend, type TestBackend, waitFor } from '@switchyard/testkit';
+import { deadAddress, startBackend, waitFor } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminGet, sample } from './admin-helpers.js';
 
@@ -182,14 +182,21 @@ describe('metrics', () => {
       () => u.close(),
       () => v.close(),
     );
-    const listeners = new Set<(list: readonly ReturnType<typeof backend>[]) => void>();
+    const listeners = new Set<(list: readonly Backend[]) => void>();
     let current = [backend(u.id), backend(v.id)];
-    const balancer = createBalancer({
-      discovery: {
-        discover: async () => current,
-        on: (_e: 'change', l: (list: readonly ReturnType<typeof backend>[]) => void) => void listeners.add(l),
-        off: (_e: 'change', l: (list: readonly ReturnType<typeof backend>[]) => void) => void listeners.delete(l),
+    const discovery: Discovery = {
+      discover: async () => current,
+      on(_event, listener) {
+        listeners.add(listener);
+        return discovery;
       },
+      off(_event, listener) {
+        listeners.delete(listener);
+        return discovery;
+      },
+    };
+    const balancer = createBalancer({
+      discovery,
       selector: roundRobin,
     });
     await balancer.ready();

@@ -97,7 +97,9 @@ describe('the status page', () => {
       expect(elapsed).toBeLessThan(2000);
       const color = await page.$eval(
         `tr[data-backend="${victim.id}"] td`,
-        (td) => getComputedStyle(td).backgroundColor,
+        (td) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(td)
+            .backgroundColor,
       );
       expect(color).toBe('rgb(253, 232, 232)');
       const others = await page.$$eval('tr[data-backend][data-state="healthy"]', (trs) => trs.length);
