@@ -45,6 +45,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   #abort: ((err?: Error) => void) | undefined;
   #attemptStart = 0;
   #attemptOpen = false;
+  /** The client went away: the attempt's failure is not the upstream's (no error code for observers). */
+  #cancelled = false;
   /** The failure that caused the current retry, reported if no peer is left. */
   #retryCause: unknown;
 
@@ -204,6 +206,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   }
 
   cancelAttempt(): void {
+    this.#cancelled = true;
     this.#abort?.(new Error('downstream closed before the response ended'));
     this.#endAttempt('error');
   }
@@ -273,7 +276,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       resent: this.#resent,
     });
     const error = attemptError(kind, decision, decided, this.#peer?.id);
-    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
+    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 && !this.#cancelled ? errorCode(error) : undefined);
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
