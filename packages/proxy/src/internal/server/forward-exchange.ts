@@ -276,7 +276,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       resent: this.#resent,
     });
     const error = attemptError(kind, decision, decided, this.#peer?.id);
-    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 && !this.#cancelled ? errorCode(error) : undefined);
+    this.#endAttempt(
+      attemptOutcome(kind, decision),
+      relay.status === 0 && !this.#cancelled ? errorCode(error) : undefined,
+    );
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
