@@ -105,6 +105,9 @@ export interface Balancer {
 /** Told the result of one active health check. */
 export type CheckListener = (backend: Backend, ok: boolean) => void;
 
+/** How often a balancer whose selector recomputes itself without unready backends looks at that set again, ms. */
+const OUT_SET_RECHECK_MS = 250;
+
 /** Selector pulls per pick by default: {@link BALANCER_DEFAULTS}. */
 export const DEFAULT_MAX_ITERATIONS = BALANCER_DEFAULTS.maxIterations;
 
@@ -131,6 +134,34 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
   const { monitor, owned } = toHealth(options.health, initial, outlier, checkListeners);
   let closed = false;
   let changes = 0;
+  // What select() walks: `selector`, or for a selector that recomputes itself without the
+  // backends that are not ready (`Selector.without`, e.g. HAProxy's map), that recomputation.
+  let active: Selector = selector;
+  let outIds = '';
+  let outTimer: NodeJS.Timeout | undefined;
+  function refreshActive(): void {
+    const without = selector.without;
+    if (without === undefined || closed) {
+      active = selector;
+      return;
+    }
+    const out = new Set<string>();
+    for (const b of current) if (!isReady(b.id)) out.add(b.id);
+    const key = [...out].join('\n');
+    if (key !== outIds || active === selector) {
+      outIds = key;
+      active = out.size === 0 ? selector : without.call(selector, out);
+    }
+    // Ejections end lazily (on the next isReady), and the recomputed selector never yields the
+    // ejected backend again: look at the out set every 250 ms while it is not empty.
+    if (out.size > 0 && outTimer === undefined) {
+      outTimer = setInterval(refreshActive, OUT_SET_RECHECK_MS);
+      outTimer.unref();
+    } else if (out.size === 0 && outTimer !== undefined) {
+      clearInterval(outTimer);
+      outTimer = undefined;
+    }
+  }
 
   function apply(next: readonly Backend[]): void {
     if (closed || sameMembers(current, next)) return;
@@ -142,6 +173,8 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     monitor?.setBackends(current);
     outlier?.setBackends(current);
     tracker?.retain(members);
+    active = rebuilt;
+    refreshActive();
     logger.info({ backends: current.map((b) => b.id) }, 'backend set changed, selector rebuilt');
   }
 
@@ -160,6 +193,11 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     if (change.healthy && outlier?.isEjected(change.backend.id)) outlier.reinstate(change.backend.id);
   };
   if (monitor !== undefined && outlier !== undefined && !owned) monitor.on('change', onHealthChange);
+  // Readiness changes recompute a selector that has `without` (a no-op for the others).
+  monitor?.on('change', refreshActive);
+  outlier?.on('eject', refreshActive);
+  outlier?.on('reinstate', refreshActive);
+  refreshActive();
   // The `recovered` capability (a slow-start factory ramps the backend again).
   const { recovered } = factory;
   if (monitor !== undefined && recovered !== undefined) {
@@ -194,13 +232,14 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
       tracker?.start(peer.id);
     },
     onFinish(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void {
-      // Every start is finished, members or not, so in-flight counts never leak. An 'error'
-      // (client gone, stale socket) says nothing about the upstream's latency: no sample.
-      tracker?.finish(peer.id, outcome === 'error' ? undefined : durationMs);
+      // Every start is finished, members or not, so in-flight counts never leak. An 'error' or a
+      // 'cancelled' (stale socket, client gone) says nothing about the upstream's latency: no sample.
+      const notUpstreamFault = outcome === 'error' || outcome === 'cancelled';
+      tracker?.finish(peer.id, notUpstreamFault ? undefined : durationMs);
       // Proof of health for a monitor with `skipOnTraffic` (a no-op without it).
       if (outcome === 'success') monitor?.reportTraffic(peer.id);
-      // 'error' is not the upstream's fault (e.g. the client went away): it says nothing about health.
-      if (outlier === undefined || outcome === 'error') return;
+      // Neither is the upstream's fault: they say nothing about health.
+      if (outlier === undefined || notUpstreamFault) return;
       const id = peer.id;
       if (members.has(id)) outlier.record(id, outcome);
     },
@@ -208,7 +247,7 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
 
   return {
     select(key, request, accept) {
-      for (const b of candidates(selector.select(key, request), maxIterations)) {
+      for (const b of candidates(active.select(key, request), maxIterations)) {
         const ok = isReady(b.id);
         if (accept === undefined ? ok : accept(b, ok)) return b;
       }
@@ -227,6 +266,10 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     async close() {
       if (closed) return;
       closed = true;
+      if (outTimer !== undefined) clearInterval(outTimer);
+      monitor?.off('change', refreshActive);
+      outlier?.off('eject', refreshActive);
+      outlier?.off('reinstate', refreshActive);
       discovery?.off?.('change', onChange);
       if (monitor !== undefined && !owned) monitor.off('change', onHealthChange);
       await Promise.all([monitor?.stop(), discovery?.close?.()]);

@@ -41,6 +41,7 @@ export {
 export type { AccessRecord } from './internal/server/access-log.js';
 export { haproxyKeyExtractor, type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
+  ForwardedHeaders,
   ProxyApp,
   ProxyCtx,
   ProxyServer,
@@ -54,7 +55,7 @@ export type {
 } from './proxy-app.js';
 export { createProxyServer } from './proxy-server.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-export { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
+export { FORWARDED_HEADERS_VALUES, PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
 export {
   type BalancerTiers,
   createUpstreamPeer,

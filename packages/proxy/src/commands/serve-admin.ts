@@ -60,17 +60,13 @@ export function serveAdmin(config: ResolvedConfig): ServeAdmin {
 }
 
 /** The cluster primary's admin listener for `config.admin`; logs its URL (or why it could not listen). */
-export function servePrimaryAdmin(
-  config: ResolvedConfig | undefined,
-  log: (line: string) => void,
-): AdminServer | undefined {
-  const a = config?.admin;
+export function servePrimaryAdmin(config: ResolvedConfig, logger: Logger): AdminServer | undefined {
+  const a = config.admin;
   if (a === undefined) return undefined;
   const server = serveClusterAdmin({ ...ADMIN_LISTEN_DEFAULTS, host: a.host, port: a.port, token: a.token });
   server.listen().then(
-    (address) => log(`switchyard primary ${process.pid}: admin on ${urlOf(address)}/status`),
-    (err: unknown) =>
-      log(`switchyard primary ${process.pid}: admin cannot listen on ${a.host}:${a.port} (${errorText(err)})`),
+    (address) => logAdmin(logger, urlOf(address)),
+    (err: unknown) => logger.error({ err: errorText(err) }, `admin cannot listen on ${a.host}:${a.port}`),
   );
   return server;
 }

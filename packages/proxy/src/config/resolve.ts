@@ -66,6 +66,7 @@ export interface ResolvedConfig {
   readonly logFlushMs: number;
   readonly logLevel: ParsedConfig['logLevel'];
   readonly trustedProxies: readonly string[];
+  readonly forwardedHeaders: ParsedConfig['forwardedHeaders'];
   readonly workers: number;
   /** The admin listener; undefined when off. Its `token` is a secret: never print it. */
   readonly admin: { readonly host: string; readonly port: number; readonly token: string | undefined } | undefined;
@@ -145,6 +146,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     logFlushMs: config.logFlushMs,
     logLevel: config.logLevel,
     trustedProxies: config.trustedProxies,
+    forwardedHeaders: config.forwardedHeaders,
     workers: config.workers,
     admin: config.admin === undefined ? undefined : { ...splitListen(config.admin.listen), token: config.admin.token },
     server,

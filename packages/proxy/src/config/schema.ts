@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { ADMIN_LISTEN_DEFAULTS } from '../admin/admin-defaults.js';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
-import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
+import type { ForwardedHeaders } from '../proxy-app.js';
+import { FORWARDED_HEADERS_VALUES, PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
@@ -259,6 +260,11 @@ export const configSchema = object({
   trustedProxies: z
     .array(z.string({ error: 'an IP address' }), { error: 'an array of IP addresses' })
     .default([...S.trustedProxies]),
+  forwardedHeaders: z
+    .enum(FORWARDED_HEADERS_VALUES as [ForwardedHeaders, ...ForwardedHeaders[]], {
+      error: FORWARDED_HEADERS_VALUES.map((v) => `"${v}"`).join(', '),
+    })
+    .default(S.forwardedHeaders),
   workers: int(1, 256).default(1),
   admin: adminSchema.optional(),
   server: server.default({

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyApp, ProxyServerOptions, UpstreamObserver } from '../../proxy-app.js';
+import type { FailureWarnings } from './failure-warnings.js';
 import type { PoolCache } from './pool-cache.js';
 
 /** What every request of one server shares, resolved once at start-up. */
@@ -14,6 +15,8 @@ export interface ServerState<C> {
   readonly observers: readonly UpstreamObserver[];
   /** The observers with an `onRequestEnd` hook: the access record is built when this is non-empty. */
   readonly endObservers: readonly UpstreamObserver[];
+  /** Why upstream attempts fail, at warn, once per backend per minute. */
+  readonly warnings: FailureWarnings;
   readonly trusted: ReadonlySet<string>;
   readonly proto: 'http' | 'https';
   readonly maxAttempts: number;
