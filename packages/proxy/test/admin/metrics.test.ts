@@ -108,6 +108,34 @@ describe('metrics', () => {
     expect(sample(body, 'switchyard_downstream_requests_total', { code: '503' })).toBe(6);
   });
 
+  it('counts a client that went away as 499, and not as an upstream error', async () => {
+    const { a, b, dead, port, adminPort } = await rig();
+    a.mode = 'hang';
+    b.mode = 'hang';
+    const req = request({ host: '127.0.0.1', port, path: '/gone', agent: false });
+    req.on('error', () => {});
+    req.end();
+    await waitFor('the request to reach a backend', () => a.requests.length + b.requests.length > 0, 5000, 20);
+    req.destroy();
+    await waitFor(
+      'the 499',
+      async () =>
+        sample((await adminGet(adminPort, '/metrics')).body, 'switchyard_downstream_requests_total', {
+          code: '499',
+        }) === 1,
+      5000,
+      50,
+    );
+    const body = (await adminGet(adminPort, '/metrics')).body;
+    for (const id of [a.id, b.id]) {
+      expect(sample(body, 'switchyard_upstream_errors_total', { backend: id })).toBeNaN();
+      expect(sample(body, 'switchyard_backend_inflight', { backend: id })).toBe(0);
+    }
+    // Only the dead backend, if it was tried first, has errors: refused connections.
+    const refused = sample(body, 'switchyard_upstream_errors_total', { backend: dead });
+    expect(Number.isNaN(refused) || refused === 1).toBe(true);
+  });
+
   it('counts a request the client abandoned under the status its record carries (499)', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const record = {
