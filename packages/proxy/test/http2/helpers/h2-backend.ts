@@ -22,6 +22,8 @@ export interface H2Backend {
   readonly id: string;
   readonly port: number;
   readonly seen: H2Seen[];
+  /** HTTP/2 sessions (connections) accepted so far. */
+  readonly sessionsOpened: number;
   /** Answers each request once its body is in; the default echoes `name` and the body size. */
   handler: (req: Http2ServerRequest, res: Http2ServerResponse, seen: H2Seen) => void;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startH2Backend(name: string, tls?: CertKey): Promise<H2Bac
     id: '',
     port: 0,
     seen: [],
+    sessionsOpened: 0,
     handler: (_req, res, seen) => {
       res.setHeader('x-backend', name);
       res.end(`${name} ${seen.body.length}`);
@@ -47,6 +50,7 @@ export async function startH2Backend(name: string, tls?: CertKey): Promise<H2Bac
   };
   const sessions = new Set<{ destroy(): void }>();
   server.on('session', (s) => {
+    (backend as { sessionsOpened: number }).sessionsOpened++;
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });
