@@ -15,7 +15,7 @@ const BASE: [string, string][] = [
 ];
 
 function flat(pairs: readonly (readonly [string, string])[]): string[] {
-  return pairs.flatMap(([n, v]) => [n, v]);
+  return pairs.flat();
 }
 
 /** Request heads RFC 9113 §8.2–8.3 calls malformed, each with the rule it breaks. */

@@ -127,7 +127,11 @@ describe('header rules across versions', () => {
       res.end(Buffer.from([0, 0, 0, 0, 0]));
     };
     const { port } = await proxy(peersApp([peer(b.id, { options: { alpn: 'h2' } })]), { h2c: true, accessLog: false });
-    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/pkg.Svc/Call', te: 'trailers' }, 'x');
+    const reply = await h2Request(
+      await session(port),
+      { ':method': 'POST', ':path': '/pkg.Svc/Call', te: 'trailers' },
+      'x',
+    );
     expect(reply.status).toBe(200);
     expect(reply.trailers?.['grpc-status']).toBe('0');
     expect(reply.trailers?.['grpc-message']).toBe('fine');
@@ -168,7 +172,7 @@ describe('streams', () => {
     };
     const peers = [peer(u.id), peer(b.id, { options: { alpn: 'h2' } })];
     const { port } = await proxy(
-      { upstreamPeer: (session) => (peers[session.path === '/h2' ? 1 : 0] as never) },
+      { upstreamPeer: (session) => peers[session.path === '/h2' ? 1 : 0] as never },
       { h2c: true, accessLog: false },
     );
     const s = await session(port);
