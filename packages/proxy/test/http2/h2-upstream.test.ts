@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { constants } from 'node:http2';
+import { constants, createServer } from 'node:http2';
 import { waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { peer, peersApp, responseText } from '../helpers/server-client.js';
@@ -139,6 +139,37 @@ describe('header rules across versions', () => {
     expect(raw[raw.indexOf('te') + 1]).toBe('trailers');
   });
 
+  it('h1 response → h2 client: hop-by-hop fields dropped, repeated fields and every Set-Cookie kept', async () => {
+    const u = await upstream();
+    u.handler = (_req, res) => {
+      res.writeHead(200, [
+        'connection',
+        'keep-alive, x-hop',
+        'x-hop',
+        'gone',
+        'keep-alive',
+        'timeout=5',
+        'set-cookie',
+        'a=1',
+        'set-cookie',
+        'b=2',
+        'x-dup',
+        'one',
+        'x-dup',
+        'two',
+      ]);
+      res.end('ok');
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, accessLog: false });
+    const reply = await h2Request(await session(port), { ':path': '/' });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(reply.headers['x-dup']).toBe('one, two');
+    expect(reply.headers['x-hop']).toBeUndefined();
+    expect(reply.headers['keep-alive']).toBeUndefined();
+    expect(reply.headers.connection).toBeUndefined();
+  });
+
   it('h1 chunked response trailers reach an h2 client', async () => {
     const u = await upstream();
     u.handler = (_req, res) => {
@@ -231,4 +262,80 @@ describe('streams', () => {
     const reply = await h2Request(s, { ':method': 'POST', ':path': '/up' }, Buffer.alloc(up, 2));
     expect(JSON.parse(reply.body.toString()).bodyBytes).toBe(up);
   });
+
+  it('full duplex over h2 → h2c: each message is echoed back before the client sends the next', async () => {
+    // Answers at once and echoes every chunk as it arrives (H2Backend answers after the body).
+    const echo = createServer();
+    echo.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.on('data', (c: Buffer) => stream.write(c));
+      stream.on('end', () => stream.end());
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => echo.close(resolve)));
+    const echoPort = (echo.address() as { port: number }).port;
+    const { port } = await proxy(peersApp([peer(`127.0.0.1:${echoPort}`, { options: { alpn: 'h2' } })]), {
+      h2c: true,
+      accessLog: false,
+    });
+    const s = await session(port);
+    const stream = s.request({ ':method': 'POST', ':path': '/duplex', te: 'trailers' }, { endStream: false });
+    const received: string[] = [];
+    const next = () => new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString())));
+    for (let i = 0; i < 5; i++) {
+      const reply = next();
+      stream.write(`msg${i}`);
+      received.push(await reply);
+    }
+    stream.end();
+    expect(received).toEqual(['msg0', 'msg1', 'msg2', 'msg3', 'msg4']);
+  });
+
+  it('a backend that stops reading holds a large upload back (backpressure towards the client)', async () => {
+    const u = await upstream();
+    let release: (() => void) | undefined;
+    let received = 0;
+    u.handler = (req, res) => {
+      req.pause();
+      release = () => {
+        req.on('data', (c: Buffer) => {
+          received += c.length;
+        });
+        req.on('end', () => res.end('done'));
+        req.resume();
+      };
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, accessLog: false });
+    const s = await session(port);
+    const total = 64 * 1024 * 1024;
+    const stream = s.request({ ':method': 'POST', ':path': '/slow-reader' }, { endStream: false });
+    stream.on('error', () => {});
+    const chunk = Buffer.alloc(64 * 1024, 5);
+    let sent = 0;
+    // Bounded: at most total / chunk writes, each waiting for drain when refused.
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!stream.write(chunk)) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      stream.end();
+    };
+    pump();
+    await waitFor('the upstream request', () => release !== undefined, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sent).toBeLessThan(total / 4);
+    release?.();
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      stream.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      stream.on('end', () => resolve(text));
+    });
+    expect(body).toBe('done');
+    expect(received).toBe(total);
+  }, 60_000);
 });
