@@ -44,6 +44,39 @@ describe('upstream h2c (alpn on a cleartext peer)', () => {
     expect(b.sessionsOpened).toBe(1);
   });
 
+  it("bodiless requests share one upstream connection, within the backend's SETTINGS_MAX_CONCURRENT_STREAMS", async () => {
+    const backend = createServer({ settings: { maxConcurrentStreams: 5 } });
+    let sessions = 0;
+    let active = 0;
+    let maxActive = 0;
+    backend.on('session', () => {
+      sessions++;
+    });
+    backend.on('stream', (stream) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      stream.resume();
+      stream.on('end', () =>
+        setTimeout(() => {
+          active--;
+          stream.respond({ ':status': 200 });
+          stream.end('ok');
+        }, 50),
+      );
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => backend.close(resolve)));
+    const id = `127.0.0.1:${(backend.address() as { port: number }).port}`;
+    const { port } = await proxy(peersApp([peer(id, { options: { alpn: 'h2' } })]), { h2c: true, accessLog: false });
+    const s = await session(port);
+    // The first request opens the connection; the next 20 find it open.
+    expect((await h2Request(s, { ':path': '/warm' })).status).toBe(200);
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => h2Request(s, { ':path': `/m${i}` })));
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(sessions).toBe(1);
+    expect(maxActive).toBe(5);
+  });
+
   it("alpn 'h2h1' on a cleartext peer stays HTTP/1.1", async () => {
     const u = await upstream();
     const { port } = await proxy(peersApp([peer(u.id, { options: { alpn: 'h2h1' } })]), { accessLog: false });
