@@ -1,4 +1,5 @@
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { HttpPeer, backend as parseBackend } from '@switchyard/core';
 import { roundRobin } from '@switchyard/selectors';
@@ -55,6 +56,27 @@ describe('downstream HTTP/2', () => {
     expect(JSON.parse(posted.body.toString()).bodyBytes).toBe(100_000);
     expect((await send(port, '/h1')).status).toBe(200);
     expect(u.requests.length).toBe(3);
+  });
+
+  it('an HTTP/1.1 request line claiming HTTP/2.0 stays an HTTP/1.1 exchange (h2c on or off)', async () => {
+    const u = await upstream();
+    for (const h2c of [true, false]) {
+      const { port } = await proxy(peersApp([peer(u.id)]), { h2c, accessLog: false });
+      const head = await new Promise<string>((resolve, reject) => {
+        const socket = netConnect(port, '127.0.0.1', () => socket.write('GET /v HTTP/2.0\r\nHost: a\r\n\r\n'));
+        let text = '';
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.includes('\r\n\r\n')) {
+            socket.destroy();
+            resolve(text.slice(0, text.indexOf('\r\n')));
+          }
+        });
+        socket.on('error', reject);
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 \d{3} /);
+      expect((await send(port, '/after')).status).toBe(200);
+    }
   });
 
   it('without h2c a cleartext listener does not speak HTTP/2', async () => {
@@ -144,6 +166,21 @@ describe('downstream HTTP/2', () => {
     const reply = await h2Request(await session(port), { ':path': '/' });
     expect(reply.status).toBe(503);
     expect(reply.body.toString()).toContain('no healthy backend');
+  });
+
+  it('keepAliveTimeout closes an idle h2 connection, but not one whose stream is still open', async () => {
+    const u = await upstream({ name: 'slow', delayMs: 1200 });
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, keepAliveTimeout: 300, accessLog: false });
+    const idle = await session(port);
+    const busy = await session(port);
+    const idleClosed = new Promise<number>((resolve) => {
+      const started = performance.now();
+      idle.once('close', () => resolve(performance.now() - started));
+    });
+    const slow = await h2Request(busy, { ':path': '/slow' });
+    expect(slow.status).toBe(200);
+    expect(busy.closed).toBe(false);
+    expect(await idleClosed).toBeLessThan(1200 + 5000);
   });
 
   it('close() sends GOAWAY to h2 sessions and lets their open streams finish', async () => {
