@@ -161,6 +161,14 @@ describe('downstream HTTP/2', () => {
     expect(JSON.parse(reply.body.toString()).bodyBytes).toBe(7);
   });
 
+  it('CONNECT over h2 is answered 405 (by node:http2, no connect listener) and never reaches a backend', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, accessLog: false });
+    const reply = await h2Request(await session(port), { ':method': 'CONNECT', ':authority': 'elsewhere.example:443' });
+    expect(reply.status).toBe(405);
+    expect(u.requests.length).toBe(0);
+  });
+
   it('no backend left: the h2 client gets the error response (503)', async () => {
     const { port } = await proxy(peersApp([]), { h2c: true, accessLog: false });
     const reply = await h2Request(await session(port), { ':path': '/' });
