@@ -29,6 +29,8 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   maxHeaderSize: 16_384,
   maxHeadersCount: 2000,
   keepAliveTimeout: 5_000,
+  http2: true,
+  h2c: false,
 });
 
 /** The values `forwardedHeaders` accepts. */
@@ -97,6 +99,8 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     invalidOption('proxy server headersTimeout', `at most requestTimeout (${o.requestTimeout})`, o.headersTimeout);
   }
   if (typeof o.accessLog !== 'boolean') invalidOption('proxy server accessLog', 'a boolean', o.accessLog);
+  if (typeof o.http2 !== 'boolean') invalidOption('proxy server http2', 'a boolean', o.http2);
+  if (typeof o.h2c !== 'boolean') invalidOption('proxy server h2c', 'a boolean', o.h2c);
   if (!Array.isArray(o.trustedProxies)) {
     invalidOption('proxy server trustedProxies', 'an array of IP address strings', o.trustedProxies);
   }

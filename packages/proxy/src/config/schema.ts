@@ -244,6 +244,8 @@ const server = object({
   maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
   shutdownTimeoutMs: ms().default(SERVE_CLOSE_DEFAULTS.deadlineMs),
   drainMs: ms().default(SERVE_CLOSE_DEFAULTS.drainMs),
+  http2: bool().default(S.http2),
+  h2c: bool().default(S.h2c),
 });
 
 const A = ADMIN_LISTEN_DEFAULTS;
@@ -298,6 +300,8 @@ export const configSchema = object({
     maxHeaderSize: S.maxHeaderSize,
     shutdownTimeoutMs: SERVE_CLOSE_DEFAULTS.deadlineMs,
     drainMs: SERVE_CLOSE_DEFAULTS.drainMs,
+    http2: S.http2,
+    h2c: S.h2c,
   }),
 });
 
