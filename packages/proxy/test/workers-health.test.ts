@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { type ServeProcess, startBackend, startServe, type TestBackend, waitFor } from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,16 @@ function getStatus(port: number, path: string, agent: false | import('node:http'
     req.on('error', reject);
     req.end();
   });
+}
+
+/** True while `pid` runs (a zombie waiting to be reaped has exited: it counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 const listeningPids = (serve: ServeProcess): number[] =>
@@ -209,6 +220,10 @@ describe('serve --workers: passive ejection is shared', () => {
       const statuses = await Promise.all(Array.from({ length: 24 }, (_, i) => getStatus(serve.port, `/ok-${i}`)));
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(failing.traffic()).toBe(seen);
+      // The checks live in the primary, which never dies alone: its workers exit with it.
+      const workers = [...new Set(listeningPids(serve))];
+      process.kill(serve.servingPid(), 'SIGKILL');
+      await waitFor('the workers to exit with their primary', () => workers.every((pid) => !alive(pid)), 10_000, 20);
     } finally {
       await serve.stop();
       await Promise.all([failing.close(), good.close()]);
