@@ -79,8 +79,12 @@ export interface ProxyCtx {
   attempts: number;
 }
 
-/** How one upstream attempt ended. */
-export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error';
+/**
+ * How one upstream attempt ended. `'cancelled'`: the client went away first (its request is
+ * logged 499); like `'error'` (a failure that is not the upstream's own, such as a stale pooled
+ * connection sent again) it says nothing about the upstream's health.
+ */
+export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error' | 'cancelled';
 
 /**
  * Hooks the server calls around each upstream attempt (the balancer feeds outlier detection
@@ -91,6 +95,12 @@ export interface UpstreamObserver {
   /** `durationMs` runs from `onStart` until the response ended, failed or the client aborted. */
   onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void;
 }
+
+/**
+ * Which forwarding fields the proxy emits upstream: `X-Forwarded-For` / `-Proto` / `-Host` and
+ * `X-Real-IP` (`'x-forwarded'`), RFC 7239 `Forwarded` (`'rfc7239'`), or both.
+ */
+export type ForwardedHeaders = 'x-forwarded' | 'rfc7239' | 'both';
 
 /** Certificate and key (PEM) to serve downstream HTTPS with. */
 export interface ProxyTlsOptions {
@@ -108,8 +118,13 @@ export interface ProxyServerOptions {
   readonly logger: Logger | undefined;
   /** Write one access-log line per request at info. @defaultValue true */
   readonly accessLog: boolean;
-  /** Client IPs whose incoming `X-Forwarded-*` are believed and appended to. @defaultValue [] */
+  /**
+   * Client IPs whose incoming `Forwarded`, `X-Real-IP` and `X-Forwarded-*` are believed and
+   * appended to; every other client's are replaced by what the proxy saw. @defaultValue []
+   */
   readonly trustedProxies: readonly string[];
+  /** The forwarding fields emitted upstream. @defaultValue 'x-forwarded' */
+  readonly forwardedHeaders: ForwardedHeaders;
   /** Called around every upstream attempt. @defaultValue [] */
   readonly observers: readonly UpstreamObserver[];
   /** Upper bound on upstream connection pools (one per `HttpPeer.reuseKey()`); the least recently used is closed. @defaultValue 1024 */

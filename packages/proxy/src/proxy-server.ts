@@ -3,6 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
+import { answerClientError, refuseConnect } from './internal/server/early-answers.js';
+import { FailureWarnings } from './internal/server/failure-warnings.js';
 import { Exchange } from './internal/server/forward-exchange.js';
 import { normalizeIp } from './internal/server/forward-headers.js';
 import { PoolCache } from './internal/server/pool-cache.js';
@@ -41,6 +43,7 @@ export function createProxyServer<C = ProxyCtx>(
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,
+    warnings: new FailureWarnings(logger),
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
@@ -83,6 +86,8 @@ export function createProxyServer<C = ProxyCtx>(
     socket.on('error', noop);
     new Exchange(state, req, res, socket, head).start();
   });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => refuseConnect(state, req, socket));
+  server.on('clientError', (err: Error, socket: Socket) => answerClientError(state, err, socket));
   return new NodeProxyServer(server, state);
 }
 

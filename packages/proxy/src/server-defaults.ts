@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { checkInteger, invalidOption } from '@switchyard/core';
-import type { ProxyServerOptions } from './proxy-app.js';
+import type { ForwardedHeaders, ProxyServerOptions } from './proxy-app.js';
 
 /** Longest timer Node accepts, ms (larger values fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -16,6 +16,7 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   logger: undefined,
   accessLog: true,
   trustedProxies: Object.freeze([]) as readonly string[],
+  forwardedHeaders: 'x-forwarded',
   observers: Object.freeze([]) as readonly never[],
   maxPools: 1024,
   // Pingora's upstream_keepalive_pool_size.
@@ -27,6 +28,9 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   maxHeadersCount: 2000,
   keepAliveTimeout: 5_000,
 });
+
+/** The values `forwardedHeaders` accepts. */
+export const FORWARDED_HEADERS_VALUES: readonly ForwardedHeaders[] = Object.freeze(['x-forwarded', 'rfc7239', 'both']);
 
 /** Defaults of `ProxyServer.close()`: in-flight requests get this long to finish (ms, 0 to 2^31 - 1). */
 export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number }> = Object.freeze({ deadlineMs: 10_000 });
@@ -62,6 +66,13 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     if (typeof ip !== 'string' || isIP(ip) === 0)
       invalidOption(`proxy server trustedProxies[${i}]`, 'an IP address', ip);
   });
+  if (!FORWARDED_HEADERS_VALUES.includes(o.forwardedHeaders)) {
+    invalidOption(
+      'proxy server forwardedHeaders',
+      FORWARDED_HEADERS_VALUES.map((v) => `"${v}"`).join(', '),
+      o.forwardedHeaders,
+    );
+  }
   if (!Array.isArray(o.observers)) {
     invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
   }

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { BackendHealth, HealthChange } from '@switchyard/health';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import type { Balancer } from '../balancer.js';
 import {
   HEALTH_CHANNEL,
@@ -12,7 +12,6 @@ import {
 } from '../cluster/health-messages.js';
 import type { ConfigIssue } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
-import { redactText } from '../config/redact.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { type ConfiguredApp, createConfiguredApp } from '../config/runtime.js';
 import { errorText } from './command.js';
@@ -39,8 +38,8 @@ export interface PrimaryHealth {
 export async function startPrimaryHealth(
   config: ResolvedConfig,
   configPath: string,
+  logger: Logger,
 ): Promise<PrimaryHealth | { issues: ConfigIssue[] }> {
-  const logger = primaryLogger(config);
   let configured: ConfiguredApp;
   try {
     configured = createConfiguredApp(shared(config), { logger });
@@ -183,12 +182,4 @@ function stateOf(h: BackendHealth): SharedBackendState {
     ...(h.lastChangeAt === undefined ? {} : { lastChangeAt: h.lastChangeAt }),
     ...(reason === undefined ? {} : { reason }),
   };
-}
-
-function primaryLogger(config: ResolvedConfig): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { pid: process.pid, role: 'primary' },
-    hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
-  });
 }

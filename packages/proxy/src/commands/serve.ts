@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { joinSharedHealth } from '../cluster/shared-health.js';
 import { configError } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
@@ -91,25 +91,31 @@ export const serveCommand: Command = {
       const flags = relaunchFlags();
       if (flags.length > 0) return relaunch(flags, ['serve', ...args]);
       watchLauncher();
-      if (count > 1) return runPrimary(count, config as ResolvedConfig, resolve(configPath as string));
+      if (count > 1 && config !== undefined) return runPrimary(count, config, resolve(configPath as string));
     }
     return runServer(config, configPath === undefined ? undefined : resolve(configPath));
   },
 };
 
-/** The cluster primary: runs the shared health checks, forks workers, forwards SIGHUP, shuts them down on SIGTERM/SIGINT. */
+/**
+ * The cluster primary: runs the shared health checks, forks workers, forwards SIGHUP, shuts them
+ * down on SIGTERM/SIGINT. It logs through the same JSON logger as the workers
+ * (`component: 'primary'`), so stdout stays one JSON stream.
+ */
 async function runPrimary(count: number, config: ResolvedConfig, configPath: string): Promise<number> {
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-  const health = await startPrimaryHealth(config, configPath);
+  const sink = logSink(config);
+  const logger = serveLogger(config, sink).child({ component: 'primary' });
+  const health = await startPrimaryHealth(config, configPath, logger);
   if ('issues' in health) {
+    sink.close();
     process.stderr.write(`switchyard serve: cannot start\n${errorText(configError(health.issues, configPath))}\n`);
     return 1;
   }
   let stopping = false;
   let restarts = 0;
   for (let i = 0; i < count; i++) cluster.fork();
-  log(`switchyard primary ${process.pid}: started ${count} workers`);
-  return new Promise((done) => {
+  logger.info({ workers: count }, `started ${count} workers`);
+  const finished = new Promise<number>((done) => {
     const stop = () => {
       if (stopping) return;
       stopping = true;
@@ -127,7 +133,10 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
         if (left === 0) void health.close().then(() => done(0));
         return;
       }
-      log(`switchyard worker ${worker.process.pid} exited (${signal ?? code})`);
+      logger.warn(
+        { worker: worker.process.pid, code, signal },
+        `worker ${worker.process.pid} exited (${signal ?? code})`,
+      );
       if (restarts < MAX_WORKER_RESTARTS) {
         restarts++;
         cluster.fork();
@@ -135,6 +144,11 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
         void health.close().then(() => done(1));
       }
     });
+  });
+  // Lines still buffered reach stdout before the process exits.
+  return finished.then((code) => {
+    sink.close();
+    return code;
   });
 }
 
@@ -156,16 +170,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     fallbackPort = true;
   }
   const log = logSink(config);
-  const logger = pino(
-    {
-      level: config.logLevel,
-      base: { pid: process.pid },
-      // A password written into a config value (a discovery path, an address) never reaches the log;
-      // the test for '@' keeps the cost off the lines that cannot hold one.
-      hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
-    },
-    log,
-  );
+  const logger = serveLogger(config, log);
   // A --workers worker takes health from the primary, and serves only once it has the current view.
   const shared = cluster.isWorker ? await joinSharedHealth(logger, WORKER_VIEW_TIMEOUT_MS) : undefined;
   const started = await startServing(config, logger, fallbackPort, shared);
@@ -250,6 +255,20 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   });
 }
 
+/** The JSON logger of a serving process and of the `--workers` primary, writing to `sink`. */
+function serveLogger(config: ResolvedConfig, sink: LogSink): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { pid: process.pid },
+      // A password written into a config value (a discovery path, an address) never reaches the log;
+      // the test for '@' keeps the cost off the lines that cannot hold one.
+      hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
+    },
+    sink,
+  );
+}
+
 /**
  * Where the logs go: stdout, in batches ({@link LogSink}): by default the lines of one event
  * loop turn in one write; with `logBufferBytes` like nginx's `access_log … buffer= flush=`,
@@ -276,6 +295,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   if (before.accessLog !== after.accessLog) out.push('accessLog');
   if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
+  if (before.forwardedHeaders !== after.forwardedHeaders) out.push('forwardedHeaders');
   if (before.logLevel !== after.logLevel) out.push('logLevel');
   if (before.logBufferBytes !== after.logBufferBytes) out.push('logBufferBytes');
   if (before.logFlushMs !== after.logFlushMs) out.push('logFlushMs');

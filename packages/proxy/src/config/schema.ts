@@ -12,7 +12,8 @@ import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
-import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
+import type { ForwardedHeaders } from '../proxy-app.js';
+import { FORWARDED_HEADERS_VALUES, PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
@@ -251,6 +252,11 @@ export const configSchema = object({
   trustedProxies: z
     .array(z.string({ error: 'an IP address' }), { error: 'an array of IP addresses' })
     .default([...S.trustedProxies]),
+  forwardedHeaders: z
+    .enum(FORWARDED_HEADERS_VALUES as [ForwardedHeaders, ...ForwardedHeaders[]], {
+      error: FORWARDED_HEADERS_VALUES.map((v) => `"${v}"`).join(', '),
+    })
+    .default(S.forwardedHeaders),
   workers: int(1, 256).default(1),
   server: server.default({
     headersTimeout: S.headersTimeout,
