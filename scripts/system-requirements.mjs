@@ -60,6 +60,13 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the proxy tests that count open upstream connections',
   },
   {
+    program: 'wrk',
+    debianPackage: 'wrk',
+    paths: ['/usr/bin/wrk'],
+    scope: 'tests',
+    usedBy: 'the drain test (SIGTERM in the middle of a wrk run)',
+  },
+  {
     program: 'python3',
     debianPackage: 'python3-minimal',
     paths: ['/usr/bin/python3'],
@@ -72,6 +79,20 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     paths: ['/usr/bin/mkfifo', '/bin/mkfifo'],
     scope: 'tests',
     usedBy: 'the access-log test that writes to a named pipe',
+  },
+  {
+    program: 'prometheus',
+    debianPackage: 'prometheus',
+    paths: ['/usr/bin/prometheus'],
+    scope: 'tests',
+    usedBy: 'the metrics test (a real Prometheus scrapes a running switchyard serve)',
+  },
+  {
+    program: 'promtool',
+    debianPackage: 'prometheus',
+    paths: ['/usr/bin/promtool'],
+    scope: 'tests',
+    usedBy: 'the metrics test (promtool check metrics on the exposition)',
   },
   {
     program: 'ip',

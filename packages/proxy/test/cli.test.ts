@@ -67,7 +67,7 @@ describe('switchyard check', () => {
     expect(run.code, run.stderr).toBe(0);
     const printed = JSON.parse(run.stdout);
     expect(printed.upstreams.web.backends).toEqual(['127.0.0.1:9001', { address: '127.0.0.1:9002', weight: 2 }]);
-    expect(printed.routes).toEqual([{ prefix: '/', upstream: 'web', failover: [] }]);
+    expect(printed.routes).toEqual([{ prefix: '/', upstream: 'web', failover: [], overprovisioningFactor: 1.4 }]);
     expect(run.stderr).toMatch(/is valid \(1 upstream: web\)/);
   }, 30_000);
 
@@ -446,6 +446,7 @@ describe('switchyard demo', () => {
     expect(run.stdout).toMatch(/✓ bravo is UP/);
     expect(run.stdout).toMatch(/900 requests, 0 failed/);
     expect(run.stdout).toMatch(/only bravo's \d+ keys moved/);
+    expect(run.stdout).toMatch(/admin\s+http:\/\/127\.0\.0\.1:\d+\/status/);
     // Run from the repository root: the closing lines name the example backends and config.
     expect(run.stdout).toContain(`pnpm switchyard serve --config ${DEMO_NEXT_CONFIG}`);
   }, 100_000);

@@ -14,6 +14,8 @@ import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { startPrimaryHealth } from './primary-health.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
+import { logAdmin, serveAdmin, servePrimaryAdmin } from './serve-admin.js';
+import { stopWorkersAccepting, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
 import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
@@ -27,7 +29,9 @@ the proxy in front of them (http://127.0.0.1:8080, or a free port if that is tak
                       run once, in the primary, and every worker shares their view
   --help, -h          this text
 
-Signals: SIGTERM / SIGINT shut down gracefully (in-flight requests finish, exit 0);
+Signals: SIGTERM / SIGINT shut down gracefully: the listener closes, requests on open
+connections are still served (with Connection: close) for server.drainMs, idle
+connections are then closed, in-flight requests finish (exit 0);
 SIGHUP, or saving the config file, reloads it: balancers are rebuilt with the new
 backend set and swapped in without dropping in-flight requests. Listen address,
 workers, TLS and server timeouts need a restart.
@@ -111,6 +115,7 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     process.stderr.write(`switchyard serve: cannot start\n${errorText(configError(health.issues, configPath))}\n`);
     return 1;
   }
+  const admin = servePrimaryAdmin(config, logger);
   let stopping = false;
   let restarts = 0;
   for (let i = 0; i < count; i++) cluster.fork();
@@ -119,7 +124,11 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      // Every worker stops accepting before any starts draining, so no client told to reconnect
+      // by one worker's `Connection: close` lands on the shared listener while it is closing.
+      void stopWorkersAccepting().then(() => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -130,7 +139,7 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     cluster.on('exit', (worker, code, signal) => {
       const left = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (left === 0) void health.close().then(() => done(0));
+        if (left === 0) void Promise.all([health.close(), admin?.close()]).then(() => done(0));
         return;
       }
       logger.warn(
@@ -173,7 +182,8 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   const logger = serveLogger(config, log);
   // A --workers worker takes health from the primary, and serves only once it has the current view.
   const shared = cluster.isWorker ? await joinSharedHealth(logger, WORKER_VIEW_TIMEOUT_MS) : undefined;
-  const started = await startServing(config, logger, fallbackPort, shared);
+  const admin = serveAdmin(config);
+  const started = await startServing(config, logger, fallbackPort, shared, admin.observers);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));
     process.off('SIGHUP', onHup);
@@ -182,6 +192,17 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     return 1;
   }
   const { configured, proxy, address } = started;
+  let adminUrl: string | undefined;
+  try {
+    adminUrl = await admin.start(configured, proxy);
+  } catch (err) {
+    await Promise.all([proxy.close({ deadlineMs: 0 }), configured.close(), ...demo.map((b) => b.stop())]);
+    process.off('SIGHUP', onHup);
+    log.close();
+    process.stderr.write(`switchyard serve: cannot start\nadmin.listen: ${errorText(err)}\n`);
+    return 1;
+  }
+  logAdmin(logger, adminUrl);
   const url = `${config.serverTls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   logger.info(
     { url, upstreams: Object.keys(config.upstreams), config: configPath ?? 'embedded default' },
@@ -201,6 +222,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       try {
         const next = loadConfig(configPath);
         await configured.reload(next);
+        admin.sync(configured, next);
         const restartOnly = restartNeeded(config as ResolvedConfig, next);
         config = next;
         logger.info(
@@ -228,6 +250,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     }
   }
   if (pendingHup) onReload('SIGHUP during startup');
+  if (cluster.isWorker) whenPrimaryAsksToStopAccepting(proxy);
 
   return new Promise((done) => {
     let stopping = false;
@@ -239,11 +262,13 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
         process.exit(1);
       }
       stopping = true;
-      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      logger.info({ signal }, 'shutting down: draining connections, finishing in-flight requests');
       watcher?.close();
       process.off('SIGHUP', onHup);
       await reloading;
-      await proxy.close({ deadlineMs: (config as ResolvedConfig).server.shutdownTimeoutMs });
+      const { shutdownTimeoutMs, drainMs } = (config as ResolvedConfig).server;
+      await proxy.close({ deadlineMs: shutdownTimeoutMs, drainMs });
+      await admin.close();
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');
@@ -270,9 +295,9 @@ function serveLogger(config: ResolvedConfig, sink: LogSink): Logger {
 }
 
 /**
- * Where the logs go: stdout, in batches ({@link LogSink}): by default the lines of one event
- * loop turn in one write; with `logBufferBytes` like nginx's `access_log … buffer= flush=`,
- * lines gather until the buffer holds that many bytes or `logFlushMs` passes.
+ * Where the logs go: stdout, in batches ({@link LogSink}): like nginx's `access_log … buffer=
+ * flush=`, lines gather until the buffer holds `logBufferBytes` or `logFlushMs` passes (by
+ * default 16 KiB or 100 ms); with `logBufferBytes` 0, the lines of one event-loop turn in one write.
  */
 function logSink(config: ResolvedConfig): LogSink {
   return new LogSink({
@@ -291,9 +316,10 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (!same(before.listen, after.listen)) out.push('listen');
   if (before.workers !== after.workers) out.push('workers');
+  if (!same(before.admin, after.admin)) out.push('admin');
   if (!same(before.server, after.server)) out.push('server');
   if (before.accessLog !== after.accessLog) out.push('accessLog');
-  if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
+  if (!same(before.retries, after.retries)) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
   if (before.forwardedHeaders !== after.forwardedHeaders) out.push('forwardedHeaders');
   if (before.logLevel !== after.logLevel) out.push('logLevel');

@@ -3,20 +3,25 @@ import {
   createHealthMonitor,
   createOutlierDetector,
   dnsDiscovery,
+  etcdDiscovery,
   fileDiscovery,
   type HealthCheck,
   httpCheck,
   tcpCheck,
 } from '@switchyard/health';
+import { priorityLoad } from '@switchyard/selectors';
+import { ADMIN_LISTEN_DEFAULTS, validateAdminListen } from '../admin/admin-defaults.js';
 import { BALANCER_DEFAULTS, checkMaxIterations } from '../balancer-defaults.js';
+import { RetryBudget } from '../retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
   validateCloseDeadline,
+  validateCloseDrain,
   validateProxyServerOptions,
 } from '../server-defaults.js';
 import { type ConfigIssue, formatPath, valueAt } from './issues.js';
-import { SERVER_OPTION_PATHS } from './server-options.js';
+import { RETRY_BUDGET_FIELDS, SERVER_OPTION_PATHS } from './server-options.js';
 
 // The config schema checks only the JSON types of the fields below; their ranges and the
 // rules between them are the library's own: each group of fields is handed to the factory
@@ -110,9 +115,28 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
       .map(([option, path]) => field(option, ...path)),
     (o) => validateProxyServerOptions({ ...PROXY_SERVER_DEFAULTS, ...o }),
   );
+  run(
+    ['retries'],
+    'retry budget',
+    RETRY_BUDGET_FIELDS.map((f) => field(f, 'retries', f)),
+    (o) => new RetryBudget(o),
+  );
   run(['server'], 'proxy server close', [field('deadlineMs', 'server', 'shutdownTimeoutMs')], (o) =>
     validateCloseDeadline(o.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs),
   );
+  run(['server'], 'proxy server close', [field('drainMs', 'server', 'drainMs')], (o) =>
+    validateCloseDrain(o.drainMs ?? PROXY_CLOSE_DEFAULTS.drainMs),
+  );
+  const routes = valueAt(raw, ['routes']);
+  if (Array.isArray(routes)) {
+    routes.forEach((_, i) => {
+      const at = ['routes', i];
+      run(at, 'priorityLoad', [field('overprovisioning', ...at, 'overprovisioningFactor')], (o) => {
+        if (o.overprovisioning !== undefined) priorityLoad([], o.overprovisioning as number);
+      });
+    });
+  }
+  out.push(...adminIssues(raw, known));
   const upstreams = valueAt(raw, ['upstreams']);
   if (typeof upstreams !== 'object' || upstreams === null) return out;
   for (const name of Object.keys(upstreams)) {
@@ -168,6 +192,14 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
         ],
         (options) => dnsDiscovery({ type: 'A', ...options } as Parameters<typeof dnsDiscovery>[0]),
       );
+    } else if (discovery === 'etcd') {
+      run(
+        d,
+        'etcdDiscovery',
+        ['endpoints', 'prefix', 'dialTimeoutMs', 'retryInitialMs', 'retryMaxMs'].map((f) => field(f, ...d, f)),
+        // A valid set builds a client that has not connected yet; it is closed at once.
+        (options) => void etcdDiscovery(options).close?.(),
+      );
     }
   }
   return out;
@@ -175,3 +207,30 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
 
 /** A check that is never run: the monitor built above only validates its settings. */
 const UNUSED_CHECK: HealthCheck = { check: () => Promise.resolve({ ok: true, durationMs: 0 }) };
+
+/** `admin`: the admin listener's own validator on the listen address and token (a non-loopback host needs a token). */
+function adminIssues(raw: unknown, known: readonly ConfigIssue[]): ConfigIssue[] {
+  const admin = valueAt(raw, ['admin']);
+  if (typeof admin !== 'object' || admin === null || known.some((i) => i.path.startsWith('admin'))) return [];
+  const listen = valueAt(raw, ['admin', 'listen']);
+  const token = valueAt(raw, ['admin', 'token']);
+  try {
+    validateAdminListen({
+      ...ADMIN_LISTEN_DEFAULTS,
+      ...(typeof listen === 'string' ? splitListen(listen) : {}),
+      token: token as string | undefined,
+    });
+    return [];
+  } catch (err) {
+    if (!isLbError(err)) throw err;
+    const match = /^admin server (\w+): (.*)$/s.exec(err.message);
+    const field = match?.[1] === 'token' ? 'admin.token' : 'admin.listen';
+    return [{ path: field, message: match?.[2] ?? err.message }];
+  }
+}
+
+/** `"host:port"` / `"[v6]:port"` (already validated) → host without brackets and port. */
+export function splitListen(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
+}

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { LbError } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { UpstreamObserver } from '../../proxy-app.js';
 
 const kBytesRead = Symbol('switchyard.bytesRead');
 const kBytesWritten = Symbol('switchyard.bytesWritten');
@@ -31,6 +32,8 @@ export interface AccessRecord {
    * for a malformed request. Logs only: it may name internal addresses.
    */
   readonly cause?: string;
+  /** Present (true) when the retry budget refused a retry of this request. */
+  readonly retryRefused?: true;
 }
 
 /** What a request reports for its access-log line, besides the byte counts. */
@@ -40,6 +43,8 @@ export interface AccessFacts {
   readonly status: number;
   readonly backend: string | undefined;
   readonly attempts: number;
+  /** The retry budget refused a retry. @defaultValue false */
+  readonly retryRefused?: boolean;
   readonly elapsedMs: number;
   /** See {@link AccessRecord.cause}. */
   readonly cause?: string | undefined;
@@ -63,7 +68,8 @@ export function accessRecord(
     bytesOut,
   };
   const withError = error === undefined ? record : { ...record, error: error.code };
-  return facts.cause === undefined ? withError : { ...withError, cause: facts.cause };
+  const withCause = facts.cause === undefined ? withError : { ...withError, cause: facts.cause };
+  return facts.retryRefused === true ? { ...withCause, retryRefused: true } : withCause;
 }
 
 /**
@@ -87,7 +93,24 @@ export function takeBytesWritten(socket: Socket): number {
   return since;
 }
 
-/** Writes the access-log line of a request that just ended on `socket`. */
-export function logAccess(log: Logger, facts: AccessFacts, socket: Socket, error: LbError | undefined): void {
-  log.info(accessRecord(facts, takeBytesRead(socket), takeBytesWritten(socket), error), 'request');
+/** The record of a request that just ended on `socket` (marks the socket's byte counts). */
+export function recordOf(facts: AccessFacts, socket: Socket, error: LbError | undefined): AccessRecord {
+  return accessRecord(facts, takeBytesRead(socket), takeBytesWritten(socket), error);
+}
+
+/** Writes `record` to the access log (when on) and hands it to every `onRequestEnd` observer. */
+export function requestEnded(
+  state: { readonly endObservers: readonly UpstreamObserver[]; readonly logger: Logger },
+  log: Logger | undefined,
+  record: AccessRecord,
+): void {
+  log?.info(record, 'request');
+  const observers = state.endObservers;
+  for (let i = 0; i < observers.length; i++) {
+    try {
+      observers[i]?.onRequestEnd?.(record);
+    } catch (err) {
+      state.logger.error({ err }, 'upstream observer threw');
+    }
+  }
 }

@@ -5,7 +5,7 @@ import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
   invalidOption,
-  type LbError,
+  LbError,
   rawHeadersHaveBody,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
@@ -19,7 +19,8 @@ import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
 import { checkTransferCodings } from './transfer-coding.js';
-import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { attemptAnswered, attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -52,6 +53,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   #attemptOpen = false;
   /** The failure that caused the current retry, reported if no peer is left. */
   #retryCause: unknown;
+  #retryRefused = false;
 
   constructor(
     state: ServerState<C>,
@@ -73,6 +75,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   get peerId(): string | undefined {
     return this.#peer?.id;
+  }
+
+  get retryRefused(): boolean {
+    return this.#retryRefused;
   }
 
   /** Runs the request through the phases. */
@@ -120,6 +126,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.finished) return;
     this.#attempts++;
     this.#resent = false;
+    if (this.#attempts === 1) this.#state.retryBudget?.request();
     const ctx = relay.ctx as { attempts?: unknown };
     if (typeof ctx === 'object' && ctx !== null && typeof ctx.attempts === 'number') ctx.attempts = this.#attempts;
     let peer: HttpPeer | Promise<HttpPeer>;
@@ -214,11 +221,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
-  #endAttempt(outcome: UpstreamOutcome): void {
+  #endAttempt(outcome: UpstreamOutcome, error?: string): void {
     if (!this.#attemptOpen) return;
     this.#attemptOpen = false;
     this.#abort = undefined;
-    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart);
+    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart, error);
   }
 
   abortUpstream(err: unknown): void {
@@ -243,7 +250,19 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
-    if (status < 200) return true;
+    if (status < 200) {
+      if (status === 103) relayEarlyHints(this.#session.response, raw);
+      return true;
+    }
+    const http1 = this.#peer?.options.alpn === 'h1';
+    const problem = upstreamFramingProblem(status, raw, this.#session.method, http1);
+    if (problem !== undefined) {
+      // Aborting mid-response makes undici destroy the connection: it is never reused.
+      logRefusedResponse(this.#state.logger, this.#peer?.id, problem);
+      this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
+      return false;
+    }
+    if (this.#attemptOpen) attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     return this.#relay.head(status, raw, resume);
   }
 
@@ -263,6 +282,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       upstream.destroy();
       return;
     }
+    attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     this.#endAttempt('success');
     this.#relay.upgrade(status, raw, upstream);
   }
@@ -277,13 +297,14 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.clientGone) {
       // The client went away (its upload broke off, or its connection closed): a 499, and not the
       // upstream's fault unless connecting to it had failed on its own.
-      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      if (kind === 'connect') this.#endAttempt('connect-error', (err as LbError).code);
+      else this.#endAttempt('cancelled');
       relay.downstreamClosed();
       return;
     }
     let decided: unknown = err;
     if (kind === 'connect') {
-      this.#endAttempt('connect-error');
+      this.#endAttempt('connect-error', (err as LbError).code);
       const failToConnect = this.#state.app.failToConnect;
       try {
         if (failToConnect !== undefined) {
@@ -295,7 +316,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       }
     }
     const { request, response } = this.#session;
-    const decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
+    let decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
       attempt: this.#attempts,
       maxAttempts: this.#state.maxAttempts,
       method: this.#session.method,
@@ -303,9 +324,15 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       answered: relay.status !== 0,
       resent: this.#resent,
     });
-    this.#endAttempt(attemptOutcome(kind, decision));
+    const error = attemptError(kind, decision, decided, this.#peer?.id);
+    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
     // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
     if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
+    if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
+      // Over the retry budget: the request ends with the failure it would have retried.
+      decision = 'fail';
+      this.#retryRefused = true;
+    }
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
@@ -316,7 +343,6 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       else this.#dispatch(this.#session.method, this.#session.uri, this.#headers as string[], true);
       return;
     }
-    const error = attemptError(kind, decision, decided, this.#peer?.id);
     if (decision === 'fail') {
       relay.fail(error);
       return;
@@ -324,4 +350,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#retryCause = error;
     this.#nextAttempt();
   }
+}
+
+/** The `LB_ERR_*` code an unanswered attempt is reported with. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('LB_ERR_') ? code : 'LB_ERR_UPSTREAM_ERROR';
 }

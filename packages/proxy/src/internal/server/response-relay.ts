@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamResponse } from '../../proxy-app.js';
-import { logAccess } from './access-log.js';
+import { recordOf, requestEnded } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
@@ -18,6 +18,8 @@ export interface AttemptSource {
   readonly attempts: number;
   /** The id of the peer of the latest attempt, if any. */
   readonly peerId: string | undefined;
+  /** A retry was refused by the retry budget. */
+  readonly retryRefused: boolean;
   /** Cuts the running attempt (undici then reports `err`), or ends the request with `err` when none runs. */
   abortUpstream(err: unknown): void;
   /** The client went away: the running attempt, if any, is cut and counted as an error. */
@@ -216,7 +218,7 @@ export class ResponseRelay<C> implements ResponseOwner {
     const session = this.#session;
     try {
       const access = state.accessLog;
-      if (access !== undefined) {
+      if (access !== undefined || state.endObservers.length > 0) {
         const source = this.#source;
         const facts = {
           method: session.method,
@@ -224,10 +226,11 @@ export class ResponseRelay<C> implements ResponseOwner {
           status: this.#status,
           backend: source.peerId,
           attempts: source.attempts,
+          retryRefused: source.retryRefused,
           elapsedMs: performance.now() - this.#start,
           cause,
         };
-        logAccess(access, facts, this.#socket, error);
+        requestEnded(state, access, recordOf(facts, this.#socket, error));
       }
       state.app.logging?.(session, error, this.ctx);
     } catch (err) {
