@@ -62,7 +62,7 @@ export async function startServing(
 }
 
 /** Every upstream whose first discovery failed, at `upstreams.<name>.discovery` (or `upstreams.<name>`). */
-async function notReady(configured: ConfiguredApp, config: ResolvedConfig): Promise<ConfigIssue[]> {
+export async function notReady(configured: ConfiguredApp, config: ResolvedConfig): Promise<ConfigIssue[]> {
   const entries = [...configured.balancers()];
   const settled = await Promise.allSettled(entries.map(([, balancer]) => balancer.ready()));
   const issues: ConfigIssue[] = [];
