@@ -12,7 +12,7 @@ import { type Command, EXIT_USAGE, errorText } from './command.js';
 import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
-import { stopWorkersAccepting, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
+import { stopWorkersAccepting, trackListeningWorkers, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
 import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
@@ -100,6 +100,7 @@ function runPrimary(count: number): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   let stopping = false;
   let restarts = 0;
+  trackListeningWorkers();
   for (let i = 0; i < count; i++) cluster.fork();
   log(`switchyard primary ${process.pid}: started ${count} workers`);
   return new Promise((done) => {
@@ -143,6 +144,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   };
   const onHup = () => onReload('SIGHUP');
   process.on('SIGHUP', onHup);
+  const stopAcceptingOnRequest = cluster.isWorker ? whenPrimaryAsksToStopAccepting() : undefined;
   let demo: DemoBackend[] = [];
   let config = initial;
   let fallbackPort = false;
@@ -217,7 +219,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     }
   }
   if (pendingHup) onReload('SIGHUP during startup');
-  if (cluster.isWorker) whenPrimaryAsksToStopAccepting(proxy);
+  stopAcceptingOnRequest?.serving(proxy);
 
   return new Promise((done) => {
     let stopping = false;

@@ -83,7 +83,7 @@ afterEach(async () => {
   backends = [];
 });
 
-describe('drain on SIGTERM under wrk -c64', { timeout: 60_000 }, () => {
+describe('drain on SIGTERM under wrk -c64', { timeout: 120_000 }, () => {
   for (const workers of [1, 2]) {
     it(`${workers === 1 ? 'one process' : '--workers 2'}: 0 read/write errors, 0 non-2xx; the proxy exits 0`, async () => {
       backends = await Promise.all(['b1', 'b2', 'b3'].map((name) => startFaultBackend({ name, delayMs: 2 })));
@@ -94,6 +94,8 @@ describe('drain on SIGTERM under wrk -c64', { timeout: 60_000 }, () => {
             { backends: backends.map((b) => b.id), health: false },
             { accessLog: false, server: { drainMs: 2000, shutdownTimeoutMs: 8000 } },
           ),
+        // Two workers start slowly on a busy host.
+        readyTimeoutMs: 60_000,
         ...(workers > 1 ? { extraArgs: ['--workers', String(workers)] } : {}),
       });
       const wrk = runWrk(serve.port, 64, 6);
