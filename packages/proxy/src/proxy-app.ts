@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { HttpPeer, LbError, RequestInfo } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { RetryBudget, RetryBudgetOptions } from './retry-budget.js';
 
 /**
  * One downstream request as the phases of a {@link ProxyApp} see it: the same object in every
@@ -79,8 +80,12 @@ export interface ProxyCtx {
   attempts: number;
 }
 
-/** How one upstream attempt ended. */
-export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error';
+/**
+ * How one upstream attempt ended. `'cancelled'`: the client went away first (its request is
+ * logged 499); like `'error'` (a failure that is not the upstream's own, such as a stale pooled
+ * connection sent again) it says nothing about the upstream's health.
+ */
+export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error' | 'cancelled';
 
 /**
  * Hooks the server calls around each upstream attempt (the balancer feeds outlier detection
@@ -91,6 +96,12 @@ export interface UpstreamObserver {
   /** `durationMs` runs from `onStart` until the response ended, failed or the client aborted. */
   onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void;
 }
+
+/**
+ * Which forwarding fields the proxy emits upstream: `X-Forwarded-For` / `-Proto` / `-Host` and
+ * `X-Real-IP` (`'x-forwarded'`), RFC 7239 `Forwarded` (`'rfc7239'`), or both.
+ */
+export type ForwardedHeaders = 'x-forwarded' | 'rfc7239' | 'both';
 
 /** Certificate and key (PEM) to serve downstream HTTPS with. */
 export interface ProxyTlsOptions {
@@ -104,12 +115,25 @@ export interface ProxyServerOptions {
   readonly tls: ProxyTlsOptions | undefined;
   /** Upper bound on upstream attempts per request (first try + retries). @defaultValue 3 */
   readonly maxAttempts: number;
+  /**
+   * The server's retry budget: every retry (a next-peer attempt or a resend on a fresh
+   * connection) must fit in it, or the request fails with the error that would have been
+   * retried. Budget options (a {@link RetryBudget} is built from them), a `RetryBudget` to share
+   * or read, or `false` for none. The server's budget is `ProxyServer.retryBudget`.
+   * @defaultValue `{}` (a budget with `RETRY_BUDGET_DEFAULTS`: 20% of the last 10 s's requests, at least 10/s)
+   */
+  readonly retryBudget: Partial<Omit<RetryBudgetOptions, 'now'>> | RetryBudget | false;
   /** Where errors, transitions and the access log go. @defaultValue a disabled logger */
   readonly logger: Logger | undefined;
   /** Write one access-log line per request at info. @defaultValue true */
   readonly accessLog: boolean;
-  /** Client IPs whose incoming `X-Forwarded-*` are believed and appended to. @defaultValue [] */
+  /**
+   * Client IPs whose incoming `Forwarded`, `X-Real-IP` and `X-Forwarded-*` are believed and
+   * appended to; every other client's are replaced by what the proxy saw. @defaultValue []
+   */
   readonly trustedProxies: readonly string[];
+  /** The forwarding fields emitted upstream. @defaultValue 'x-forwarded' */
+  readonly forwardedHeaders: ForwardedHeaders;
   /** Called around every upstream attempt. @defaultValue [] */
   readonly observers: readonly UpstreamObserver[];
   /** Upper bound on upstream connection pools (one per `HttpPeer.reuseKey()`); the least recently used is closed. @defaultValue 1024 */
@@ -155,6 +179,8 @@ export interface ProxyServer {
   readonly server: Server;
   /** `true` once `close()` was called: responses carry `Connection: close` (a readiness probe should fail). */
   readonly draining: boolean;
+  /** The retry budget every retry of this server draws on (its `refused` counts refusals); undefined with `retryBudget: false`. */
+  readonly retryBudget: RetryBudget | undefined;
   /** Starts listening; resolves with the bound address. @defaultValue host `'127.0.0.1'` */
   listen(port: number, host?: string): Promise<{ host: string; port: number }>;
   /**

@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
 import { DownstreamConnections, drain, isHalfClosed, stopListening } from './internal/server/downstream-drain.js';
+import { answerClientError, refuseConnect } from './internal/server/early-answers.js';
+import { FailureWarnings } from './internal/server/failure-warnings.js';
 import { Exchange } from './internal/server/forward-exchange.js';
 import { normalizeIp } from './internal/server/forward-headers.js';
 import { PoolCache } from './internal/server/pool-cache.js';
@@ -11,9 +13,11 @@ import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
 import { logRefusedResponse } from './internal/server/upstream-response-check.js';
 import type { ProxyApp, ProxyCloseOptions, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
+import type { RetryBudget } from './retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
+  serverRetryBudget,
   validateProxyServerOptions as validate,
   validateCloseDeadline,
   validateCloseDrain,
@@ -46,9 +50,11 @@ export function createProxyServer<C = ProxyCtx>(
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,
+    warnings: new FailureWarnings(logger),
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
+    retryBudget: serverRetryBudget(o),
     inflight: 0,
     closing: false,
     onSettled: undefined,
@@ -65,6 +71,7 @@ export function createProxyServer<C = ProxyCtx>(
     // Never lenient: request smuggling defenses depend on the strict parser.
     insecureHTTPParser: false,
     noDelay: true,
+    highWaterMark: DOWNSTREAM_BUFFER_BYTES,
   };
   const server: Server =
     o.tls === undefined
@@ -92,10 +99,19 @@ export function createProxyServer<C = ProxyCtx>(
     socket.on('error', noop);
     new Exchange(state, req, res, socket, head).start();
   });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => refuseConnect(state, req, socket));
+  server.on('clientError', (err: Error, socket: Socket) => answerClientError(state, err, socket));
   return new NodeProxyServer(server, state, connections);
 }
 
 function noop(): void {}
+
+/**
+ * Bytes a client connection buffers each way before its stream asks to wait (Node's default
+ * is 16 KiB). Above one socket read (64 KiB), so a large body relayed read by read does not
+ * pause and resume the other side after every read; still a small bound per connection.
+ */
+const DOWNSTREAM_BUFFER_BYTES = 128 * 1024;
 
 /** How often Node sweeps connections for header/request timeouts: a quarter of headersTimeout, 50 ms to 1 s. */
 function checkingIntervalFor(headersTimeout: number): number {
@@ -104,6 +120,7 @@ function checkingIntervalFor(headersTimeout: number): number {
 
 class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;
+  readonly retryBudget: RetryBudget | undefined;
   readonly #state: ServerState<C>;
   readonly #connections: DownstreamConnections;
   #closed: Promise<void> | undefined;
@@ -113,6 +130,7 @@ class NodeProxyServer<C> implements ProxyServer {
     this.server = server;
     this.#state = state;
     this.#connections = connections;
+    this.retryBudget = state.retryBudget;
   }
 
   get draining(): boolean {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { checkInteger, invalidOption } from '@switchyard/core';
-import type { ProxyServerOptions } from './proxy-app.js';
+import type { ForwardedHeaders, ProxyServerOptions } from './proxy-app.js';
+import { RetryBudget } from './retry-budget.js';
 
 /** Longest timer Node accepts, ms (larger values fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -13,9 +14,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   tls: undefined,
   maxAttempts: 3,
+  retryBudget: Object.freeze({}),
   logger: undefined,
   accessLog: true,
   trustedProxies: Object.freeze([]) as readonly string[],
+  forwardedHeaders: 'x-forwarded',
   observers: Object.freeze([]) as readonly never[],
   maxPools: 1024,
   // Pingora's upstream_keepalive_pool_size.
@@ -27,6 +30,9 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   maxHeadersCount: 2000,
   keepAliveTimeout: 5_000,
 });
+
+/** The values `forwardedHeaders` accepts. */
+export const FORWARDED_HEADERS_VALUES: readonly ForwardedHeaders[] = Object.freeze(['x-forwarded', 'rfc7239', 'both']);
 
 /**
  * Defaults of `ProxyServer.close()` (both ms, 0 to 2^31 - 1): in-flight requests get `deadlineMs`
@@ -59,6 +65,13 @@ export function validateCloseDrain(drainMs: unknown): void {
   checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
 }
 
+/** The budget a server with these (validated) options draws its retries on; throws `LB_ERR_INVALID_OPTION` for bad budget options. */
+export function serverRetryBudget(o: ProxyServerOptions): RetryBudget | undefined {
+  const budget = o.retryBudget;
+  if (budget === false) return undefined;
+  return budget instanceof RetryBudget ? budget : new RetryBudget(budget);
+}
+
 /**
  * The validation `createProxyServer` runs on its merged options: throws `LbError`
  * `LB_ERR_INVALID_OPTION` naming the first invalid field (`proxy server <field>: expected …`).
@@ -66,6 +79,12 @@ export function validateCloseDrain(drainMs: unknown): void {
 export function validateProxyServerOptions(o: ProxyServerOptions): void {
   // Each attempt goes to a backend not tried yet; past a handful, retrying only adds load to a failing pool.
   checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 16);
+  const budget = o.retryBudget as unknown;
+  if (budget !== false && !(budget instanceof RetryBudget)) {
+    if (typeof budget !== 'object' || budget === null || Array.isArray(budget)) {
+      invalidOption('proxy server retryBudget', 'retry budget options, a RetryBudget or false', budget);
+    }
+  }
   checkInteger('proxy server maxPools', o.maxPools, 1, 1_000_000);
   checkInteger('proxy server connectionsPerPool', o.connectionsPerPool, 1, 1_000_000);
   checkInteger('proxy server poolIdleMs', o.poolIdleMs, 1, MAX_TIMER_MS);
@@ -85,6 +104,13 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     if (typeof ip !== 'string' || isIP(ip) === 0)
       invalidOption(`proxy server trustedProxies[${i}]`, 'an IP address', ip);
   });
+  if (!FORWARDED_HEADERS_VALUES.includes(o.forwardedHeaders)) {
+    invalidOption(
+      'proxy server forwardedHeaders',
+      FORWARDED_HEADERS_VALUES.map((v) => `"${v}"`).join(', '),
+      o.forwardedHeaders,
+    );
+  }
   if (!Array.isArray(o.observers)) {
     invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
   }

@@ -31,6 +31,7 @@ import { REPO_ROOT } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { BALANCER_DEFAULTS } from '../src/balancer-defaults.js';
 import { configSchema } from '../src/config/schema.js';
+import { LOG_SINK_DEFAULTS } from '../src/internal/log-sink.js';
 
 // Every table with a "Default" column in the packages' READMEs and in docs/ is compared with the
 // defaults the code uses: the components' `*_DEFAULTS` literals, and for the config file the
@@ -274,6 +275,7 @@ const TSDOC_SOURCES: readonly [file: string, iface: string, defaults: object][] 
   ['packages/health/src/file-discovery.ts', 'FileDiscoveryOptions', FILE_DISCOVERY_DEFAULTS],
   ['packages/health/src/dns-discovery.ts', 'DnsDiscoveryOptions', DNS_DISCOVERY_DEFAULTS],
   ['packages/proxy/src/proxy-app.ts', 'ProxyServerOptions', PROXY_SERVER_DEFAULTS],
+  ['packages/proxy/src/internal/log-sink.ts', 'LogSinkOptions', LOG_SINK_DEFAULTS],
   ['packages/proxy/src/proxy-app.ts', 'ProxyCloseOptions', PROXY_CLOSE_DEFAULTS],
   ['packages/selectors/src/consistent-hash.ts', 'ConsistentHashOptions', CONSISTENT_HASH_DEFAULTS],
   ['packages/selectors/src/round-robin.ts', 'RoundRobinOptions', ROUND_ROBIN_DEFAULTS],

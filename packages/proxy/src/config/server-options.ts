@@ -11,12 +11,20 @@ export const SERVER_OPTION_PATHS: Readonly<Record<string, readonly string[]>> = 
   maxAttempts: ['retries', 'maxAttempts'],
   accessLog: ['accessLog'],
   trustedProxies: ['trustedProxies'],
+  forwardedHeaders: ['forwardedHeaders'],
   headersTimeout: ['server', 'headersTimeout'],
   requestTimeout: ['server', 'requestTimeout'],
   keepAliveTimeout: ['server', 'keepAliveTimeout'],
   maxHeaderSize: ['server', 'maxHeaderSize'],
   tls: ['server', 'tls'],
 });
+
+/** The `retries` fields that are `RetryBudget` options (checked by its constructor, `retry budget <field>`). */
+export const RETRY_BUDGET_FIELDS: readonly string[] = Object.freeze([
+  'budgetPercent',
+  'budgetWindowMs',
+  'minPerSecond',
+]);
 
 /** The `createProxyServer` options `serve` runs `config` with. */
 export function proxyServerOptions(
@@ -29,6 +37,8 @@ export function proxyServerOptions(
     if (option !== 'tls') options[option] = valueAt(config, path);
   }
   if (config.serverTls !== undefined) options.tls = config.serverTls;
+  const { budgetPercent, budgetWindowMs, minPerSecond } = config.retries;
+  options.retryBudget = { budgetPercent, budgetWindowMs, minPerSecond };
   return options as Partial<ProxyServerOptions>;
 }
 

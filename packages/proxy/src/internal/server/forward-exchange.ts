@@ -10,12 +10,15 @@ import {
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
+import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
+import { requestTarget } from './request-target.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
+import { checkTransferCodings } from './transfer-coding.js';
 import { attemptEnded, attemptStarted } from './upstream-attempt.js';
 import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
@@ -42,12 +45,15 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   /** The request headers for the current policy (set before the first dispatch). */
   #headers: string[] | undefined;
   #upgrade: string | undefined;
+  /** The authority of an absolute-form target, which replaces `Host` upstream. */
+  #authority: string | undefined;
   #upstream: UpstreamRequest | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #attemptStart = 0;
   #attemptOpen = false;
   /** The failure that caused the current retry, reported if no peer is left. */
   #retryCause: unknown;
+  #retryRefused = false;
 
   constructor(
     state: ServerState<C>,
@@ -71,10 +77,27 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     return this.#peer?.id;
   }
 
+  get retryRefused(): boolean {
+    return this.#retryRefused;
+  }
+
   /** Runs the request through the phases. */
   start(): void {
     const relay = this.#relay;
     if (!relay.begin()) return;
+    const session = this.#session;
+    const req = session.request;
+    try {
+      const target = requestTarget(session.method, session.uri, req.httpVersion, req.rawHeaders);
+      if (target.uri !== session.uri) session.retarget(target.uri);
+      this.#authority = target.authority;
+      checkTransferCodings(req.rawHeaders);
+    } catch (err) {
+      // A refused request's body (if any) is not read: the connection closes after the answer.
+      session.response.shouldKeepAlive = false;
+      relay.fail(err);
+      return;
+    }
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {
       this.#nextAttempt();
@@ -103,6 +126,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.finished) return;
     this.#attempts++;
     this.#resent = false;
+    if (this.#attempts === 1) this.#state.retryBudget?.request();
     const ctx = relay.ctx as { attempts?: unknown };
     if (typeof ctx === 'object' && ctx !== null && typeof ctx.attempts === 'number') ctx.attempts = this.#attempts;
     let peer: HttpPeer | Promise<HttpPeer>;
@@ -150,7 +174,9 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, req.rawHeaders) : undefined;
       const { proto, trusted } = this.#state;
       const ip = session.clientIp;
-      this.#headers = forwardRequestHeaders(result.headers, ip, proto, trusted.size > 0 && trusted.has(ip));
+      const isTrusted = trusted.size > 0 && trusted.has(ip);
+      const mode = this.#state.options.forwardedHeaders;
+      this.#headers = forwardRequestHeaders(result.headers, ip, proto, isTrusted, mode, this.#authority);
       this.#policy = policy;
     }
     const headers = this.#headers as string[];
@@ -188,6 +214,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
     const body = this.#hasBody ? this.#session.request : null;
+    if (path === '*') {
+      sendAsterisk(peer, headers, body, peer.options.readTimeout ?? 0, this);
+      return;
+    }
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
@@ -205,8 +235,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   }
 
   cancelAttempt(): void {
-    this.#abort?.(new Error('downstream closed before the response ended'));
-    this.#endAttempt('error');
+    const abort = this.#abort;
+    // Ended first: undici may report the abort synchronously, and it is no failure of the upstream.
+    this.#endAttempt('cancelled');
+    abort?.(new Error('downstream closed before the response ended'));
   }
 
   // --- undici dispatch handler (legacy callback API) ---
@@ -260,6 +292,13 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       return;
     }
     const kind = failureKind(err);
+    if (relay.clientGone) {
+      // The client went away (its upload broke off, or its connection closed): a 499, and not the
+      // upstream's fault unless connecting to it had failed on its own.
+      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      relay.downstreamClosed();
+      return;
+    }
     let decided: unknown = err;
     if (kind === 'connect') {
       this.#endAttempt('connect-error');
@@ -274,7 +313,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       }
     }
     const { request, response } = this.#session;
-    const decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
+    let decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
       attempt: this.#attempts,
       maxAttempts: this.#state.maxAttempts,
       method: this.#session.method,
@@ -283,6 +322,13 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       resent: this.#resent,
     });
     this.#endAttempt(attemptOutcome(kind, decision));
+    // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
+    if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
+    if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
+      // Over the retry budget: the request ends with the failure it would have retried.
+      decision = 'fail';
+      this.#retryRefused = true;
+    }
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
