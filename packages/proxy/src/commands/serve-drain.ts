@@ -22,8 +22,10 @@ export function trackListeningWorkers(): void {
 
 /**
  * In the primary: asks every worker to close its listener and resolves once all have confirmed
- * (or exited, or {@link STOP_ACCEPTING_WAIT_MS} passed). A worker still starting up is asked once
- * it listens, so none opens its listener after the others closed theirs. A worker's confirmation
+ * (or exited, or {@link STOP_ACCEPTING_WAIT_MS} passed). No worker is asked before every worker
+ * listens: cluster closes the shared listener, and drops the connections it accepted but has not
+ * handed over yet, as soon as no worker listens, and a worker still starting up would open it
+ * again later. A worker's confirmation
  * travels on the same IPC channel after cluster's own "server closed" message, so when the last
  * one arrives the shared listening socket is closed: a connection attempt is refused, never
  * accepted and then dropped.
@@ -34,6 +36,7 @@ export function stopWorkersAccepting(): Promise<void> {
   return new Promise((resolve) => {
     const waiting = new Set(workers.map((w) => w.id));
     const cleanups: (() => void)[] = [];
+    const asks: (() => void)[] = [];
     const timer = setTimeout(finish, STOP_ACCEPTING_WAIT_MS);
     function finish(): void {
       clearTimeout(timer);
@@ -60,10 +63,26 @@ export function stopWorkersAccepting(): Promise<void> {
       cleanups.push(() => {
         worker.off('message', onMessage);
         worker.off('exit', settle);
-        worker.off('listening', ask);
       });
-      if (listeningWorkers.has(worker.id)) ask();
-      else worker.once('listening', ask);
+      asks.push(ask);
+    }
+    const pending = workers.filter((w) => !listeningWorkers.has(w.id));
+    let left = pending.length;
+    const askAll = () => {
+      for (const ask of asks) ask();
+    };
+    if (left === 0) askAll();
+    for (const worker of pending) {
+      const listened = () => {
+        left--;
+        if (left === 0) askAll();
+      };
+      worker.once('listening', listened);
+      worker.once('exit', listened);
+      cleanups.push(() => {
+        worker.off('listening', listened);
+        worker.off('exit', listened);
+      });
     }
   });
 }
