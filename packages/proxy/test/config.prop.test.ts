@@ -7,7 +7,7 @@ import { createConfiguredApp, createProxyServer, resolveConfig } from '@switchya
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { proxyServerOptions } from '../src/config/server-options.js';
-import { validateCloseDeadline } from '../src/server-defaults.js';
+import { validateCloseDeadline, validateCloseDrain } from '../src/server-defaults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-config-prop-'));
 const SEED = 20261126;
@@ -126,6 +126,7 @@ const nearBounds = fc.record({
         keepAliveTimeout: edge,
         maxHeaderSize: edge,
         shutdownTimeoutMs: edge,
+        drainMs: edge,
       },
       { requiredKeys: [] },
     ),
@@ -175,6 +176,7 @@ test.prop([nearBounds], { seed: SEED, numRuns: 1000 })(
       const logger = pino({ enabled: false });
       createProxyServer(configured.app, proxyServerOptions(config, configured.observer, logger));
       validateCloseDeadline(config.server.shutdownTimeoutMs);
+      validateCloseDrain(config.server.drainMs);
     } finally {
       await configured.close();
     }

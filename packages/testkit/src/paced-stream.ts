@@ -89,7 +89,8 @@ export interface PacedBackend {
 /** Starts a {@link PacedBackend} on 127.0.0.1. */
 export async function startPacedBackend(uploadRate: number): Promise<PacedBackend> {
   const uploads: PacedRead[] = [];
-  const server: Server = createServer((req, res) => {
+  // No request time limit: a slow upload is the point (Node's default would answer 408 after 300 s).
+  const server: Server = createServer({ requestTimeout: 0 }, (req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'PUT') {
       readPaced(req, self.uploadRate).then(

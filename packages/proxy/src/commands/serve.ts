@@ -15,7 +15,7 @@ import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.
 import { startPrimaryHealth } from './primary-health.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
 import { logAdmin, serveAdmin, servePrimaryAdmin } from './serve-admin.js';
-import { stopWorkersAccepting, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
+import { stopWorkersAccepting, trackListeningWorkers, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
 import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
@@ -118,6 +118,7 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
   const admin = servePrimaryAdmin(config, logger);
   let stopping = false;
   let restarts = 0;
+  trackListeningWorkers();
   for (let i = 0; i < count; i++) cluster.fork();
   logger.info({ workers: count }, `started ${count} workers`);
   const finished = new Promise<number>((done) => {
@@ -170,6 +171,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   };
   const onHup = () => onReload('SIGHUP');
   process.on('SIGHUP', onHup);
+  const stopAcceptingOnRequest = cluster.isWorker ? whenPrimaryAsksToStopAccepting() : undefined;
   let demo: DemoBackend[] = [];
   let config = initial;
   let fallbackPort = false;
@@ -250,7 +252,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     }
   }
   if (pendingHup) onReload('SIGHUP during startup');
-  if (cluster.isWorker) whenPrimaryAsksToStopAccepting(proxy);
+  stopAcceptingOnRequest?.serving(proxy);
 
   return new Promise((done) => {
     let stopping = false;
