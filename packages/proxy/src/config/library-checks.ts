@@ -4,6 +4,7 @@ import {
   createOutlierDetector,
   dnsDiscovery,
   fileDiscovery,
+  grpcCheck,
   type HealthCheck,
   httpCheck,
   tcpCheck,
@@ -122,7 +123,7 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
     );
     const h = [...at, 'health'];
     const type = valueAt(raw, [...h, 'type']);
-    if (type === 'http' || type === 'tcp') {
+    if (type === 'http' || type === 'tcp' || type === 'grpc') {
       run(
         h,
         'health monitor',
@@ -135,6 +136,13 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
           'tcpCheck',
           ['timeoutMs', 'reset'].map((f) => field(f, ...h, f)),
           (o) => tcpCheck(o),
+        );
+      else if (type === 'grpc')
+        run(
+          h,
+          'grpcCheck',
+          ['timeoutMs', 'service', 'authority'].map((f) => field(f, ...h, f)),
+          (o) => grpcCheck(o),
         );
       else
         run(

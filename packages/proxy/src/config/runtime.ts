@@ -1,5 +1,13 @@
 import { type Backend, HttpPeer, LbError, LoadTracker } from '@switchyard/core';
-import { type Discovery, dnsDiscovery, fileDiscovery, type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
+import {
+  type Discovery,
+  dnsDiscovery,
+  fileDiscovery,
+  grpcCheck,
+  type HealthCheck,
+  httpCheck,
+  tcpCheck,
+} from '@switchyard/health';
 import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
@@ -180,6 +188,15 @@ export function buildCheck(u: ResolvedUpstream): HealthCheck {
       );
     }
     return tcpCheck({ peer, ...(h === undefined ? {} : { timeoutMs: h.timeoutMs, reset: h.reset }) });
+  }
+  if (h.type === 'grpc') {
+    // A TLS upstream's check offers ALPN h2 whatever the upstream's alpn says: gRPC is HTTP/2 only.
+    return grpcCheck({
+      peer,
+      service: h.service,
+      timeoutMs: h.timeoutMs,
+      ...(h.authority === undefined ? {} : { authority: h.authority }),
+    });
   }
   return httpCheck({
     peer,
