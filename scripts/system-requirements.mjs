@@ -74,6 +74,20 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the access-log test that writes to a named pipe',
   },
   {
+    program: 'curl',
+    debianPackage: 'curl',
+    paths: ['/usr/bin/curl'],
+    scope: 'tests',
+    usedBy: 'the HTTP/2 tests (curl --http2 over TLS, --http2-prior-knowledge on cleartext)',
+  },
+  {
+    program: 'nghttp',
+    debianPackage: 'nghttp2-client',
+    paths: ['/usr/bin/nghttp'],
+    scope: 'tests',
+    usedBy: 'the HTTP/2 tests (many concurrent streams on one connection, large uploads)',
+  },
+  {
     program: 'ip',
     debianPackage: 'iproute2',
     paths: ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'],

@@ -5,6 +5,7 @@ import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
 import { Exchange } from './internal/server/forward-exchange.js';
 import { normalizeIp } from './internal/server/forward-headers.js';
+import { H2_ALPN, H2Listener } from './internal/server/h2-listener.js';
 import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
@@ -70,6 +71,7 @@ export function createProxyServer<C = ProxyCtx>(
           key: o.tls.key,
           // A TLS handshake that stalls is bounded like a slow head.
           handshakeTimeout: o.headersTimeout,
+          ...(o.http2 ? { ALPNProtocols: [...H2_ALPN] } : {}),
         }) as unknown as Server);
   server.keepAliveTimeout = o.keepAliveTimeout;
   // One more than the limit, so an oversized head is detected (and refused) instead of truncated.
@@ -83,7 +85,14 @@ export function createProxyServer<C = ProxyCtx>(
     socket.on('error', noop);
     new Exchange(state, req, res, socket, head).start();
   });
-  return new NodeProxyServer(server, state);
+  // HTTP/2 connections are handed over by the HTTP/1.1 server, which keeps its own path unchanged.
+  let h2: H2Listener<C> | undefined;
+  if (o.tls !== undefined ? o.http2 : o.h2c) {
+    h2 = new H2Listener(state, o);
+    if (o.tls !== undefined) h2.attachTls(server);
+    else h2.attachCleartext(server, o.headersTimeout);
+  }
+  return new NodeProxyServer(server, state, h2);
 }
 
 function noop(): void {}
@@ -96,11 +105,13 @@ function checkingIntervalFor(headersTimeout: number): number {
 class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;
   readonly #state: ServerState<C>;
+  readonly #h2: H2Listener<C> | undefined;
   #closed: Promise<void> | undefined;
 
-  constructor(server: Server, state: ServerState<C>) {
+  constructor(server: Server, state: ServerState<C>, h2: H2Listener<C> | undefined) {
     this.server = server;
     this.#state = state;
+    this.#h2 = h2;
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {
@@ -132,6 +143,7 @@ class NodeProxyServer<C> implements ProxyServer {
       else server.close(() => resolve());
     });
     server.closeIdleConnections();
+    this.#h2?.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), deadlineMs);
@@ -149,10 +161,14 @@ class NodeProxyServer<C> implements ProxyServer {
     state.onSettled = undefined;
     for (const socket of state.tunnels) socket.destroy();
     state.tunnels.clear();
-    if (!clean) server.closeAllConnections();
+    if (!clean) {
+      server.closeAllConnections();
+      this.#h2?.destroy();
+    }
     await state.pools.close(!clean);
     await Promise.race([stopped, deadline]);
     server.closeAllConnections();
+    this.#h2?.destroy();
     clearTimeout(timer);
     await stopped;
   }

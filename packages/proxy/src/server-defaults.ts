@@ -26,6 +26,8 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   maxHeaderSize: 16_384,
   maxHeadersCount: 2000,
   keepAliveTimeout: 5_000,
+  http2: true,
+  h2c: false,
 });
 
 /** Defaults of `ProxyServer.close()`: in-flight requests get this long to finish (ms, 0 to 2^31 - 1). */
@@ -55,6 +57,8 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     invalidOption('proxy server headersTimeout', `at most requestTimeout (${o.requestTimeout})`, o.headersTimeout);
   }
   if (typeof o.accessLog !== 'boolean') invalidOption('proxy server accessLog', 'a boolean', o.accessLog);
+  if (typeof o.http2 !== 'boolean') invalidOption('proxy server http2', 'a boolean', o.http2);
+  if (typeof o.h2c !== 'boolean') invalidOption('proxy server h2c', 'a boolean', o.h2c);
   if (!Array.isArray(o.trustedProxies)) {
     invalidOption('proxy server trustedProxies', 'an array of IP address strings', o.trustedProxies);
   }

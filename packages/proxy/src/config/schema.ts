@@ -236,6 +236,8 @@ const server = object({
   keepAliveTimeout: ms().default(S.keepAliveTimeout),
   maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
   shutdownTimeoutMs: ms().default(PROXY_CLOSE_DEFAULTS.deadlineMs),
+  http2: bool().default(S.http2),
+  h2c: bool().default(S.h2c),
 });
 
 /** The config file's schema (before file paths are resolved and backends parsed). */
@@ -266,6 +268,8 @@ export const configSchema = object({
     keepAliveTimeout: S.keepAliveTimeout,
     maxHeaderSize: S.maxHeaderSize,
     shutdownTimeoutMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+    http2: S.http2,
+    h2c: S.h2c,
   }),
 });
 

@@ -16,6 +16,8 @@ export const SERVER_OPTION_PATHS: Readonly<Record<string, readonly string[]>> = 
   keepAliveTimeout: ['server', 'keepAliveTimeout'],
   maxHeaderSize: ['server', 'maxHeaderSize'],
   tls: ['server', 'tls'],
+  http2: ['server', 'http2'],
+  h2c: ['server', 'h2c'],
 });
 
 /** The `createProxyServer` options `serve` runs `config` with. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -7,15 +8,18 @@ import {
   invalidOption,
   type LbError,
   rawHeadersHaveBody,
+  rawHeaderValue,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
+import { wantsTrailers } from './h2-request-rules.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
+import { trailerPairs } from './trailers.js';
 import { attemptEnded, attemptStarted } from './upstream-attempt.js';
 
 /**
@@ -38,6 +42,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   #peer: HttpPeer | undefined;
   #entry: PoolEntry | undefined;
   #policy: unknown;
+  /** The cached headers were made for an HTTP/2 client and a peer that may speak HTTP/2. */
+  #mayH2 = false;
   /** The request headers for the current policy (set before the first dispatch). */
   #headers: string[] | undefined;
   #upgrade: string | undefined;
@@ -50,15 +56,18 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   constructor(
     state: ServerState<C>,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
     upgradeSocket?: Socket,
     upgradeHead?: Buffer,
   ) {
     this.#state = state;
     this.#session = new ProxySession(req, res);
     this.#relay = new ResponseRelay(state, this.#session, this, upgradeSocket, upgradeHead);
-    this.#hasBody = rawHeadersHaveBody(req.rawHeaders);
+    // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
+    this.#hasBody = this.#session.h2
+      ? !(req as Http2ServerRequest).stream.endAfterHeaders
+      : rawHeadersHaveBody(req.rawHeaders);
     this.#isUpgrade = upgradeSocket !== undefined;
   }
 
@@ -137,20 +146,27 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#peer = peer;
     const session = this.#session;
     const policy = peer.options.httpUpstreamRequestPolicy;
-    if (policy !== this.#policy) {
-      const req = session.request;
+    const mayH2 = peer.options.alpn !== 'h1' && this.#session.h2;
+    if (policy !== this.#policy || mayH2 !== this.#mayH2) {
+      const raw = session.rawHeaders;
       // Throws LB_ERR_BAD_REQUEST for a request the policy rejects. Framing (`finalizeUpstreamFraming`)
       // is left to undici: it sends a body stream without Content-Length as chunked itself, and
       // refuses a Transfer-Encoding header from us.
       const result = applyUpstreamRequestPolicy(
-        { headers: req.rawHeaders, httpVersion: req.httpVersion, hasBody: this.#hasBody },
+        { headers: raw, httpVersion: session.request.httpVersion, hasBody: this.#hasBody },
         policy,
       );
-      this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, req.rawHeaders) : undefined;
+      this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, raw) : undefined;
+      // TE is hop-by-hop, but `te: trailers` from an HTTP/2 client (gRPC) says the client takes
+      // trailers, which this proxy relays: an upstream that may speak HTTP/2 is told the same.
+      if (mayH2 && wantsTrailers(session.request.rawHeaders) && rawHeaderValue(result.headers, 'te') === undefined) {
+        result.headers.push('te', 'trailers');
+      }
       const { proto, trusted } = this.#state;
       const ip = session.clientIp;
       this.#headers = forwardRequestHeaders(result.headers, ip, proto, trusted.size > 0 && trusted.has(ip));
       this.#policy = policy;
+      this.#mayH2 = mayH2;
     }
     const headers = this.#headers as string[];
     const filter = this.#state.app.upstreamRequestFilter;
@@ -225,11 +241,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     return this.#relay.chunk(chunk);
   }
 
-  onComplete(_trailers: string[] | null): void {
+  onComplete(trailers: string[] | Record<string, string | string[]> | null): void {
     const relay = this.#relay;
     if (relay.finished) return;
     this.#endAttempt(relay.status >= 500 ? 'http-5xx' : 'success');
-    relay.complete();
+    relay.complete(this.#session.h2 ? trailerPairs(trailers) : undefined);
   }
 
   onUpgrade(status: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {

@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLbError, LbError } from '@switchyard/core';
@@ -5,6 +7,7 @@ import type { UpstreamResponse } from '../../proxy-app.js';
 import { logAccess } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { forwardResponseHeaders } from './forward-headers.js';
+import { H2Writer } from './h2-writer.js';
 import type { ProxySession } from './proxy-session.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
 import type { ServerState } from './server-state.js';
@@ -56,8 +59,14 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#state = state;
     this.#session = session;
     this.#source = source;
-    this.#socket = session.request.socket;
-    this.#writer = new TurnWriter(session.response, this.#socket, this, state);
+    if (session.h2) {
+      // Streams share their session's socket: the access log counts the connection's bytes.
+      this.#socket = (session.request as Http2ServerRequest).stream.session?.socket as Socket;
+      this.#writer = new H2Writer(session.response as Http2ServerResponse, this);
+    } else {
+      this.#socket = session.request.socket;
+      this.#writer = new TurnWriter(session.response as ServerResponse, this.#socket, this, state);
+    }
     this.#upgradeSocket = upgradeSocket;
     this.#upgradeHead = upgradeHead;
   }
@@ -78,7 +87,7 @@ export class ResponseRelay<C> implements ResponseOwner {
   begin(): boolean {
     const state = this.#state;
     state.inflight++;
-    if (state.closing) this.#session.response.shouldKeepAlive = false;
+    if (state.closing && !this.#session.h2) (this.#session.response as ServerResponse).shouldKeepAlive = false;
     const { app, options } = state;
     try {
       this.ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
@@ -86,7 +95,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       this.fail(err);
       return false;
     }
-    if (this.#session.request.rawHeaders.length <= 2 * options.maxHeadersCount) return true;
+    if (this.#session.rawHeaders.length <= 2 * options.maxHeadersCount) return true;
     this.fail(new LbError('LB_ERR_BAD_REQUEST', `more than ${options.maxHeadersCount} header fields`));
     return false;
   }
@@ -139,9 +148,9 @@ export class ResponseRelay<C> implements ResponseOwner {
     return this.#writer.chunk(data);
   }
 
-  /** The upstream body is complete. */
-  complete(): void {
-    if (!this.#finished) this.#writer.end();
+  /** The upstream body is complete; `trailers` (flat pairs) go out after it where the downstream carries them. */
+  complete(trailers?: string[]): void {
+    if (!this.#finished) this.#writer.end(trailers);
   }
 
   /** The upstream accepted the upgrade: pipe the two sockets together and end the request. */
@@ -152,7 +161,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       return;
     }
     this.#status = status;
-    this.#session.response.detachSocket(downstream);
+    (this.#session.response as ServerResponse).detachSocket(downstream);
     const headers = forwardResponseHeaders(raw ?? [], true);
     openTunnel(this.#state.tunnels, downstream, upstream, status, headers, this.#upgradeHead);
     this.#finish(undefined);
@@ -176,8 +185,11 @@ export class ResponseRelay<C> implements ResponseOwner {
       const status = errorStatus(err);
       const body = errorBody(status, err);
       this.#status = status;
-      res.shouldKeepAlive = res.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
-      res.writeHead(status, errorHeaders(body));
+      if (!this.#session.h2) {
+        const h1 = res as ServerResponse;
+        h1.shouldKeepAlive = h1.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
+      }
+      res.writeHead(status, errorHeaders(body) as unknown as Record<string, string>);
       res.end(body);
     }
     this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
