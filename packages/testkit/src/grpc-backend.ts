@@ -27,6 +27,8 @@ export interface GrpcCallSeen {
   cancelled: boolean;
   /** Becomes true when the server finished the call itself. */
   finished: boolean;
+  /** `serverStream`: writes that found the stream full (the client, or a proxy, applied backpressure). */
+  blocked: number;
 }
 
 /** A real gRPC server (`@grpc/grpc-js`, h2c) on loopback with the test Echo service and grpc.health.v1. */
@@ -60,7 +62,7 @@ function reply(name: string, request: EchoRequest, index: number): EchoReply {
  * process dies); `restart()` serves again on the same port.
  *
  * Echo methods: `unary` answers one reply; `serverStream` sends `count` replies `delayMs` apart
- * (default 1 reply, no delay), honouring backpressure; `clientStream` answers once the client
+ * (default 1 reply, no delay; each carries the request's `pad`), honouring backpressure; `clientStream` answers once the client
  * ends, with `index` = messages received and `size` = the sum of their `size`; `bidi` answers each
  * message as it comes and ends when the client does. A request with `fail` ends the call with
  * that gRPC status instead.
@@ -81,6 +83,7 @@ export async function startGrpcBackend(options: GrpcBackendOptions = {}): Promis
       metadata: call.metadata.getMap(),
       cancelled: false,
       finished: false,
+      blocked: 0,
     };
     calls.push(record);
     return record;
@@ -131,7 +134,8 @@ export async function startGrpcBackend(options: GrpcBackendOptions = {}): Promis
           else call.destroy(Object.assign(new Error(fail.details), fail));
           return;
         }
-        const ok = call.write(reply(name, call.request, index++));
+        const ok = call.write({ ...reply(name, call.request, index++), pad: call.request.pad });
+        if (!ok) record.blocked++;
         if (delay > 0) setTimeout(next, delay);
         else if (ok) setImmediate(next);
         else call.once('drain', next);

@@ -42,6 +42,8 @@ export interface EchoReply {
   readonly index: number;
   /** The request's `size`; for `clientStream`, the sum over its messages. */
   readonly size: number;
+  /** `serverStream`: the request's `pad`, sent back with every reply (to make large replies). */
+  readonly pad?: string | undefined;
 }
 
 const serialize = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));

@@ -31,8 +31,17 @@ export function errorStatus(err: LbError | undefined): number {
  */
 export function errorBody(status: number, err: LbError | undefined): string {
   const text = STATUS_TEXT[status] ?? 'Error';
-  const reason = err === undefined ? undefined : status === 400 ? err.message : CLIENT_REASON[err.code];
+  const reason = clientReason(status, err);
   return reason === undefined ? `${status} ${text}\n` : `${status} ${text}: ${reason}\n`;
+}
+
+function clientReason(status: number, err: LbError | undefined): string | undefined {
+  return err === undefined ? undefined : status === 400 ? err.message : CLIENT_REASON[err.code];
+}
+
+/** What {@link errorBody} says after the status line (`no healthy backend`), or the status text alone. */
+export function errorReason(status: number, err: LbError | undefined): string {
+  return clientReason(status, err) ?? STATUS_TEXT[status] ?? 'Error';
 }
 
 /** The header pairs of an error response carrying `body`. */

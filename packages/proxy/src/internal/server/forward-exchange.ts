@@ -13,6 +13,7 @@ import {
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
+import { armGrpcTimeout } from './grpc-call.js';
 import { wantsTrailers } from './h2-request-rules.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
@@ -83,6 +84,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   start(): void {
     const relay = this.#relay;
     if (!relay.begin()) return;
+    if (relay.grpc) {
+      const { request, response } = this.#session;
+      armGrpcTimeout(request as Http2ServerRequest, response as Http2ServerResponse, (err) => this.abortUpstream(err));
+    }
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {
       this.#nextAttempt();
