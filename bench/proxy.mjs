@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkTarget } from './lib/check.mjs';
 import { cpuSeconds, onInterrupt, rssBytes, signalAll, stopAll, stopChild } from './lib/children.mjs';
+import { H2_SCENARIO_IDS, runH2Scenarios } from './lib/h2-scenario.mjs';
 import { defaultLoader, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
@@ -18,7 +19,8 @@ import { renderSvg } from './lib/svg.mjs';
 import { PROCESSES, VERSIONS } from './lib/targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'backends', 'rss'];
+// h2 and grpc (bench/lib/h2-scenario.mjs) run only when named in --scenarios.
+const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'backends', 'rss', ...H2_SCENARIO_IDS];
 const USAGE = `usage: pnpm bench:proxy [-- options]
   --duration S       seconds per measured run (default 8)
   --warmup S         seconds of warm-up per target before the rounds (default 2)
@@ -512,9 +514,12 @@ async function main() {
     if (wanted('rss') && (!opts.targets || opts.targets.includes('switchyard'))) {
       rss = await measureRss(manager, opts, run);
     }
+    const h2Ids = H2_SCENARIO_IDS.filter((id) => opts.scenarios?.includes(id));
+    const h2 = h2Ids.length > 0 ? await runH2Scenarios(run, opts, h2Ids, log) : [];
     await stopAll();
     const errors =
-      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) + (rss ? rss.errors : 0);
+      [...scenarios, ...h2].reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) +
+      (rss ? rss.errors : 0);
     const doc = {
       schema: 1,
       command: `pnpm bench:proxy${opts.argv.length ? ` ${opts.argv.join(' ')}` : ''}`,
@@ -533,6 +538,7 @@ async function main() {
         smoke: opts.smoke,
       },
       scenarios,
+      ...(h2.length > 0 ? { h2 } : {}),
       rss,
       accessLog,
       errors,
