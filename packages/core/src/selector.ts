@@ -23,6 +23,15 @@ export interface RequestInfo {
  */
 export interface Selector {
   select(key: string | Uint8Array, request?: RequestInfo): IterableIterator<Backend>;
+  /**
+   * Optional: this selector with the backends whose ids are in `out` taken out, the way the
+   * algorithm itself recomputes when servers go down (HAProxy's map-based hashing rebuilds
+   * its map over the servers still up, so their shares stay proportional to their weights).
+   * Whoever owns the health view (the proxy's balancer) calls it whenever the set of
+   * backends that are not ready changes, and selects from the result. Selectors without it
+   * are walked past the backends that are not ready, which is the right thing for rings.
+   */
+  without?(out: ReadonlySet<string>): Selector;
 }
 
 /**

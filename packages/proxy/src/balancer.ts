@@ -97,6 +97,9 @@ export interface Balancer {
   close(): Promise<void>;
 }
 
+/** How often a balancer whose selector recomputes itself without unready backends looks at that set again, ms. */
+const OUT_SET_RECHECK_MS = 250;
+
 /** Selector pulls per pick by default: {@link BALANCER_DEFAULTS}. */
 export const DEFAULT_MAX_ITERATIONS = BALANCER_DEFAULTS.maxIterations;
 
@@ -122,6 +125,34 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
   const { monitor, owned } = toHealth(options.health, initial, outlier);
   let closed = false;
   let changes = 0;
+  // What select() walks: `selector`, or for a selector that recomputes itself without the
+  // backends that are not ready (`Selector.without`, e.g. HAProxy's map), that recomputation.
+  let active: Selector = selector;
+  let outIds = '';
+  let outTimer: NodeJS.Timeout | undefined;
+  function refreshActive(): void {
+    const without = selector.without;
+    if (without === undefined || closed) {
+      active = selector;
+      return;
+    }
+    const out = new Set<string>();
+    for (const b of current) if (!isReady(b.id)) out.add(b.id);
+    const key = [...out].join('\n');
+    if (key !== outIds || active === selector) {
+      outIds = key;
+      active = out.size === 0 ? selector : without.call(selector, out);
+    }
+    // Ejections end lazily (on the next isReady), and the recomputed selector never yields the
+    // ejected backend again: look at the out set every 250 ms while it is not empty.
+    if (out.size > 0 && outTimer === undefined) {
+      outTimer = setInterval(refreshActive, OUT_SET_RECHECK_MS);
+      outTimer.unref();
+    } else if (out.size === 0 && outTimer !== undefined) {
+      clearInterval(outTimer);
+      outTimer = undefined;
+    }
+  }
 
   function apply(next: readonly Backend[]): void {
     if (closed || sameMembers(current, next)) return;
@@ -133,6 +164,8 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     monitor?.setBackends(current);
     outlier?.setBackends(current);
     tracker?.retain(members);
+    active = rebuilt;
+    refreshActive();
     logger.info({ backends: current.map((b) => b.id) }, 'backend set changed, selector rebuilt');
   }
 
@@ -151,6 +184,11 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     if (change.healthy && outlier?.isEjected(change.backend.id)) outlier.reinstate(change.backend.id);
   };
   if (monitor !== undefined && outlier !== undefined && !owned) monitor.on('change', onHealthChange);
+  // Readiness changes recompute a selector that has `without` (a no-op for the others).
+  monitor?.on('change', refreshActive);
+  outlier?.on('eject', refreshActive);
+  outlier?.on('reinstate', refreshActive);
+  refreshActive();
   // The `recovered` capability (a slow-start factory ramps the backend again).
   const { recovered } = factory;
   if (monitor !== undefined && recovered !== undefined) {
@@ -199,7 +237,7 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
 
   return {
     select(key, request, accept) {
-      for (const b of candidates(selector.select(key, request), maxIterations)) {
+      for (const b of candidates(active.select(key, request), maxIterations)) {
         const ok = isReady(b.id);
         if (accept === undefined ? ok : accept(b, ok)) return b;
       }
@@ -214,6 +252,10 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     async close() {
       if (closed) return;
       closed = true;
+      if (outTimer !== undefined) clearInterval(outTimer);
+      monitor?.off('change', refreshActive);
+      outlier?.off('eject', refreshActive);
+      outlier?.off('reinstate', refreshActive);
       discovery?.off?.('change', onChange);
       if (monitor !== undefined && !owned) monitor.off('change', onHealthChange);
       await Promise.all([monitor?.stop(), discovery?.close?.()]);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 export interface Session {
   /**
    * The downstream request: `node:http`'s for HTTP/1.1, `node:http2`'s compatibility request for
-   * an HTTP/2 stream (`request.httpVersionMajor` tells them apart; its `rawHeaders` and `headers`
+   * an HTTP/2 stream (`'stream' in request` tells them apart; its `rawHeaders` and `headers`
    * include the pseudo-header fields, the session's `headers` do not).
    */
   readonly request: IncomingMessage | Http2ServerRequest;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Backend, backend, HttpPeer, type Selector, type SelectorFactory } from '@switchyard/core';
 import { createHealthMonitor, type Discovery, type HealthCheck, tcpCheck } from '@switchyard/health';
 import { type Balancer, createBalancer } from '@switchyard/proxy';
-import { consistentHash, roundRobin } from '@switchyard/selectors';
+import { consistentHash, haproxyHash, roundRobin } from '@switchyard/selectors';
 import { deadAddress, startBackend, waitFor } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -287,5 +287,36 @@ describe('createBalancer', () => {
     expect(tracker.inFlight(a.id)).toBe(2);
     balancer.observer.onFinish?.(peer, 'success', 5);
     expect(tracker.inFlight(a.id)).toBe(1);
+  });
+});
+
+describe('a selector that recomputes itself without unready backends (Selector.without)', () => {
+  it("HAProxy's map is rebuilt without an ejected backend and restored when its ejection ends", async () => {
+    const set = [backend('127.0.0.1:1', 3), backend('127.0.0.1:2', 2), backend('127.0.0.1:3', 1)];
+    const [a] = set as [Backend, Backend, Backend];
+    let now = 0;
+    const balancer = track(
+      createBalancer({
+        backends: set,
+        selector: haproxyHash,
+        outlier: { consecutiveFailures: 1, baseEjectionMs: 1_000, maxEjectedPercent: 100, now: () => now },
+      }),
+    );
+    const full = haproxyHash(set);
+    const rebuilt = full.without?.(new Set([a.id]));
+    expect(rebuilt).toBeDefined();
+    const keys = Array.from({ length: 600 }, (_, i) => `k${i}`);
+    const picks = () => keys.map((k) => balancer.select(k)?.id);
+    expect(picks()).toEqual(keys.map((k) => full.select(k).next().value?.id));
+    balancer.observer.onFinish?.(new HttpPeer(a, false), 'connect-error', 1);
+    expect(balancer.outlier?.isEjected(a)).toBe(true);
+    // Every key moves as in HAProxy, not only a's: the survivors keep shares by weight (2:1).
+    const during = picks();
+    expect(during).toEqual(keys.map((k) => rebuilt?.select(k).next().value?.id));
+    expect(during.filter((id) => id === set[1]!.id).length / during.length).toBeCloseTo(2 / 3, 1);
+    now = 1_001;
+    await waitFor('the full map once the ejection is over', () =>
+      picks().every((id, i) => id === full.select(keys[i]!).next().value?.id),
+    );
   });
 });

@@ -81,6 +81,8 @@ export interface HaproxySelector extends Selector {
   keyHash(key: string | Uint8Array): number;
   /** The picks for an already computed 32-bit hash, in HAProxy's fallback order. */
   selectHash(hash: number): IterableIterator<Backend>;
+  /** Map-based only: the map rebuilt without the servers in `out`, as HAProxy rebuilds it when they go down. */
+  without?(out: ReadonlySet<string>): HaproxySelector;
 }
 
 const NO_BACKENDS: readonly Backend[] = Object.freeze([]);
@@ -94,7 +96,8 @@ const invalidKey = (got: unknown): never => invalidOption('haproxyHash key', 'a 
  *
  * - `'map-based'` (default): weights divided by their greatest common divisor, the
  *   servers interleaved into a map of total-weight entries in HAProxy's order, and
- *   entry `hash % total` picked; a server down rebuilds the map without it.
+ *   entry `hash % total` picked; a server down rebuilds the map without it (`without()`,
+ *   which the balancer calls as readiness changes, so every key moves as in HAProxy).
  * - `'consistent'`: server `id` owns `16 × weight` nodes at `full_hash(id × 4096 + j)`;
  *   the key goes to the closest node (the lower one on a tie).
  *
@@ -128,17 +131,37 @@ export function haproxyHash(backends: readonly Backend[], options?: Partial<Hapr
     }
     return o.avalanche ? fullHash(h) : h;
   };
-  let selectHash: (hash: number) => IterableIterator<Backend>;
-  if (list.length === 0) {
-    selectHash = () => NO_BACKENDS[Symbol.iterator]();
-  } else if (o.hashType === 'consistent') {
+  const empty = (): IterableIterator<Backend> => NO_BACKENDS[Symbol.iterator]();
+  if (list.length === 0) return { select: empty, keyHash, selectHash: empty };
+  if (o.hashType === 'consistent') {
     const bases = Uint32Array.from(list, (b, i) => nodeBase(b, ids[i]!, o.hashKey));
     const ring = haproxyRing(list, bases);
-    selectHash = (hash) => new HaproxyRingWalk(ring, hash >>> 0);
-  } else {
-    const weights = mapWeights(list);
-    const map = buildMap(weights);
-    selectHash = (hash) => new HaproxyMapWalk(list, weights, map, hash >>> 0);
+    const selectHash = (hash: number) => new HaproxyRingWalk(ring, hash >>> 0);
+    return { select: (key) => selectHash(keyHash(key)), keyHash, selectHash };
   }
-  return { select: (key) => selectHash(keyHash(key)), keyHash, selectHash };
+  const weights = mapWeights(list);
+  // HAProxy rebuilds the map over the servers still up (same ids, same weight divisor), so a
+  // server going down moves every key and the survivors keep shares by weight.
+  const mapSelector = (down: Uint8Array | undefined, downCount: number): HaproxySelector => {
+    const map = buildMap(weights, down);
+    const selectHash =
+      map.length === 0 ? empty : (hash: number) => new HaproxyMapWalk(list, weights, map, hash >>> 0, down, downCount);
+    return {
+      select: (key) => selectHash(keyHash(key)),
+      keyHash,
+      selectHash,
+      without(out) {
+        const next = new Uint8Array(list.length);
+        let count = 0;
+        for (let i = 0; i < list.length; i++) {
+          if (out.has(list[i]!.id)) {
+            next[i] = 1;
+            count++;
+          }
+        }
+        return count === 0 ? mapSelector(undefined, 0) : mapSelector(next, count);
+      },
+    };
+  };
+  return mapSelector(undefined, 0);
 }

@@ -23,6 +23,7 @@ export {
   haproxyHash,
 } from './haproxy-hash.js';
 export { haproxyFirstValue } from './haproxy-sample.js';
+export type { FallbackDraw } from './internal/weighted.js';
 export {
   LEAST_REQUEST_DEFAULTS,
   type LeastRequestOptions,

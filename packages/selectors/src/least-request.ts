@@ -53,8 +53,8 @@ function validate(options: Readonly<LeastRequestOptions>): void {
  * requests; weight 2 with 4 in flight scores 0.4 (Envoy's example). When there are
  * no more backends than `choices` it scans them all (P2C over two hosts would pick
  * the busier one 25% of the time). Ties go to the first sampled. The key is
- * ignored. Fallbacks: every other backend once, best score first (scored when the
- * second candidate is pulled). Counts are read from `tracker`; the selector never
+ * ignored. Fallbacks: every other backend once, best score first, equal scores from a
+ * random point of the list on (scored when the second candidate is pulled). Counts are read from `tracker`; the selector never
  * changes them (the proxy calls `start`/`finish`).
  *
  * Cost: O(choices) per pick, no allocation but the iterator; O(n log n) once if
@@ -74,7 +74,7 @@ export function leastRequest(backends: readonly Backend[], options?: Partial<Lea
     tracker,
     select() {
       if (list.length === 0) return emptyIterator();
-      return new CheapestFirst(list, pickCheapest(list.length, choices, random, cost), cost);
+      return new CheapestFirst(list, pickCheapest(list.length, choices, random, cost), cost, random);
     },
   };
 }

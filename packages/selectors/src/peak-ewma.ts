@@ -64,7 +64,8 @@ function validate(options: Readonly<PeakEwmaOptions>): void {
  * observation yet costs {@link PEAK_EWMA_PENALTY} + inFlight (Finagle); one with
  * neither costs 0 and is tried first. Dividing by `weight` keeps weights meaningful
  * (Finagle has none). The key is ignored; no health handling (Envoy notes the same).
- * Fallbacks: every other backend once, cheapest first. Breaks down with long-polling
+ * Fallbacks: every other backend once, cheapest first (equal costs from a random point
+ * of the list on). Breaks down with long-polling
  * clients, whose latency says nothing about load (Finagle's caveat).
  *
  * Cost: O(choices) per pick (two `Math.exp`), no allocation but the iterator.
@@ -88,7 +89,7 @@ export function peakEwma(backends: readonly Backend[], options?: Partial<PeakEwm
     tracker,
     select() {
       if (list.length === 0) return emptyIterator();
-      return new CheapestFirst(list, pickCheapest(list.length, choices, random, cost), cost);
+      return new CheapestFirst(list, pickCheapest(list.length, choices, random, cost), cost, random);
     },
   };
 }

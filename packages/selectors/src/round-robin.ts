@@ -8,7 +8,7 @@ import {
 } from '@switchyard/core';
 import { checkBackends } from './internal/backends.js';
 import { DONE } from './internal/ring.js';
-import { checkTotalWeight, WeightedTable } from './internal/weighted.js';
+import { checkFallbackDraw, checkTotalWeight, type FallbackDraw, WeightedTable } from './internal/weighted.js';
 
 /** Which round-robin {@link roundRobin} runs. */
 export type RoundRobinMode = 'smooth' | 'pingora';
@@ -21,10 +21,21 @@ export interface RoundRobinOptions {
    * @defaultValue `'smooth'`
    */
   readonly mode: RoundRobinMode;
+  /**
+   * `'pingora'` mode only: how fallbacks are drawn. `'weighted'`: from the weight-expanded
+   * list at a position scrambled from the counter, so a backend that is out hands its turns
+   * to the others by weight. `'uniform'`: `backends[counter % n]`, Pingora's exact walk.
+   * (`'smooth'` fallbacks always continue the schedule.)
+   * @defaultValue `'weighted'`
+   */
+  readonly fallbacks: FallbackDraw;
 }
 
 /** Defaults of {@link roundRobin}. */
-export const ROUND_ROBIN_DEFAULTS: Readonly<RoundRobinOptions> = Object.freeze({ mode: 'smooth' });
+export const ROUND_ROBIN_DEFAULTS: Readonly<RoundRobinOptions> = Object.freeze({
+  mode: 'smooth',
+  fallbacks: 'weighted',
+});
 
 /**
  * Longest smooth schedule kept: one period (the total weight) of first picks, 2 bytes
@@ -138,11 +149,14 @@ class SmoothWalk implements IterableIterator<Backend> {
   }
 }
 
-/** Pingora's walk: one shared counter; first pick from the expanded list, fallbacks from the plain list. Endless. */
+/**
+ * Pingora's walk: one shared counter; first pick from the expanded list, fallbacks from the
+ * expanded list at a scrambled position (weighted) or from the plain list (uniform). Endless.
+ */
 class PingoraWalk implements IterableIterator<Backend> {
   private first = true;
 
-  constructor(private readonly state: { counter: number; readonly table: WeightedTable }) {}
+  constructor(private readonly state: { counter: number; readonly table: WeightedTable; readonly weighted: boolean }) {}
 
   next(): IteratorResult<Backend, undefined> {
     const state = this.state;
@@ -151,12 +165,24 @@ class PingoraWalk implements IterableIterator<Backend> {
       this.first = false;
       return { done: false, value: state.table.expanded(c % state.table.total) };
     }
+    if (state.weighted) return { done: false, value: state.table.expanded(scramble(c) % state.table.total) };
     return { done: false, value: state.table.backends[c % state.table.backends.length]! };
   }
 
   [Symbol.iterator](): PingoraWalk {
     return this;
   }
+}
+
+/**
+ * murmur3's 32-bit finaliser: consecutive counters land far apart, so the fallbacks of
+ * consecutive picks are spread over the whole expanded list instead of its next run.
+ */
+function scramble(counter: number): number {
+  let h = counter >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**
@@ -170,8 +196,10 @@ class PingoraWalk implements IterableIterator<Backend> {
  *   or ejected hands its turns to the survivors in proportion to their weights (as nginx
  *   spreads a down peer's share) rather than to its neighbour. The iterator has n items.
  * - `'pingora'`: Pingora's `RoundRobin`: a counter from 0 advanced by every pull, first
- *   pick from the weight-expanded list in Pingora's `BTreeSet` order, fallbacks from the
- *   plain list; bursty (weights 8,1,1 give a×8, b, c); the iterator is endless.
+ *   pick from the weight-expanded list in Pingora's `BTreeSet` order; bursty (weights 8,1,1
+ *   give a×8, b, c). Fallbacks draw from the expanded list at a position scrambled from the
+ *   counter, spreading by weight (`fallbacks: 'uniform'`: the plain list, Pingora's exact
+ *   walk). The iterator is endless.
  *
  * Cost for n backends of total weight W: build O(n) (`'pingora'` O(n log n)), 16·n bytes
  * plus, for `'smooth'` with W ≤ 65,536, a 2·W-byte schedule. Pick: `'smooth'` O(n) during
@@ -180,12 +208,13 @@ class PingoraWalk implements IterableIterator<Backend> {
 export const roundRobin: SelectorFactory<RoundRobinOptions> = (backends, options) => {
   const resolved = resolveOptions('roundRobin', ROUND_ROBIN_DEFAULTS, options, (o) => {
     if (o.mode !== 'smooth' && o.mode !== 'pingora') invalidOption('roundRobin mode', '"smooth" or "pingora"', o.mode);
+    checkFallbackDraw('roundRobin', o.fallbacks);
   });
   checkBackends('roundRobin', backends);
   checkTotalWeight('roundRobin', backends);
   if (backends.length === 0) return { select: () => emptyIterator() };
   if (resolved.mode === 'pingora') {
-    const state = { counter: 0, table: new WeightedTable(backends) };
+    const state = { counter: 0, table: new WeightedTable(backends), weighted: resolved.fallbacks === 'weighted' };
     return { select: () => new PingoraWalk(state) };
   }
   const list = [...backends];

@@ -15,8 +15,21 @@ describe('the HAProxy and Envoy selectors pass the shared laws', { timeout: 60_0
       const report = checkSelectorLaws(factory, { numRuns: 40, skip: ['order-independent'] });
       expect(report.laws).toEqual(expect.arrayContaining(['deterministic', 'membership', 'reaches-all', 'empty']));
       expect(report.laws).not.toContain('order-independent');
+      // Only the map is recomputed without servers that are down; the tree is walked past them.
+      if (hashType === 'map-based') expect(report.laws).toContain('without');
+      else expect(report.laws).not.toContain('without');
     });
   }
+
+  it('the without law catches a without() that still yields a server that is out', () => {
+    const leaky: SelectorFactory<never> = (bs) => {
+      const selector = haproxyHash(bs);
+      return { select: (key) => selector.select(key), without: () => selector };
+    };
+    expect(() => checkSelectorLaws(leaky, { numRuns: 40, skip: ['order-independent'] })).toThrow(
+      /law "without" violated/,
+    );
+  });
 
   it('ringHash: laws except order independence; reaches every host within one turn of the ring', () => {
     // The ring has at most ⌈1024 / w_min⌉ entries per unit of normalised weight, i.e. ≤ 1024 × W + n.

@@ -1,5 +1,17 @@
 import type { Backend, SelectorFactory } from '@switchyard/core';
-import { consistentHash, fnvHash, maglev, random, roundRobin } from '@switchyard/selectors';
+import {
+  boundedLoad,
+  consistentHash,
+  fnvHash,
+  haproxyHash,
+  leastRequest,
+  maglev,
+  peakEwma,
+  random,
+  ringHash,
+  roundRobin,
+  withSlowStart,
+} from '@switchyard/selectors';
 import {
   arbBackend,
   arbBackends,
@@ -93,13 +105,49 @@ describe('failover spreads a backend that is out over the survivors by weight', 
     expect(smooth.worstOverFair).toBeGreaterThanOrEqual(1);
   });
 
-  it("Pingora's uniform fallbacks (FNV, random, round-robin 'pingora') hand the share out evenly, not by weight", () => {
-    // Equal weights: even is fair, so they pass.
+  it("FNV, random and round-robin 'pingora' spread by weight with their default fallbacks", () => {
+    checkFailoverSpread(fnvHash, { tolerance: sampling });
+    checkFailoverSpread(random, { tolerance: sampling, options: () => ({ random: seeded(13) }) });
+    checkFailoverSpread(roundRobin, { tolerance: sampling, options: { mode: 'pingora' } });
+  });
+
+  it("Pingora's own uniform fallbacks (fallbacks: 'uniform') are fair only for equal weights", () => {
     const equal = arbBackends({ min: 2, max: 16, weights: { min: 1, max: 1 } });
-    checkFailoverSpread(fnvHash, { tolerance: sampling, backends: equal });
-    checkFailoverSpread(roundRobin, { tolerance: sampling, backends: equal, options: { mode: 'pingora' } });
+    checkFailoverSpread(fnvHash, { tolerance: sampling, backends: equal, options: { fallbacks: 'uniform' } });
+    checkFailoverSpread(roundRobin, {
+      tolerance: sampling,
+      backends: equal,
+      options: { mode: 'pingora', fallbacks: 'uniform' },
+    });
     // Unequal weights: a light survivor gets more than its weight share, as in Pingora.
-    expect(() => checkFailoverSpread(fnvHash, { tolerance: sampling })).toThrow(/checkFailoverSpread.*ratio/s);
+    expect(() => checkFailoverSpread(fnvHash, { tolerance: sampling, options: { fallbacks: 'uniform' } })).toThrow(
+      /checkFailoverSpread.*ratio/s,
+    );
+  });
+
+  it('HAProxy hashing: the map is rebuilt without the server that is out (as HAProxy does), the tree walked on', () => {
+    checkFailoverSpread(haproxyHash, { tolerance: sampling });
+    // 16 × weight nodes per server: the ring's own balance bounds the spread.
+    checkFailoverSpread(haproxyHash, {
+      tolerance: balanceTolerance({ pointsPerWeight: 16 }),
+      options: { hashType: 'consistent' },
+    });
+  });
+
+  it("Envoy's ring hash and Maglev, bounded load and slow start", () => {
+    // The smallest ring (1,024 entries) over at most 64 units of weight: 16 entries per unit.
+    checkFailoverSpread(ringHash, { tolerance: balanceTolerance({ pointsPerWeight: 16 }) });
+    checkFailoverSpread(maglev, { tolerance: sampling, options: { variant: 'envoy' } });
+    checkFailoverSpread(boundedLoad, { tolerance: balanceTolerance({ pointsPerWeight: 160 }) });
+    checkFailoverSpread(withSlowStart(roundRobin), { tolerance: 0.01 });
+  });
+
+  it('least request and peak EWMA: with no load to tell survivors apart, ties are spread evenly', () => {
+    // Their score is load over weight, so with unequal weights and no load the heaviest
+    // survivor wins every fallback until its load rises: equal weights are the law's case.
+    const equal = arbBackends({ min: 2, max: 16, weights: { min: 1, max: 1 } });
+    checkFailoverSpread(leastRequest, { tolerance: sampling, backends: equal, options: () => ({ random: seeded(3) }) });
+    checkFailoverSpread(peakEwma, { tolerance: sampling, backends: equal, options: () => ({ random: seeded(5) }) });
   });
 
   it('a walk that hands every failover to the next backend in the list is caught', () => {

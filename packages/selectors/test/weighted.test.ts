@@ -10,10 +10,14 @@ describe('fnvHash (Pingora FNVHash)', () => {
     it(`vector ${i}: iter walk and first picks, for any insertion order`, () => {
       for (const seed of [0, 1, 2, 3]) {
         const set = seed === 0 ? backendsOf(vector.backends) : shuffled(backendsOf(vector.backends), seed);
-        const selector = fnvHash(set);
+        // Pingora's exact walk draws its fallbacks from the plain list.
+        const selector = fnvHash(set, { fallbacks: 'uniform' });
         expect(ids(take(selector.select(vector.iter.key), vector.iter.walk.length))).toEqual(vector.iter.walk);
+        const weighted = fnvHash(set);
         for (const [key, want] of Object.entries(vector.first)) {
           expect([key, selector.select(key).next().value?.id]).toEqual([key, want]);
+          // The default differs from Pingora only after the first pick.
+          expect([key, weighted.select(key).next().value?.id]).toEqual([key, want]);
         }
       }
     });
@@ -34,10 +38,15 @@ describe("roundRobin 'pingora'", () => {
     it(`vector ${i}: first walk, then first picks, for any insertion order`, () => {
       for (const seed of [0, 5, 6]) {
         const set = seed === 0 ? backendsOf(vector.backends) : shuffled(backendsOf(vector.backends), seed);
-        const selector = roundRobin(set, { mode: 'pingora' });
+        const selector = roundRobin(set, { mode: 'pingora', fallbacks: 'uniform' });
         expect(ids(take(selector.select('test'), vector.first_iter_walk.length))).toEqual(vector.first_iter_walk);
         const firsts = vector.then_first_picks.map(() => selector.select('test').next().value?.id);
         expect(firsts).toEqual(vector.then_first_picks);
+        // Weighted fallbacks (the default) leave the first picks of a fresh selector as Pingora's.
+        const weighted = roundRobin(set, { mode: 'pingora' });
+        const plainFirsts = vector.then_first_picks.map(() => weighted.select('test').next().value?.id);
+        const fresh = roundRobin(set, { mode: 'pingora', fallbacks: 'uniform' });
+        expect(plainFirsts).toEqual(vector.then_first_picks.map(() => fresh.select('test').next().value?.id));
       }
     });
   }
@@ -102,11 +111,11 @@ describe("roundRobin 'smooth' (nginx)", () => {
 });
 
 describe('random (Pingora Random)', () => {
-  it('first pick indexes the expanded list, fallbacks the plain list, in Pingora order', () => {
+  it("first pick indexes the expanded list, fallbacks the plain list, in Pingora order ('uniform')", () => {
     const set = backendsOf(vectors.fnv_pingora[0]!.backends); // weights 10, 1, 1 → W = 12, n = 3
     const draws = [11 / 12, 0.5, 0.99, 0];
     let i = 0;
-    const selector = random(shuffled(set, 9), { random: () => draws[i++ % draws.length]! });
+    const selector = random(shuffled(set, 9), { random: () => draws[i++ % draws.length]!, fallbacks: 'uniform' });
     expect(ids(take(selector.select('ignored'), 4))).toEqual([
       '1.1.1.1:80',
       '1.0.0.255:80',
@@ -115,6 +124,16 @@ describe('random (Pingora Random)', () => {
     ]);
     expect(selector.select('x').next().value?.id).toBe('1.1.1.1:80');
     expect(selector.select('x').next().value?.id).toBe('1.0.0.1:80');
+  });
+
+  it("fallbacks draw from the expanded list too by default ('weighted')", () => {
+    const set = backendsOf(vectors.fnv_pingora[0]!.backends);
+    const draws = [11 / 12, 0.5, 0.99, 0];
+    let i = 0;
+    const selector = random(shuffled(set, 9), { random: () => draws[i++ % draws.length]! });
+    // Positions 11, 6, 11, 0 of the expanded list [1.0.0.1 ×10, 1.0.0.255, 1.1.1.1].
+    expect(ids(take(selector.select('ignored'), 4))).toEqual(['1.1.1.1:80', '1.0.0.1:80', '1.1.1.1:80', '1.0.0.1:80']);
+    expect(() => random(set, { fallbacks: 'even' as never })).toThrow(/random fallbacks/);
   });
 
   it('defaults to Math.random and rejects a source outside [0, 1)', () => {

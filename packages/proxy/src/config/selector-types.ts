@@ -2,6 +2,7 @@ import { type Backend, invalidOption, LbError, type LoadTracker, type Selector }
 import {
   boundedLoad,
   consistentHash,
+  FNV_HASH_DEFAULTS,
   fnvHash,
   HAPROXY_HASH_DEFAULTS,
   haproxyHash,
@@ -18,6 +19,11 @@ import {
   roundRobin,
 } from '@switchyard/selectors';
 import { z } from 'zod';
+
+/** `fallbacks` of the Pingora-style walks: weighted (spreads a backend that is out by weight) or Pingora's uniform draw. */
+const FALLBACKS = z
+  .enum(['weighted', 'uniform'], { error: '"weighted" or "uniform"' })
+  .default(FNV_HASH_DEFAULTS.fallbacks);
 
 /** What a selector type is built with besides its own options. */
 export interface SelectorContext {
@@ -142,24 +148,28 @@ export const SELECTOR_TYPES = Object.freeze({
   }),
   'round-robin': selectorType({
     summary: 'roundRobin, nginx smooth weighted',
-    shape: { mode: z.enum(['smooth', 'pingora'], { error: '"smooth" or "pingora"' }).default('smooth') },
+    shape: {
+      mode: z.enum(['smooth', 'pingora'], { error: '"smooth" or "pingora"' }).default('smooth'),
+      fallbacks: FALLBACKS,
+    },
     loadAware: false,
     hashed: false,
     build: (backends, options) => roundRobin(backends, options),
   }),
   random: selectorType({
     summary: 'random, weighted first pick',
-    shape: {},
+    shape: { fallbacks: FALLBACKS },
     loadAware: false,
     hashed: false,
-    build: (backends, _options, { random: r }) => random(backends, r === undefined ? {} : { random: r }),
+    build: (backends, options, { random: r }) =>
+      random(backends, r === undefined ? options : { ...options, random: r }),
   }),
   fnv: selectorType({
     summary: 'fnvHash, FNV-1a over the weighted list (Pingora)',
-    shape: {},
+    shape: { fallbacks: FALLBACKS },
     loadAware: false,
     hashed: true,
-    build: (backends) => fnvHash(backends),
+    build: (backends, options) => fnvHash(backends, options),
   }),
   maglev: selectorType({
     summary: 'maglev, lookup table',

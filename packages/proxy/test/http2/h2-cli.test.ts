@@ -52,7 +52,12 @@ let secure: ServeProcess;
 beforeAll(async () => {
   pki = generateTestPki();
   dir = mkdtempSync(join(tmpdir(), 'switchyard-h2-'));
-  const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), big: join(dir, 'big') };
+  const files = {
+    ca: join(dir, 'ca.pem'),
+    cert: join(dir, 'cert.pem'),
+    key: join(dir, 'key.pem'),
+    big: join(dir, 'big'),
+  };
   writeFileSync(files.ca, pki.ca.cert);
   writeFileSync(files.cert, pki.server.cert);
   writeFileSync(files.key, pki.server.key);
@@ -98,12 +103,30 @@ function total(): number {
 describe('curl', () => {
   it('--http2-prior-knowledge (h2c) to HTTP/1.1, h2c and TLS h2 backends', async () => {
     const base = `http://127.0.0.1:${plain.port}`;
-    const toH1 = await run(CURL, ['-sS', '--http2-prior-knowledge', '-w', '\n%{http_version} %{http_code}', `${base}/x`]);
+    const toH1 = await run(CURL, [
+      '-sS',
+      '--http2-prior-knowledge',
+      '-w',
+      '\n%{http_version} %{http_code}',
+      `${base}/x`,
+    ]);
     expect(toH1.stdout.split('\n').at(-1)).toBe('2 200');
     expect(JSON.parse(toH1.stdout.split('\n')[0] as string).url).toBe('/x');
-    const toH2c = await run(CURL, ['-sS', '--http2-prior-knowledge', '-w', ' %{http_version} %{http_code}', `${base}/h2c/y`]);
+    const toH2c = await run(CURL, [
+      '-sS',
+      '--http2-prior-knowledge',
+      '-w',
+      ' %{http_version} %{http_code}',
+      `${base}/h2c/y`,
+    ]);
     expect(toH2c.stdout).toBe('h2c 0 2 200');
-    const toH2 = await run(CURL, ['-sS', '--http2-prior-knowledge', '-w', ' %{http_version} %{http_code}', `${base}/h2tls/z`]);
+    const toH2 = await run(CURL, [
+      '-sS',
+      '--http2-prior-knowledge',
+      '-w',
+      ' %{http_version} %{http_code}',
+      `${base}/h2tls/z`,
+    ]);
     expect(toH2.stdout).toBe('h2tls 0 2 200');
     expect(h2c.seen.at(-1)?.httpVersion).toBe('2.0');
     expect(h2tls.seen.at(-1)?.httpVersion).toBe('2.0');
@@ -113,15 +136,43 @@ describe('curl', () => {
     const base = `https://localhost:${secure.port}`;
     const ca = join(dir, 'ca.pem');
     const resolve = `localhost:${secure.port}:127.0.0.1`;
-    const h2 = await run(CURL, ['-sS', '--http2', '--cacert', ca, '--resolve', resolve, '-w', ' %{http_version} %{http_code}', `${base}/h2c/a`]);
+    const h2 = await run(CURL, [
+      '-sS',
+      '--http2',
+      '--cacert',
+      ca,
+      '--resolve',
+      resolve,
+      '-w',
+      ' %{http_version} %{http_code}',
+      `${base}/h2c/a`,
+    ]);
     expect(h2.stdout).toBe('h2c 0 2 200');
-    const h1only = await run(CURL, ['-sS', '--http1.1', '--cacert', ca, '--resolve', resolve, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${base}/b`]);
+    const h1only = await run(CURL, [
+      '-sS',
+      '--http1.1',
+      '--cacert',
+      ca,
+      '--resolve',
+      resolve,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_version} %{http_code}',
+      `${base}/b`,
+    ]);
     expect(h1only.stdout).toBe('1.1 200');
   });
 
   it('a 32 MiB upload and a 32 MiB download over h2c to an HTTP/1.1 backend arrive whole', async () => {
     const base = `http://127.0.0.1:${plain.port}`;
-    const up = await run(CURL, ['-sS', '--http2-prior-knowledge', '--data-binary', `@${join(dir, 'big')}`, `${base}/up`]);
+    const up = await run(CURL, [
+      '-sS',
+      '--http2-prior-knowledge',
+      '--data-binary',
+      `@${join(dir, 'big')}`,
+      `${base}/up`,
+    ]);
     expect(JSON.parse(up.stdout).bodyBytes).toBe(BIG);
     for (const b of h1) {
       b.handler = (_req, res) => {
@@ -130,7 +181,15 @@ describe('curl', () => {
       };
     }
     try {
-      const down = await run(CURL, ['-sS', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{size_download} %{http_version}', `${base}/down`]);
+      const down = await run(CURL, [
+        '-sS',
+        '--http2-prior-knowledge',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{size_download} %{http_version}',
+        `${base}/down`,
+      ]);
       expect(down.stdout).toBe(`${BIG} 2`);
     } finally {
       for (const b of h1) b.handler = undefined;

@@ -1,10 +1,11 @@
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { backend as parseBackend, HttpPeer } from '@switchyard/core';
+import { HttpPeer, backend as parseBackend } from '@switchyard/core';
 import { roundRobin } from '@switchyard/selectors';
-import { generateTestPki, type TestPki, waitFor } from '@switchyard/testkit';
+import { freePort, generateTestPki, type TestPki, waitFor } from '@switchyard/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { peer, peersApp, responseText, send } from '../helpers/server-client.js';
+import { captureLogger, peer, peersApp, responseText, send } from '../helpers/server-client.js';
 import { serverFixtures } from '../helpers/server-fixtures.js';
 import { h2Close, h2Connect, h2Request } from './helpers/h2-client.js';
 
@@ -17,14 +18,23 @@ beforeAll(() => {
 
 /** An h2 session to the proxy on `port`, closed after the test. */
 async function session(port: number, tls = false) {
-  const s = await h2Connect(tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`, tls ? pki.ca.cert : undefined);
+  const s = await h2Connect(
+    tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
+    tls ? pki.ca.cert : undefined,
+  );
   cleanup.push(() => h2Close(s));
   return s;
 }
 
 function alpnOf(port: number): Promise<string | false> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ port, host: '127.0.0.1', ca: pki.ca.cert, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] });
+    const socket = tlsConnect({
+      port,
+      host: '127.0.0.1',
+      ca: pki.ca.cert,
+      servername: 'localhost',
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
     socket.once('secureConnect', () => {
       resolve(socket.alpnProtocol ?? false);
       socket.destroy();
@@ -46,6 +56,27 @@ describe('downstream HTTP/2', () => {
     expect(JSON.parse(posted.body.toString()).bodyBytes).toBe(100_000);
     expect((await send(port, '/h1')).status).toBe(200);
     expect(u.requests.length).toBe(3);
+  });
+
+  it('an HTTP/1.1 request line claiming HTTP/2.0 stays an HTTP/1.1 exchange (h2c on or off)', async () => {
+    const u = await upstream();
+    for (const h2c of [true, false]) {
+      const { port } = await proxy(peersApp([peer(u.id)]), { h2c, accessLog: false });
+      const head = await new Promise<string>((resolve, reject) => {
+        const socket = netConnect(port, '127.0.0.1', () => socket.write('GET /v HTTP/2.0\r\nHost: a\r\n\r\n'));
+        let text = '';
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.includes('\r\n\r\n')) {
+            socket.destroy();
+            resolve(text.slice(0, text.indexOf('\r\n')));
+          }
+        });
+        socket.on('error', reject);
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 \d{3} /);
+      expect((await send(port, '/after')).status).toBe(200);
+    }
   });
 
   it('without h2c a cleartext listener does not speak HTTP/2', async () => {
@@ -103,11 +134,61 @@ describe('downstream HTTP/2', () => {
     expect(u.requests.length).toBe(0);
   });
 
+  it('each stream gets its own access-log line and logging phase', async () => {
+    const u = await upstream({ name: 'a' });
+    const { logger, lines } = captureLogger();
+    const logged: string[] = [];
+    const app = peersApp([peer(u.id)], { logging: (session) => logged.push(session.path) });
+    const { port } = await proxy(app, { h2c: true, logger });
+    const s = await session(port);
+    await Promise.all([h2Request(s, { ':path': '/one' }), h2Request(s, { ':path': '/two' })]);
+    await waitFor('two access lines', () => lines.filter((l) => l.includes('"request"')).length === 2, 10_000);
+    const records = lines.map((l) => JSON.parse(l)).filter((r) => r.msg === 'request');
+    expect(records.map((r) => [r.method, r.path, r.status, r.backend, r.attempts]).sort()).toEqual([
+      ['GET', '/one', 200, u.id, 1],
+      ['GET', '/two', 200, u.id, 1],
+    ]);
+    expect(records.reduce((n, r) => n + r.bytesOut, 0)).toBeGreaterThan(0);
+    expect(logged.sort()).toEqual(['/one', '/two']);
+  });
+
+  it('a stream whose first backend refuses the connection is retried on the next', async () => {
+    const u = await upstream({ name: 'live' });
+    const dead = `127.0.0.1:${await freePort()}`;
+    const { port } = await proxy(peersApp([peer(dead), peer(u.id)]), { h2c: true, accessLog: false });
+    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/retry' }, 'payload');
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body.toString()).bodyBytes).toBe(7);
+  });
+
+  it('CONNECT over h2 is answered 405 (by node:http2, no connect listener) and never reaches a backend', async () => {
+    const u = await upstream();
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, accessLog: false });
+    const reply = await h2Request(await session(port), { ':method': 'CONNECT', ':authority': 'elsewhere.example:443' });
+    expect(reply.status).toBe(405);
+    expect(u.requests.length).toBe(0);
+  });
+
   it('no backend left: the h2 client gets the error response (503)', async () => {
     const { port } = await proxy(peersApp([]), { h2c: true, accessLog: false });
     const reply = await h2Request(await session(port), { ':path': '/' });
     expect(reply.status).toBe(503);
     expect(reply.body.toString()).toContain('no healthy backend');
+  });
+
+  it('keepAliveTimeout closes an idle h2 connection, but not one whose stream is still open', async () => {
+    const u = await upstream({ name: 'slow', delayMs: 1200 });
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, keepAliveTimeout: 300, accessLog: false });
+    const idle = await session(port);
+    const busy = await session(port);
+    const idleClosed = new Promise<number>((resolve) => {
+      const started = performance.now();
+      idle.once('close', () => resolve(performance.now() - started));
+    });
+    const slow = await h2Request(busy, { ':path': '/slow' });
+    expect(slow.status).toBe(200);
+    expect(busy.closed).toBe(false);
+    expect(await idleClosed).toBeLessThan(1200 + 5000);
   });
 
   it('close() sends GOAWAY to h2 sessions and lets their open streams finish', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { h1HeadersOf, h2RequestProblem, wantsTrailers } from '../../src/internal/server/h2-request-rules.js';
+import { trailerPairs } from '../../src/internal/server/trailers.js';
 import { peer, peersApp } from '../helpers/server-client.js';
 import { serverFixtures } from '../helpers/server-fixtures.js';
 import { sendRawH2 } from './helpers/raw-h2.js';
@@ -15,7 +16,7 @@ const BASE: [string, string][] = [
 ];
 
 function flat(pairs: readonly (readonly [string, string])[]): string[] {
-  return pairs.flatMap(([n, v]) => [n, v]);
+  return pairs.flat();
 }
 
 /** Request heads RFC 9113 §8.2–8.3 calls malformed, each with the rule it breaks. */
@@ -52,6 +53,38 @@ describe('HTTP/2 request rules (pure)', () => {
     const raw = flat([...BASE, ['cookie', 'a=1'], ['x-a', '1'], ['cookie', 'b=2']]);
     expect(h1HeadersOf(raw)).toEqual(['host', 'app.example', 'cookie', 'a=1; b=2', 'x-a', '1']);
     expect(h1HeadersOf(flat([...BASE, ['host', 'app.example']]))).toEqual(['host', 'app.example']);
+  });
+});
+
+describe('response trailers (pure)', () => {
+  it('raw Buffer pairs (HTTP/1.1) and a headers object (HTTP/2) become lower-case string pairs', () => {
+    expect(
+      trailerPairs([Buffer.from('Grpc-Status'), Buffer.from('0'), Buffer.from('x-sum'), Buffer.from('abc')]),
+    ).toEqual(['grpc-status', '0', 'x-sum', 'abc']);
+    expect(trailerPairs({ 'grpc-status': '14', 'x-multi': ['a', 'b'] })).toEqual([
+      'grpc-status',
+      '14',
+      'x-multi',
+      'a',
+      'x-multi',
+      'b',
+    ]);
+    expect(trailerPairs(null)).toEqual([]);
+    expect(trailerPairs({})).toEqual([]);
+  });
+
+  it('framing, routing and connection fields, pseudo-header fields and invalid fields are dropped', () => {
+    const object = {
+      'content-length': '3',
+      'transfer-encoding': 'chunked',
+      connection: 'close',
+      host: 'a',
+      ':status': '200',
+      'bad name': 'x',
+      'x-bad-value': 'a\r\nb',
+      'x-ok': 'fine',
+    };
+    expect(trailerPairs(object)).toEqual(['x-ok', 'fine']);
   });
 });
 

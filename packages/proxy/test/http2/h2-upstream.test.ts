@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { constants } from 'node:http2';
+import { constants, createServer } from 'node:http2';
 import { waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { peer, peersApp, responseText } from '../helpers/server-client.js';
@@ -42,6 +42,39 @@ describe('upstream h2c (alpn on a cleartext peer)', () => {
       ['2.0', '/n2'],
     ]);
     expect(b.sessionsOpened).toBe(1);
+  });
+
+  it("bodiless requests share one upstream connection, within the backend's SETTINGS_MAX_CONCURRENT_STREAMS", async () => {
+    const backend = createServer({ settings: { maxConcurrentStreams: 5 } });
+    let sessions = 0;
+    let active = 0;
+    let maxActive = 0;
+    backend.on('session', () => {
+      sessions++;
+    });
+    backend.on('stream', (stream) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      stream.resume();
+      stream.on('end', () =>
+        setTimeout(() => {
+          active--;
+          stream.respond({ ':status': 200 });
+          stream.end('ok');
+        }, 50),
+      );
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => backend.close(resolve)));
+    const id = `127.0.0.1:${(backend.address() as { port: number }).port}`;
+    const { port } = await proxy(peersApp([peer(id, { options: { alpn: 'h2' } })]), { h2c: true, accessLog: false });
+    const s = await session(port);
+    // The first request opens the connection; the next 20 find it open.
+    expect((await h2Request(s, { ':path': '/warm' })).status).toBe(200);
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => h2Request(s, { ':path': `/m${i}` })));
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(sessions).toBe(1);
+    expect(maxActive).toBe(5);
   });
 
   it("alpn 'h2h1' on a cleartext peer stays HTTP/1.1", async () => {
@@ -127,12 +160,47 @@ describe('header rules across versions', () => {
       res.end(Buffer.from([0, 0, 0, 0, 0]));
     };
     const { port } = await proxy(peersApp([peer(b.id, { options: { alpn: 'h2' } })]), { h2c: true, accessLog: false });
-    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/pkg.Svc/Call', te: 'trailers' }, 'x');
+    const reply = await h2Request(
+      await session(port),
+      { ':method': 'POST', ':path': '/pkg.Svc/Call', te: 'trailers' },
+      'x',
+    );
     expect(reply.status).toBe(200);
     expect(reply.trailers?.['grpc-status']).toBe('0');
     expect(reply.trailers?.['grpc-message']).toBe('fine');
     const raw = b.seen[0]?.rawHeaders ?? [];
     expect(raw[raw.indexOf('te') + 1]).toBe('trailers');
+  });
+
+  it('h1 response → h2 client: hop-by-hop fields dropped, repeated fields and every Set-Cookie kept', async () => {
+    const u = await upstream();
+    u.handler = (_req, res) => {
+      res.writeHead(200, [
+        'connection',
+        'keep-alive, x-hop',
+        'x-hop',
+        'gone',
+        'keep-alive',
+        'timeout=5',
+        'set-cookie',
+        'a=1',
+        'set-cookie',
+        'b=2',
+        'x-dup',
+        'one',
+        'x-dup',
+        'two',
+      ]);
+      res.end('ok');
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, accessLog: false });
+    const reply = await h2Request(await session(port), { ':path': '/' });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(reply.headers['x-dup']).toBe('one, two');
+    expect(reply.headers['x-hop']).toBeUndefined();
+    expect(reply.headers['keep-alive']).toBeUndefined();
+    expect(reply.headers.connection).toBeUndefined();
   });
 
   it('h1 chunked response trailers reach an h2 client', async () => {
@@ -168,7 +236,7 @@ describe('streams', () => {
     };
     const peers = [peer(u.id), peer(b.id, { options: { alpn: 'h2' } })];
     const { port } = await proxy(
-      { upstreamPeer: (session) => (peers[session.path === '/h2' ? 1 : 0] as never) },
+      { upstreamPeer: (session) => peers[session.path === '/h2' ? 1 : 0] as never },
       { h2c: true, accessLog: false },
     );
     const s = await session(port);
@@ -227,4 +295,80 @@ describe('streams', () => {
     const reply = await h2Request(s, { ':method': 'POST', ':path': '/up' }, Buffer.alloc(up, 2));
     expect(JSON.parse(reply.body.toString()).bodyBytes).toBe(up);
   });
+
+  it('full duplex over h2 → h2c: each message is echoed back before the client sends the next', async () => {
+    // Answers at once and echoes every chunk as it arrives (H2Backend answers after the body).
+    const echo = createServer();
+    echo.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.on('data', (c: Buffer) => stream.write(c));
+      stream.on('end', () => stream.end());
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => echo.close(resolve)));
+    const echoPort = (echo.address() as { port: number }).port;
+    const { port } = await proxy(peersApp([peer(`127.0.0.1:${echoPort}`, { options: { alpn: 'h2' } })]), {
+      h2c: true,
+      accessLog: false,
+    });
+    const s = await session(port);
+    const stream = s.request({ ':method': 'POST', ':path': '/duplex', te: 'trailers' }, { endStream: false });
+    const received: string[] = [];
+    const next = () => new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString())));
+    for (let i = 0; i < 5; i++) {
+      const reply = next();
+      stream.write(`msg${i}`);
+      received.push(await reply);
+    }
+    stream.end();
+    expect(received).toEqual(['msg0', 'msg1', 'msg2', 'msg3', 'msg4']);
+  });
+
+  it('a backend that stops reading holds a large upload back (backpressure towards the client)', async () => {
+    const u = await upstream();
+    let release: (() => void) | undefined;
+    let received = 0;
+    u.handler = (req, res) => {
+      req.pause();
+      release = () => {
+        req.on('data', (c: Buffer) => {
+          received += c.length;
+        });
+        req.on('end', () => res.end('done'));
+        req.resume();
+      };
+    };
+    const { port } = await proxy(peersApp([peer(u.id)]), { h2c: true, accessLog: false });
+    const s = await session(port);
+    const total = 64 * 1024 * 1024;
+    const stream = s.request({ ':method': 'POST', ':path': '/slow-reader' }, { endStream: false });
+    stream.on('error', () => {});
+    const chunk = Buffer.alloc(64 * 1024, 5);
+    let sent = 0;
+    // Bounded: at most total / chunk writes, each waiting for drain when refused.
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!stream.write(chunk)) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      stream.end();
+    };
+    pump();
+    await waitFor('the upstream request', () => release !== undefined, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sent).toBeLessThan(total / 4);
+    release?.();
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      stream.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      stream.on('end', () => resolve(text));
+    });
+    expect(body).toBe('done');
+    expect(received).toBe(total);
+  }, 60_000);
 });

@@ -62,35 +62,44 @@ function scheduleEntry(
   return best;
 }
 
-/** The full map with every server up. */
-export function buildMap(weights: Int32Array): Uint16Array {
+/**
+ * The map over the servers not in `down` (`down[i] === 1`; every server up when absent),
+ * as `recalc_server_map` builds it. Empty when every server is down.
+ */
+export function buildMap(weights: Int32Array, down?: Uint8Array): Uint16Array {
   let total = 0;
-  for (const w of weights) total += w;
+  for (let i = 0; i < weights.length; i++) if (down === undefined || down[i] === 0) total += weights[i]!;
   const map = new Uint16Array(total);
-  scheduleEntry(weights, undefined, total, total - 1, map);
+  if (total > 0) scheduleEntry(weights, down, total, total - 1, map);
   return map;
 }
 
 /**
  * The servers HAProxy would pick for one hash as servers go down one by one: the
- * map entry first, then the entry of the map rebuilt without that server, and so on,
- * each server once. A fallback costs O(total weight × servers) to replay the schedule.
+ * entry of `map` (built without the servers in `down`) first, then the entry of the map
+ * rebuilt without that server too, and so on, each server that is not down once. A
+ * fallback costs O(total weight × servers) to replay the schedule.
  */
 export class HaproxyMapWalk implements IterableIterator<Backend> {
   private excluded: Uint8Array | undefined = undefined;
   private first = 0;
   private yielded = 0;
+  private readonly up: number;
 
   constructor(
     private readonly backends: readonly Backend[],
     private readonly weights: Int32Array,
     private readonly map: Uint16Array,
     private readonly hash: number,
-  ) {}
+    private readonly down?: Uint8Array,
+    downCount = 0,
+  ) {
+    this.up = backends.length - downCount;
+  }
 
   next(): IteratorResult<Backend, undefined> {
     const n = this.backends.length;
-    if (this.yielded >= n) return DONE;
+    if (this.yielded >= this.up) return DONE;
     if (this.yielded === 0) {
       this.first = this.map[this.hash % this.map.length]!;
       this.yielded = 1;
@@ -98,7 +107,7 @@ export class HaproxyMapWalk implements IterableIterator<Backend> {
     }
     let excluded = this.excluded;
     if (excluded === undefined) {
-      excluded = new Uint8Array(n);
+      excluded = this.down === undefined ? new Uint8Array(n) : this.down.slice();
       excluded[this.first] = 1;
       this.excluded = excluded;
     }

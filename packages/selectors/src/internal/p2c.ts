@@ -72,19 +72,24 @@ export function pickCheapest(n: number, choices: number, random: () => number, c
 
 /**
  * Yields `backends[first]`, then, if pulled further, every other backend once from
- * cheapest to dearest as costed at that moment (ties by list order). Ends after n.
+ * cheapest to dearest as costed at that moment. Ties go in list order from a random
+ * starting point (drawn when the fallbacks are first pulled), so a backend that is out
+ * hands its traffic to equally costed survivors evenly, not to its list neighbour.
+ * Ends after n.
  */
 export class CheapestFirst implements IterableIterator<Backend> {
   readonly #backends: readonly Backend[];
   readonly #first: number;
   readonly #cost: Cost;
+  readonly #random: () => number;
   #rest: number[] | undefined;
   #next = -1;
 
-  constructor(backends: readonly Backend[], first: number, cost: Cost) {
+  constructor(backends: readonly Backend[], first: number, cost: Cost, random: () => number) {
     this.#backends = backends;
     this.#first = first;
     this.#cost = cost;
+    this.#random = random;
   }
 
   next(): IteratorResult<Backend> {
@@ -93,11 +98,14 @@ export class CheapestFirst implements IterableIterator<Backend> {
       return { done: false, value: this.#backends[this.#first]! };
     }
     if (this.#rest === undefined) {
+      const n = this.#backends.length;
       const costs = this.#backends.map((_, i) => this.#cost(i));
+      const start = index(this.#random, n);
+      const rank = (i: number) => (i - start + n) % n;
       this.#rest = this.#backends
         .map((_, i) => i)
         .filter((i) => i !== this.#first)
-        .sort((a, b) => costs[a]! - costs[b]! || a - b);
+        .sort((a, b) => costs[a]! - costs[b]! || rank(a) - rank(b));
     }
     const i = this.#rest[this.#next++];
     if (i === undefined) return { done: true, value: undefined };

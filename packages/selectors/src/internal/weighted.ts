@@ -48,3 +48,17 @@ export function checkTotalWeight(component: string, backends: readonly Backend[]
   const total = totalWeight(backends);
   if (total > MAX_TOTAL_WEIGHT) invalidOption(`${component} total weight`, `at most ${MAX_TOTAL_WEIGHT}`, total);
 }
+
+/**
+ * How a Pingora-style walk draws its fallbacks: `'weighted'` from the weight-expanded
+ * list (a backend that is out hands its share to the others by weight), `'uniform'`
+ * from the plain list (Pingora's own walk).
+ */
+export type FallbackDraw = 'weighted' | 'uniform';
+
+/** Throws `LB_ERR_INVALID_OPTION` unless `value` is a {@link FallbackDraw}. */
+export function checkFallbackDraw(component: string, value: unknown): void {
+  if (value !== 'weighted' && value !== 'uniform') {
+    invalidOption(`${component} fallbacks`, '"weighted" or "uniform"', value);
+  }
+}

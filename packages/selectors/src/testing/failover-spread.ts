@@ -30,7 +30,8 @@ export interface FailoverSpreadReport {
  * had goes to the survivors in proportion to their weights, instead of piling onto one
  * neighbour. Each run takes one backend out, selects `keysPerRun` distinct keys
  * (`f<run>/<i>`), takes the first candidate that is not the one out — as a balancer walking
- * `candidates()` does — and checks that every survivor's count is at most
+ * `candidates()` does, or asks `selector.without()` when the selector has it — and checks
+ * that every survivor's count is at most
  * `(1 + tolerance) × keysPerRun × weight / (survivors' total weight)`.
  *
  * @defaultValue backends `arbBackends({ min: 2, max: 16, weights: { min: 1, max: 4 } })`, 20 runs
@@ -56,13 +57,19 @@ export function checkFailoverSpread<O>(
       fc.pre(bs.length >= 2);
       run++;
       const out = bs[pick % bs.length]!;
-      const selector = build(factory, bs, options);
+      const built = build(factory, bs, options);
+      // A selector that recomputes itself without the backends that are out (`without`) is
+      // asked to, as the balancer does; the rest are walked past the one out.
+      const selector = built.without === undefined ? built : built.without(new Set([out.id]));
       const counts = new Map<string, number>(bs.map((b) => [b.id, 0]));
       // Every backend appears within a walk of this many pulls (the laws' reach bound).
       const bound = 256 * bs.reduce((sum, b) => sum + b.weight, 0) + 256;
       for (let i = 0; i < keysPerRun; i++) {
         for (const b of candidates(selector.select(`f${run}/${i}`, options.request), bound)) {
-          if (b.id === out.id) continue;
+          if (b.id === out.id) {
+            check(selector === built, () => `${out.id} is out, yet without() still yielded it`);
+            continue;
+          }
           counts.set(b.id, (counts.get(b.id) ?? 0) + 1);
           break;
         }

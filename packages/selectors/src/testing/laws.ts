@@ -20,7 +20,8 @@ export type SelectorLaw =
   | 'empty'
   | 'iterable'
   | 'order-independent'
-  | 'candidates-bound';
+  | 'candidates-bound'
+  | 'without';
 
 /** Options of {@link checkSelectorLaws}. */
 export interface SelectorLawOptions<O> extends CommonLawOptions<O> {
@@ -60,6 +61,9 @@ const defaultReachBound = (backends: readonly Backend[]): number =>
  * - `order-independent`: building from the same backends in another order gives the
  *   same candidates (what lets many proxies agree with no coordination).
  * - `candidates-bound`: `candidates(select(key), max)` yields at most `max` distinct backends.
+ * - `without` (run only for selectors that have `Selector.without`): `without(out)` never
+ *   yields a backend in `out`, reaches every other one, and `without(∅)` gives the same
+ *   candidates as the selector itself.
  */
 export function checkSelectorLaws<O>(factory: SelectorFactory<O>, options: SelectorLawOptions<O> = {}): LawReport {
   const seed = options.seed ?? DEFAULT_SEED;
@@ -166,7 +170,40 @@ export function checkSelectorLaws<O>(factory: SelectorFactory<O>, options: Selec
       }
     }),
   );
+  if (typeof build(factory, [arbitrarySample()], options).without === 'function') {
+    law(
+      'without',
+      prop((bs, ks, outSeed) => {
+        const selector = build(factory, bs, options);
+        const without = selector.without;
+        check(typeof without === 'function', () => `without() is missing for ${bs.length} backends`);
+        const out = new Set(
+          bs.filter((_, i) => ((outSeed >>> (i % 31)) & 1) === 1 && i < bs.length - 1).map((b) => b.id),
+        );
+        const reduced = (without as NonNullable<typeof without>).call(selector, out);
+        const same = (without as NonNullable<typeof without>).call(selector, new Set());
+        for (const key of ks) {
+          const got = distinctIds(reduced, key, request, bs.length, reachBound(bs));
+          const leaked = got.filter((id) => out.has(id));
+          check(
+            leaked.length === 0,
+            () => `key ${keyLabel(key)}: without(${[...out].join(' ')}) yielded ${leaked.join(' ')}`,
+          );
+          const missing = bs.filter((b) => !out.has(b.id) && !got.includes(b.id)).map((b) => b.id);
+          check(missing.length === 0, () => `key ${keyLabel(key)}: without(…) never reached ${missing.join(' ')}`);
+          const x = distinctIds(selector, key, request, bs.length, reachBound(bs));
+          const y = distinctIds(same, key, request, bs.length, reachBound(bs));
+          check(x.join() === y.join(), () => `key ${keyLabel(key)}: ${x.join(' ')} but without(∅) ${y.join(' ')}`);
+        }
+      }),
+    );
+  }
   return { seed, numRuns, laws: ran };
+}
+
+/** One fixed backend, to see whether a factory's selectors have `without`. */
+function arbitrarySample(): Backend {
+  return fc.sample(arbBackend(), { seed: 1, numRuns: 1 })[0]!;
 }
 
 /** Options of {@link checkMinimalDisruption}. */

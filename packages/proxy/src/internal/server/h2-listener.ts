@@ -23,6 +23,10 @@ export const H2_ALPN: readonly string[] = Object.freeze(['h2', 'http/1.1']);
 
 type ConnectionListener = (this: unknown, socket: Socket) => void;
 
+const kOpenStreams = Symbol('switchyard.openStreams');
+
+type CountedSession = ServerHttp2Session & { [kOpenStreams]?: number };
+
 /**
  * The HTTP/2 side of a proxy server: a `node:http2` server that never listens itself. The
  * `node:http(s)` server keeps accepting every connection and hands over those that speak
@@ -37,12 +41,19 @@ export class H2Listener<C> {
   constructor(state: ServerState<C>, o: ProxyServerOptions) {
     // Every per-connection limit (streams, resets, invalid frames, header lists) is set in h2-limits.
     this.#server = createHttp2Server(h2ServerOptions(o));
-    this.#server.on('session', (session: ServerHttp2Session) => {
+    this.#server.on('session', (session: CountedSession) => {
       guardSession(session);
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       // A session error (a broken connection) ends its streams, which report it themselves.
       session.on('error', noop);
+      // keepAliveTimeout as for HTTP/1.1: a connection idle that long with no request in flight is
+      // closed (GOAWAY). A quiet stream (a long poll, a gRPC stream between messages) keeps it open.
+      if (o.keepAliveTimeout > 0) {
+        session.setTimeout(o.keepAliveTimeout, () => {
+          if ((session[kOpenStreams] ?? 0) === 0) session.close();
+        });
+      }
       if (state.closing) session.close();
     });
     this.#server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
@@ -55,6 +66,13 @@ export class H2Listener<C> {
         state.logger.debug({ problem }, 'malformed HTTP/2 request refused');
         req.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
         return;
+      }
+      const session = req.stream.session as CountedSession | undefined;
+      if (session !== undefined) {
+        session[kOpenStreams] = (session[kOpenStreams] ?? 0) + 1;
+        req.stream.once('close', () => {
+          session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
+        });
       }
       new Exchange(state, req, res).start();
     });

@@ -31,6 +31,10 @@ export class PoolEntry {
       // HTTP/2: at most this many streams per connection (less if the upstream's SETTINGS say
       // so); the pool opens another connection, up to `connections`, when all are full.
       maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS,
+      // undici counts HTTP/2 streams against `pipelining` (default 1: one request per connection).
+      // Only a peer that speaks nothing but HTTP/2 may raise it: with `h2h1` the connection may
+      // turn out HTTP/1.1, where pipelining would queue requests behind each other.
+      ...(o.alpn === 'h2' ? { pipelining: H2_MAX_CONCURRENT_STREAMS } : {}),
       // undici's own timeouts are replaced by the per-request readTimeout (0 = none, as Pingora).
       headersTimeout: 0,
       bodyTimeout: 0,

@@ -32,7 +32,8 @@ export class ProxySession implements Session, RequestInfo {
     this.response = response;
     this.method = request.method ?? 'GET';
     this.uri = request.url ?? '/';
-    this.h2 = request.httpVersionMajor === 2;
+    // Not `httpVersionMajor`: Node's HTTP/1.1 parser accepts a request line saying HTTP/2.0.
+    this.h2 = (request as Partial<Http2ServerRequest>).stream !== undefined;
     const socket = this.h2 ? (request as Http2ServerRequest).stream.session?.socket : request.socket;
     this.clientIp = normalizeIp(socket?.remoteAddress);
   }

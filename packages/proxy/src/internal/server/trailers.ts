@@ -19,7 +19,11 @@ const NOT_IN_TRAILERS: ReadonlySet<string> = new Set([
   'host',
 ]);
 
-/** The forwardable trailer pairs in undici's `onComplete` argument (`[]` for none). */
+/**
+ * The forwardable trailer pairs in undici's `onComplete` argument (`[]` for none): a field that
+ * is not a valid lower-case token with a valid value is dropped (sent on, it would break the
+ * whole response at its very end).
+ */
 export function trailerPairs(trailers: unknown): string[] {
   const out: string[] = [];
   if (trailers === null || typeof trailers !== 'object') return out;
@@ -36,9 +40,14 @@ export function trailerPairs(trailers: unknown): string[] {
   return out;
 }
 
+/** An RFC 9110 token in lower case: the only field names HTTP/2 carries. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** Field value characters HTTP/2 carries (no CR, LF, NUL or other controls but HTAB). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function push(out: string[], rawName: string, value: string): void {
   const name = rawName.toLowerCase();
-  if (name.charCodeAt(0) === 0x3a || NOT_IN_TRAILERS.has(name)) return;
+  if (NOT_IN_TRAILERS.has(name) || !FIELD_NAME.test(name) || !FIELD_VALUE.test(value)) return;
   out.push(name, value);
 }
 

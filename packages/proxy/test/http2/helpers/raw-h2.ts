@@ -61,7 +61,11 @@ export function hpackBlock(pairs: readonly (readonly [string, string])[]): Buffe
  * Connects to `port`, sends the preface, an empty SETTINGS and one HEADERS frame (stream 1,
  * END_STREAM) carrying `pairs`, and reports how the server answered within `timeoutMs`.
  */
-export function sendRawH2(port: number, pairs: readonly (readonly [string, string])[], timeoutMs = 5000): Promise<RawH2Outcome> {
+export function sendRawH2(
+  port: number,
+  pairs: readonly (readonly [string, string])[],
+  timeoutMs = 5000,
+): Promise<RawH2Outcome> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let rstCode: number | undefined;
@@ -81,7 +85,11 @@ export function sendRawH2(port: number, pairs: readonly (readonly [string, strin
     socket.on('close', done);
     socket.on('connect', () => {
       socket.write(
-        Buffer.concat([PREFACE, frame(FRAME_SETTINGS, 0, 0, Buffer.alloc(0)), frame(FRAME_HEADERS, 0x5, 1, hpackBlock(pairs))]),
+        Buffer.concat([
+          PREFACE,
+          frame(FRAME_SETTINGS, 0, 0, Buffer.alloc(0)),
+          frame(FRAME_HEADERS, 0x5, 1, hpackBlock(pairs)),
+        ]),
       );
     });
     socket.on('data', (data: Buffer) => {
