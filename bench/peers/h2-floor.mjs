@@ -59,6 +59,11 @@ function viaH2() {
       trailers = t;
     });
     out.on('response', (h) => {
+      // The client may have gone (h2load closes its connections at the end of a run).
+      if (stream.destroyed || stream.closed) {
+        out.close(http2.constants.NGHTTP2_CANCEL);
+        return;
+      }
       // Only a gRPC answer is known to end with trailers; anything else ends with its last DATA frame.
       const grpc = String(h['content-type'] ?? '').startsWith('application/grpc');
       stream.respond(
@@ -83,6 +88,7 @@ function viaH1() {
     pools[pick()].stream(
       { method, path: headers[':path'], headers: h1, body: hasBody ? stream : null },
       ({ statusCode, headers: got }) => {
+        if (stream.destroyed || stream.closed) throw new Error('client gone');
         const h = {};
         for (const name in got) if (!DROP.has(name) && name !== 'te' && name !== 'trailer') h[name] = got[name];
         stream.respond({ ...h, [HTTP2_HEADER_STATUS]: statusCode });
