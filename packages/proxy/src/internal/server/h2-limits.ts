@@ -27,23 +27,27 @@ export const H2_LIMITS = Object.freeze({
    */
   maxSessionMemory: 10,
   /**
-   * Streams a client may reset (RST_STREAM) per session per second before the connection is closed
-   * with GOAWAY ENHANCE_YOUR_CALM: the rapid-reset attack (CVE-2023-44487) opens and cancels
-   * streams to make the server start work it never finishes. gRPC clients cancel calls, so the
-   * bound is well above any honest client's rate. nghttp2 has a reset limit of its own (a burst of
-   * 1,000, then 33 per second) that this one comes well before.
+   * Streams a client may reset (RST_STREAM) at once, per session, before the connection is closed
+   * with GOAWAY ENHANCE_YOUR_CALM; the allowance then grows back by `resetsPerSecond`. The
+   * rapid-reset attack (CVE-2023-44487) opens and cancels streams to make the server start work
+   * it never finishes. gRPC clients cancel calls, so the burst is well above an honest client's.
+   * A token bucket, as nghttp2's own reset limit (a burst of 1,000, then 33 a second) that this one
+   * comes before: it trips however slowly a loaded process gets through the frames.
    */
-  maxResetsPerSecond: 200,
+  resetBurst: 200,
+  resetsPerSecond: 100,
   /**
-   * SETTINGS frames a client may send per session per second (each is owed an ACK): a SETTINGS
-   * flood makes the server queue ACKs and re-apply settings. Clients send one or two per connection.
+   * SETTINGS frames a client may send at once per session (each is owed an ACK, and re-applies
+   * settings), then per second. Clients send one or two per connection.
    */
-  maxSettingsPerSecond: 100,
+  settingsBurst: 100,
+  settingsPerSecond: 10,
   /**
-   * PING frames a client may send per session per second (each is owed an ACK). gRPC clients ping
-   * for keepalive (seconds apart) and to estimate bandwidth (a few per second at most).
+   * PING frames a client may send at once per session (each is owed an ACK), then per second. gRPC
+   * clients ping for keepalive (seconds apart) and to estimate bandwidth (a few a second at most).
    */
-  maxPingsPerSecond: 100,
+  pingBurst: 100,
+  pingsPerSecond: 20,
 });
 
 /** The `node:http2` server options for a proxy's downstream sessions, with the header limits given. */
@@ -92,39 +96,41 @@ export function refuseLargeHead(stream: ServerHttp2Stream): void {
   stream.respond({ ':status': 431 }, { endStream: true });
 }
 
-/** What a client sends that this proxy rations per second: stream resets, SETTINGS and PING frames. */
+/** What a client sends that this proxy rations: stream resets, SETTINGS and PING frames. */
 type Rationed = 'resets' | 'settings' | 'pings';
 
-const PER_SECOND: Readonly<Record<Rationed, number>> = Object.freeze({
-  resets: H2_LIMITS.maxResetsPerSecond,
-  settings: H2_LIMITS.maxSettingsPerSecond,
-  pings: H2_LIMITS.maxPingsPerSecond,
+/** Per kind: the bucket's size and how many tokens it gains a second. */
+const BUCKETS: Readonly<Record<Rationed, { readonly burst: number; readonly perSecond: number }>> = Object.freeze({
+  resets: { burst: H2_LIMITS.resetBurst, perSecond: H2_LIMITS.resetsPerSecond },
+  settings: { burst: H2_LIMITS.settingsBurst, perSecond: H2_LIMITS.settingsPerSecond },
+  pings: { burst: H2_LIMITS.pingBurst, perSecond: H2_LIMITS.pingsPerSecond },
 });
 
-/** One session's counts in the current one-second window. */
+/** One session's token buckets: tokens left per kind, refilled from `at` on. */
 interface Ration {
-  start: number;
+  at: number;
   resets: number;
   settings: number;
   pings: number;
+  tripped: boolean;
 }
 
 const kRation = Symbol('switchyard.h2Ration');
 type Guarded = ServerHttp2Session & { [kRation]?: Ration };
 
-/** Counts one `kind` for `session`; past its budget for this second the connection is closed. */
+/** Takes one `kind` token from `session`'s bucket; with none left the connection is closed. */
 function spend(session: Guarded | undefined, kind: Rationed): void {
   const ration = session?.[kRation];
-  if (session === undefined || ration === undefined || session.destroyed) return;
+  if (session === undefined || ration === undefined || ration.tripped || session.destroyed) return;
   const now = performance.now();
-  if (now - ration.start >= 1000) {
-    ration.start = now;
-    ration.resets = 0;
-    ration.settings = 0;
-    ration.pings = 0;
+  const elapsedS = (now - ration.at) / 1000;
+  ration.at = now;
+  for (const k of ['resets', 'settings', 'pings'] as const) {
+    ration[k] = Math.min(BUCKETS[k].burst, ration[k] + elapsedS * BUCKETS[k].perSecond);
   }
-  ration[kind]++;
-  if (ration[kind] === PER_SECOND[kind] + 1) {
+  ration[kind] -= 1;
+  if (ration[kind] < 0) {
+    ration.tripped = true;
     // Out of the frame callback that counted it: nghttp2 must not be torn down while it is reading.
     setImmediate(calm, session, kind);
   }
@@ -144,9 +150,16 @@ function calm(session: ServerHttp2Session, kind: Rationed): void {
   if (session.destroyed) return;
   // Taken before destroy detaches the socket: bound to the socket itself, and a no-op once it closed.
   const reset = (session.socket as unknown as { resetAndDestroy(): void }).resetAndDestroy;
-  const err = new Error(`more than ${PER_SECOND[kind]} ${kind} in one second`);
+  const { burst, perSecond } = BUCKETS[kind];
+  const err = new Error(`${kind} beyond a burst of ${burst} and ${perSecond} a second`);
   session.destroy(err, constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  setTimeout(reset, CALM_GRACE_MS).unref();
+  setTimeout(() => {
+    try {
+      reset();
+    } catch {
+      // Not a TCP socket any more (already closed, or wrapped): nothing left to reset.
+    }
+  }, CALM_GRACE_MS).unref();
 }
 
 // Shared listeners (no closure per session or stream): `this` is the emitter.
@@ -165,12 +178,18 @@ function onPing(this: Guarded): void {
 }
 
 /**
- * Rations what the client of `session` may send per second — stream resets, SETTINGS frames, PING
- * frames ({@link H2_LIMITS}) — and closes the connection with GOAWAY ENHANCE_YOUR_CALM as soon as
- * one kind goes over its budget within one second.
+ * Rations what the client of `session` may send — stream resets, SETTINGS frames, PING frames —
+ * with a token bucket per kind ({@link H2_LIMITS}: a burst, then so many a second), and closes the
+ * connection with GOAWAY ENHANCE_YOUR_CALM as soon as one bucket runs dry.
  */
 export function guardSession(session: ServerHttp2Session): void {
-  (session as Guarded)[kRation] = { start: performance.now(), resets: 0, settings: 0, pings: 0 };
+  (session as Guarded)[kRation] = {
+    at: performance.now(),
+    resets: H2_LIMITS.resetBurst,
+    settings: H2_LIMITS.settingsBurst,
+    pings: H2_LIMITS.pingBurst,
+    tripped: false,
+  };
   session.on('stream', onStream);
   session.on('remoteSettings', onRemoteSettings);
   session.on('ping', onPing);
