@@ -112,6 +112,7 @@ describe('header rules across versions', () => {
         'user-agent: ua',
         'connection: keep-alive',
         'x-forwarded-for: 127.0.0.1',
+        'x-real-ip: 127.0.0.1',
         'x-forwarded-proto: http',
         'x-forwarded-host: app.example:8443',
       ].sort(),
@@ -146,6 +147,7 @@ describe('header rules across versions', () => {
         ':scheme: http',
         'x-custom: kept',
         'x-forwarded-for: 127.0.0.1',
+        'x-real-ip: 127.0.0.1',
         'x-forwarded-proto: http',
         'x-forwarded-host: app.example',
       ].sort(),
@@ -294,7 +296,7 @@ describe('streams', () => {
     u.handler = undefined;
     const reply = await h2Request(s, { ':method': 'POST', ':path': '/up' }, Buffer.alloc(up, 2));
     expect(JSON.parse(reply.body.toString()).bodyBytes).toBe(up);
-  });
+  }, 60_000);
 
   it('full duplex over h2 → h2c: each message is echoed back before the client sends the next', async () => {
     // Answers at once and echoes every chunk as it arrives (H2Backend answers after the body).

@@ -6,22 +6,26 @@ import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
   invalidOption,
-  type LbError,
+  LbError,
   rawHeadersHaveBody,
   rawHeaderValue,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
+import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import { armGrpcTimeout } from './grpc-call.js';
 import { wantsTrailers } from './h2-request-rules.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
+import { requestTarget } from './request-target.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
 import { trailerPairs } from './trailers.js';
+import { checkTransferCodings } from './transfer-coding.js';
 import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -48,6 +52,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   /** The request headers for the current policy (set before the first dispatch). */
   #headers: string[] | undefined;
   #upgrade: string | undefined;
+  /** The authority of an absolute-form target, which replaces `Host` upstream. */
+  #authority: string | undefined;
   #upstream: UpstreamRequest | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #attemptStart = 0;
@@ -84,9 +90,25 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   start(): void {
     const relay = this.#relay;
     if (!relay.begin()) return;
+    const session = this.#session;
+    const req = session.request;
+    try {
+      // The HTTP/1.1 view of an HTTP/2 head (`:authority` as Host): the same checks apply.
+      const raw = session.rawHeaders;
+      const target = requestTarget(session.method, session.uri, req.httpVersion, raw);
+      if (target.uri !== session.uri) session.retarget(target.uri);
+      this.#authority = target.authority;
+      checkTransferCodings(raw);
+    } catch (err) {
+      // A refused request's body (if any) is not read: the connection closes after the answer.
+      if (!session.h2) (session.response as ServerResponse).shouldKeepAlive = false;
+      relay.fail(err);
+      return;
+    }
     if (relay.grpc) {
-      const { request, response } = this.#session;
-      armGrpcTimeout(request as Http2ServerRequest, response as Http2ServerResponse, (err) => this.abortUpstream(err));
+      armGrpcTimeout(req as Http2ServerRequest, session.response as Http2ServerResponse, (err) =>
+        this.abortUpstream(err),
+      );
     }
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {
@@ -169,7 +191,9 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       }
       const { proto, trusted } = this.#state;
       const ip = session.clientIp;
-      this.#headers = forwardRequestHeaders(result.headers, ip, proto, trusted.size > 0 && trusted.has(ip));
+      const isTrusted = trusted.size > 0 && trusted.has(ip);
+      const mode = this.#state.options.forwardedHeaders;
+      this.#headers = forwardRequestHeaders(result.headers, ip, proto, isTrusted, mode, this.#authority);
       this.#policy = policy;
       this.#mayH2 = mayH2;
     }
@@ -208,6 +232,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
     const body = this.#hasBody ? this.#session.request : null;
+    if (path === '*') {
+      sendAsterisk(peer, headers, body, peer.options.readTimeout ?? 0, this);
+      return;
+    }
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
@@ -225,8 +253,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   }
 
   cancelAttempt(): void {
-    this.#abort?.(new Error('downstream closed before the response ended'));
-    this.#endAttempt('error');
+    const abort = this.#abort;
+    // Ended first: undici may report the abort synchronously, and it is no failure of the upstream.
+    this.#endAttempt('cancelled');
+    abort?.(new Error('downstream closed before the response ended'));
   }
 
   // --- undici dispatch handler (legacy callback API) ---
@@ -238,7 +268,18 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
-    if (status < 200) return true;
+    if (status < 200) {
+      if (status === 103 && !this.#session.h2) relayEarlyHints(this.#session.response as ServerResponse, raw);
+      return true;
+    }
+    const http1 = this.#peer?.options.alpn === 'h1';
+    const problem = upstreamFramingProblem(status, raw, this.#session.method, http1);
+    if (problem !== undefined) {
+      // Aborting mid-response makes undici destroy the connection: it is never reused.
+      logRefusedResponse(this.#state.logger, this.#peer?.id, problem);
+      this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
+      return false;
+    }
     return this.#relay.head(status, raw, resume);
   }
 
@@ -269,6 +310,13 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       return;
     }
     const kind = failureKind(err);
+    if (relay.clientGone) {
+      // The client went away (its upload broke off, or its connection closed): a 499, and not the
+      // upstream's fault unless connecting to it had failed on its own.
+      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      relay.downstreamClosed();
+      return;
+    }
     let decided: unknown = err;
     if (kind === 'connect') {
       this.#endAttempt('connect-error');
@@ -292,6 +340,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       resent: this.#resent,
     });
     this.#endAttempt(attemptOutcome(kind, decision));
+    // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
+    if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may

@@ -25,8 +25,6 @@ export class H2Writer implements ResponseWriter {
   readonly #response: Http2ServerResponse;
   readonly #owner: ResponseOwner;
   #drainWatched = false;
-  /** Body bytes handed to the stream so far. */
-  bytesWritten = 0;
 
   constructor(response: Http2ServerResponse, owner: ResponseOwner) {
     this.#response = response;
@@ -41,7 +39,6 @@ export class H2Writer implements ResponseWriter {
   }
 
   chunk(data: Buffer): boolean {
-    this.bytesWritten += data.length;
     const ok = this.#response.write(data);
     if (!ok && !this.#drainWatched) {
       this.#drainWatched = true;

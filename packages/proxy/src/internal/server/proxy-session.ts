@@ -19,7 +19,8 @@ export class ProxySession implements Session, RequestInfo {
   readonly request: IncomingMessage | Http2ServerRequest;
   readonly response: ServerResponse | Http2ServerResponse;
   readonly method: string;
-  readonly uri: string;
+  /** Origin-form (or `*`): an absolute-form target is turned into origin-form by {@link ProxySession.retarget}. */
+  uri: string;
   readonly clientIp: string;
   /** The client spoke HTTP/2 (a stream of a session). */
   readonly h2: boolean;
@@ -36,6 +37,12 @@ export class ProxySession implements Session, RequestInfo {
     this.h2 = (request as Partial<Http2ServerRequest>).stream !== undefined;
     const socket = this.h2 ? (request as Http2ServerRequest).stream.session?.socket : request.socket;
     this.clientIp = normalizeIp(socket?.remoteAddress);
+  }
+
+  /** Replaces the request-target with its origin-form (`/x` for `http://host/x`), before any phase reads it. */
+  retarget(uri: string): void {
+    this.uri = uri;
+    this.#path = undefined;
   }
 
   get path(): string {

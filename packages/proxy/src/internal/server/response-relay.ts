@@ -6,6 +6,7 @@ import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamResponse } from '../../proxy-app.js';
 import { logAccess } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
+import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import { answerGrpcFailure, isGrpcCall } from './grpc-call.js';
 import { H2Writer } from './h2-writer.js';
@@ -77,6 +78,11 @@ export class ResponseRelay<C> implements ResponseOwner {
 
   get finished(): boolean {
     return this.#finished;
+  }
+
+  /** The downstream connection is gone (closed or reset by the client): nothing can reach it any more. */
+  get clientGone(): boolean {
+    return this.#socket.destroyed;
   }
 
   /** The status sent or about to be sent; 0 before any. */
@@ -196,7 +202,7 @@ export class ResponseRelay<C> implements ResponseOwner {
         const h1 = res as ServerResponse;
         h1.shouldKeepAlive = h1.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
       }
-      res.writeHead(status, errorHeaders(body) as unknown as Record<string, string>);
+      res.writeHead(status, errorHeaders(body, status) as unknown as Record<string, string>);
       res.end(body);
     }
     this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
@@ -206,18 +212,23 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#resume?.();
   }
 
+  /**
+   * The client went away before the response ended: logged 499 (as nginx does) with the bytes
+   * moved so far, whatever status had started to go out, and the running attempt is cancelled,
+   * which observers do not count against the upstream.
+   */
   downstreamClosed(): void {
     if (this.#finished) return;
+    this.#status = 499;
     this.#source.cancelAttempt();
-    this.#status = this.#status === 0 ? 499 : this.#status;
-    this.#finish(undefined);
+    this.#finish(undefined, 'client closed the connection');
   }
 
   responseEnded(): void {
     this.#finish(undefined);
   }
 
-  #finish(error: LbError | undefined): void {
+  #finish(error: LbError | undefined, cause = error === undefined ? undefined : failureCause(error)): void {
     if (this.#finished) return;
     this.#finished = true;
     const state = this.#state;
@@ -233,6 +244,7 @@ export class ResponseRelay<C> implements ResponseOwner {
           backend: source.peerId,
           attempts: source.attempts,
           elapsedMs: performance.now() - this.#start,
+          cause,
         };
         logAccess(access, facts, this.#socket, error);
       }
