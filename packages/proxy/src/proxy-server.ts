@@ -14,9 +14,11 @@ import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
 import { logRefusedResponse } from './internal/server/upstream-response-check.js';
 import type { ProxyApp, ProxyCloseOptions, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
+import type { RetryBudget } from './retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
+  serverRetryBudget,
   validateProxyServerOptions as validate,
   validateCloseDeadline,
   validateCloseDrain,
@@ -53,6 +55,7 @@ export function createProxyServer<C = ProxyCtx>(
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
+    retryBudget: serverRetryBudget(o),
     inflight: 0,
     closing: false,
     onSettled: undefined,
@@ -127,6 +130,7 @@ function checkingIntervalFor(headersTimeout: number): number {
 
 class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;
+  readonly retryBudget: RetryBudget | undefined;
   readonly #state: ServerState<C>;
   readonly #connections: DownstreamConnections;
   readonly #h2: H2Listener<C> | undefined;
@@ -143,6 +147,7 @@ class NodeProxyServer<C> implements ProxyServer {
     this.#state = state;
     this.#connections = connections;
     this.#h2 = h2;
+    this.retryBudget = state.retryBudget;
   }
 
   get draining(): boolean {
