@@ -332,6 +332,7 @@ describe('the values check used to accept and serve refused', () => {
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16_384,
       shutdownTimeoutMs: 10_000,
+      drainMs: 5_000,
       http2: true,
       h2c: false,
     });
