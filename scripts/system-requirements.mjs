@@ -81,6 +81,20 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the access-log test that writes to a named pipe',
   },
   {
+    program: 'prometheus',
+    debianPackage: 'prometheus',
+    paths: ['/usr/bin/prometheus'],
+    scope: 'tests',
+    usedBy: 'the metrics test (a real Prometheus scrapes a running switchyard serve)',
+  },
+  {
+    program: 'promtool',
+    debianPackage: 'prometheus',
+    paths: ['/usr/bin/promtool'],
+    scope: 'tests',
+    usedBy: 'the metrics test (promtool check metrics on the exposition)',
+  },
+  {
     program: 'curl',
     debianPackage: 'curl',
     paths: ['/usr/bin/curl'],

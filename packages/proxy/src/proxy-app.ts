@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { HttpPeer, LbError, RequestInfo } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { AccessRecord } from './internal/server/access-log.js';
 import type { RetryBudget, RetryBudgetOptions } from './retry-budget.js';
 
 /**
@@ -101,12 +102,22 @@ export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5x
 
 /**
  * Hooks the server calls around each upstream attempt (the balancer feeds outlier detection
- * and load tracking from them). `onFinish` is called exactly once for each `onStart`.
+ * and load tracking from them, metrics count them). `onFinish` is called exactly once for each
+ * `onStart`; `onHeaders` at most once in between. `onRequestEnd` is called once per downstream
+ * request, after its last attempt.
  */
 export interface UpstreamObserver {
   onStart?(peer: HttpPeer): void;
-  /** `durationMs` runs from `onStart` until the response ended, failed or the client aborted. */
-  onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void;
+  /** The attempt got its final response head (`status` ≥ 200, or 101 for an upgrade) `durationMs` after `onStart`. */
+  onHeaders?(peer: HttpPeer, status: number, durationMs: number): void;
+  /**
+   * `durationMs` runs from `onStart` until the response ended, failed or the client aborted.
+   * `error` is the `LB_ERR_*` code of an attempt that ended without a response head because of the
+   * upstream or the connection to it; `undefined` when it was answered or the client went away first.
+   */
+  onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number, error?: string): void;
+  /** The downstream request ended; `record` is the same one the access log writes (computed only when wanted). */
+  onRequestEnd?(record: AccessRecord): void;
 }
 
 /**

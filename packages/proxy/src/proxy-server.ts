@@ -51,6 +51,7 @@ export function createProxyServer<C = ProxyCtx>(
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,
+    endObservers: o.observers.filter((x) => typeof x.onRequestEnd === 'function'),
     warnings: new FailureWarnings(logger),
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',

@@ -119,11 +119,11 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
   }
   o.observers.forEach((ob: unknown, i) => {
-    const hooks = ob as { onStart?: unknown; onFinish?: unknown } | null;
+    const hooks = ob as Record<string, unknown> | null;
     if (typeof hooks !== 'object' || hooks === null) {
       invalidOption(`proxy server observers[${i}]`, 'an object with onStart/onFinish', ob);
     }
-    for (const hook of ['onStart', 'onFinish'] as const) {
+    for (const hook of ['onStart', 'onHeaders', 'onFinish', 'onRequestEnd'] as const) {
       if (hooks[hook] !== undefined && typeof hooks[hook] !== 'function') {
         invalidOption(`proxy server observers[${i}].${hook}`, 'a function', hooks[hook]);
       }

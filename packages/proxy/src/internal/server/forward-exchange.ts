@@ -24,7 +24,7 @@ import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } f
 import type { ServerState } from './server-state.js';
 import { trailerPairs } from './trailers.js';
 import { checkTransferCodings } from './transfer-coding.js';
-import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { attemptAnswered, attemptEnded, attemptStarted } from './upstream-attempt.js';
 import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
@@ -245,11 +245,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
-  #endAttempt(outcome: UpstreamOutcome): void {
+  #endAttempt(outcome: UpstreamOutcome, error?: string): void {
     if (!this.#attemptOpen) return;
     this.#attemptOpen = false;
     this.#abort = undefined;
-    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart);
+    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart, error);
   }
 
   abortUpstream(err: unknown): void {
@@ -286,6 +286,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
       return false;
     }
+    if (this.#attemptOpen) attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     return this.#relay.head(status, raw, resume);
   }
 
@@ -305,6 +306,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       upstream.destroy();
       return;
     }
+    attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     this.#endAttempt('success');
     this.#relay.upgrade(status, raw, upstream);
   }
@@ -319,13 +321,14 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.clientGone) {
       // The client went away (its upload broke off, or its connection closed): a 499, and not the
       // upstream's fault unless connecting to it had failed on its own.
-      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      if (kind === 'connect') this.#endAttempt('connect-error', (err as LbError).code);
+      else this.#endAttempt('cancelled');
       relay.downstreamClosed();
       return;
     }
     let decided: unknown = err;
     if (kind === 'connect') {
-      this.#endAttempt('connect-error');
+      this.#endAttempt('connect-error', (err as LbError).code);
       const failToConnect = this.#state.app.failToConnect;
       try {
         if (failToConnect !== undefined) {
@@ -345,7 +348,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       answered: relay.status !== 0,
       resent: this.#resent,
     });
-    this.#endAttempt(attemptOutcome(kind, decision));
+    const error = attemptError(kind, decision, decided, this.#peer?.id);
+    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
     // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
     if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
@@ -363,7 +367,6 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       else this.#dispatch(this.#session.method, this.#session.uri, this.#headers as string[], true);
       return;
     }
-    const error = attemptError(kind, decision, decided, this.#peer?.id);
     if (decision === 'fail') {
       relay.fail(error);
       return;
@@ -371,4 +374,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#retryCause = error;
     this.#nextAttempt();
   }
+}
+
+/** The `LB_ERR_*` code an unanswered attempt is reported with. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('LB_ERR_') ? code : 'LB_ERR_UPSTREAM_ERROR';
 }

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamResponse } from '../../proxy-app.js';
-import { logAccess } from './access-log.js';
+import { recordOf, requestEnded } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
@@ -237,7 +237,7 @@ export class ResponseRelay<C> implements ResponseOwner {
     const session = this.#session;
     try {
       const access = state.accessLog;
-      if (access !== undefined) {
+      if (access !== undefined || state.endObservers.length > 0) {
         const source = this.#source;
         const facts = {
           method: session.method,
@@ -249,7 +249,7 @@ export class ResponseRelay<C> implements ResponseOwner {
           elapsedMs: performance.now() - this.#start,
           cause,
         };
-        logAccess(access, facts, this.#socket, error);
+        requestEnded(state, access, recordOf(facts, this.#socket, error));
       }
       state.app.logging?.(session, error, this.ctx);
     } catch (err) {
