@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { BIG_SIZE, HUGE_SIZE, SMALL_BODY } from './lib/bodies.mjs';
 import { checkTarget } from './lib/check.mjs';
 import { cpuSeconds, onInterrupt, rssBytes, signalAll, stopAll, stopChild } from './lib/children.mjs';
+import { H2_SCENARIO_IDS, runH2Scenarios } from './lib/h2-scenario.mjs';
 import { defaultLoader, LOADS, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
@@ -20,7 +21,18 @@ import { renderSvg } from './lib/svg.mjs';
 import { PROCESSES, VERSIONS } from './lib/targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'download-1m', 'upload-1m', 'backends', 'rss', 'scaling'];
+// h2 and grpc (bench/lib/h2-scenario.mjs) run only when named in --scenarios.
+const SCENARIO_IDS = [
+  'round-robin',
+  'keyed',
+  'body-64k',
+  'download-1m',
+  'upload-1m',
+  'backends',
+  'rss',
+  'scaling',
+  ...H2_SCENARIO_IDS,
+];
 const USAGE = `usage: pnpm bench:proxy [-- options]
   --duration S       seconds per measured run (default 8)
   --warmup S         seconds of warm-up per target before the rounds (default 2)
@@ -563,9 +575,11 @@ async function main() {
       rss = await measureRss(manager, opts, run);
     }
     const scaling = opts.workers && wanted('scaling') ? await runScaling(run, manager, opts, log) : null;
+    const h2Ids = H2_SCENARIO_IDS.filter((id) => opts.scenarios?.includes(id));
+    const h2 = h2Ids.length > 0 ? await runH2Scenarios(run, opts, h2Ids, log) : [];
     await stopAll();
     const errors =
-      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) +
+      [...scenarios, ...h2].reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) +
       (rss ? rss.errors : 0) +
       (scaling ? scaling.rows.reduce((n, r) => n + r.errors, 0) : 0);
     const doc = {
@@ -586,6 +600,7 @@ async function main() {
         smoke: opts.smoke,
       },
       scenarios,
+      ...(h2.length > 0 ? { h2 } : {}),
       rss,
       accessLog,
       ...(scaling ? { scaling } : {}),

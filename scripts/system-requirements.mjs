@@ -109,6 +109,13 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the HTTP/2 tests (many concurrent streams on one connection, large uploads)',
   },
   {
+    program: 'h2load',
+    debianPackage: 'nghttp2-client',
+    paths: ['/usr/bin/h2load'],
+    scope: 'tests',
+    usedBy: 'the HTTP/2 and gRPC scenarios of the proxy benchmark (installed with nghttp, which the tests start)',
+  },
+  {
     program: 'ip',
     debianPackage: 'iproute2',
     paths: ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'],

@@ -3,6 +3,7 @@ export { type Discovery, staticDiscovery } from './discovery.js';
 export { DNS_DISCOVERY_DEFAULTS, type DnsDiscoveryOptions, dnsDiscovery } from './dns-discovery.js';
 export { ETCD_DISCOVERY_DEFAULTS, type EtcdDiscoveryOptions, etcdDiscovery } from './etcd-discovery.js';
 export { FILE_DISCOVERY_DEFAULTS, type FileDiscoveryOptions, fileDiscovery } from './file-discovery.js';
+export { GRPC_CHECK_DEFAULTS, type GrpcCheckOptions, grpcCheck } from './grpc-check.js';
 export {
   type BackendHealth,
   createHealthMonitor,

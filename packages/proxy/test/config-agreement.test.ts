@@ -8,6 +8,7 @@ import {
   dnsDiscovery,
   etcdDiscovery,
   fileDiscovery,
+  grpcCheck,
   httpCheck,
   tcpCheck,
 } from '@switchyard/health';
@@ -119,7 +120,7 @@ type Case = readonly [name: string, set: (c: Loose, v: unknown) => void, library
 // out, and rejects `null` in every field alike. These two are probed without `null`.
 const NULL_MEANS_ABSENT = new Set(['server.shutdownTimeoutMs', 'server.drainMs', 'upstreams.web.maxIterations']);
 
-const health = (c: Loose, type: 'http' | 'tcp') => {
+const health = (c: Loose, type: 'http' | 'tcp' | 'grpc') => {
   c.upstreams.web.health ??= { type };
   return c.upstreams.web.health;
 };
@@ -181,7 +182,7 @@ const CASES: readonly Case[] = [
     (v) => createBalancer({ backends: [backend('127.0.0.1:9001')], selector: roundRobin, maxIterations: v as number }),
   ],
   ...(['intervalMs', 'healthyThreshold', 'unhealthyThreshold', 'skipOnTraffic'] as const).flatMap((f) =>
-    (['http', 'tcp'] as const).map(
+    (['http', 'tcp', 'grpc'] as const).map(
       (type): Case => [
         `upstreams.web.health.${f} (${type})`,
         (c, v) => (health(c, type)[f] = v),
@@ -199,6 +200,13 @@ const CASES: readonly Case[] = [
     (c, v) => (health(c, 'tcp').reset = v),
     (v) => tcpCheck({ reset: v as boolean }),
   ],
+  ...(['timeoutMs', 'service', 'authority'] as const).map(
+    (f): Case => [
+      `upstreams.web.health.${f} (grpc)`,
+      (c, v) => (health(c, 'grpc')[f] = v),
+      (v) => grpcCheck({ [f]: v }),
+    ],
+  ),
   ...(['timeoutMs', 'path', 'host', 'expectStatus'] as const).map(
     (f): Case => [
       `upstreams.web.health.${f} (http)`,
@@ -303,7 +311,7 @@ describe('the values check used to accept and serve refused', () => {
   });
 
   it('health.intervalMs 0 and health.timeoutMs 0, for both check types', () => {
-    for (const type of ['http', 'tcp']) {
+    for (const type of ['http', 'tcp', 'grpc']) {
       expect(errorOf((c) => (c.upstreams.web.health = { type, intervalMs: 0 }))).toMatch(
         /^upstreams\.web\.health\.intervalMs: expected .*, got 0$/,
       );

@@ -5,6 +5,7 @@ import {
   DNS_DISCOVERY_DEFAULTS,
   ETCD_DISCOVERY_DEFAULTS,
   FILE_DISCOVERY_DEFAULTS,
+  GRPC_CHECK_DEFAULTS,
   HEALTH_MONITOR_DEFAULTS,
   HTTP_CHECK_DEFAULTS,
   OUTLIER_DETECTOR_DEFAULTS,
@@ -114,6 +115,8 @@ const parsed = configSchema.parse({
 });
 const tcpHealth = configSchema.parse({ upstreams: { web: { backends: ['127.0.0.1:1'], health: { type: 'tcp' } } } })
   .upstreams.web?.health;
+const grpcHealth = configSchema.parse({ upstreams: { web: { backends: ['127.0.0.1:1'], health: { type: 'grpc' } } } })
+  .upstreams.web?.health;
 const upstream = parsed.upstreams.web as Record<string, unknown>;
 const SELECTOR_OPTION_DEFAULTS: Record<string, readonly object[]> = {
   algorithm: [CONSISTENT_HASH_DEFAULTS],
@@ -137,6 +140,7 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
   ['packages/core/README.md', /PeerOptions/, pick(PEER_OPTIONS_DEFAULTS)],
   ['packages/health/README.md', /tcpCheck/, pick(TCP_CHECK_DEFAULTS)],
   ['packages/health/README.md', /httpCheck/, pick(HTTP_CHECK_DEFAULTS)],
+  ['packages/health/README.md', /grpcCheck/, pick(GRPC_CHECK_DEFAULTS)],
   ['packages/health/README.md', /createHealthMonitor/, pick(HEALTH_MONITOR_DEFAULTS)],
   ['packages/health/README.md', /createOutlierDetector/, pick(OUTLIER_DETECTOR_DEFAULTS)],
   ['packages/health/README.md', /fileDiscovery/, pick(FILE_DISCOVERY_DEFAULTS)],
@@ -234,7 +238,10 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
   [
     'packages/proxy/README.md',
     /### Upstream `health`/,
-    (o) => (upstream.health as Record<string, unknown>)[o] ?? (tcpHealth as Record<string, unknown> | undefined)?.[o],
+    (o) =>
+      (upstream.health as Record<string, unknown>)[o] ??
+      (tcpHealth as Record<string, unknown> | undefined)?.[o] ??
+      (grpcHealth as Record<string, unknown> | undefined)?.[o],
   ],
   [
     'packages/proxy/README.md',
@@ -293,6 +300,7 @@ const TSDOC_SOURCES: readonly [file: string, iface: string, defaults: object][] 
   ['packages/health/src/health-monitor.ts', 'HealthMonitorSettings', HEALTH_MONITOR_DEFAULTS],
   ['packages/health/src/tcp-check.ts', 'TcpCheckOptions', TCP_CHECK_DEFAULTS],
   ['packages/health/src/http-check.ts', 'HttpCheckOptions', HTTP_CHECK_DEFAULTS],
+  ['packages/health/src/grpc-check.ts', 'GrpcCheckOptions', GRPC_CHECK_DEFAULTS],
   ['packages/health/src/outlier-detector.ts', 'OutlierDetectorOptions', OUTLIER_DETECTOR_DEFAULTS],
   ['packages/health/src/file-discovery.ts', 'FileDiscoveryOptions', FILE_DISCOVERY_DEFAULTS],
   ['packages/health/src/dns-discovery.ts', 'DnsDiscoveryOptions', DNS_DISCOVERY_DEFAULTS],

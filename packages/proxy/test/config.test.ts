@@ -165,8 +165,8 @@ describe('resolveConfig', () => {
         /^upstreams\.web\.selector\.key: expected "uri", "path", "client-ip", "header:NAME"/,
       ],
       [
-        (c) => (c.upstreams.web.health.type = 'grpc'),
-        /^upstreams\.web\.health\.type: expected a health check type: "http" \| "tcp"/,
+        (c) => (c.upstreams.web.health.type = 'udp'),
+        /^upstreams\.web\.health\.type: expected a health check type: "http" \| "tcp" \| "grpc"/,
       ],
       [
         (c) => (c.upstreams.web.health.intervalMs = null),

@@ -12,6 +12,8 @@ export {
   type ReceivedRequest,
   startFaultBackend,
 } from './fault-backend.js';
+export { type GrpcBackend, type GrpcBackendOptions, type GrpcCallSeen, startGrpcBackend } from './grpc-backend.js';
+export { ECHO_SERVICE, type EchoClient, type EchoReply, type EchoRequest, echoClient } from './grpc-echo.js';
 export {
   type BackendEcho,
   type BackendMode,

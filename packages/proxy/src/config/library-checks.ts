@@ -5,6 +5,7 @@ import {
   dnsDiscovery,
   etcdDiscovery,
   fileDiscovery,
+  grpcCheck,
   type HealthCheck,
   httpCheck,
   tcpCheck,
@@ -146,7 +147,7 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
     );
     const h = [...at, 'health'];
     const type = valueAt(raw, [...h, 'type']);
-    if (type === 'http' || type === 'tcp') {
+    if (type === 'http' || type === 'tcp' || type === 'grpc') {
       run(
         h,
         'health monitor',
@@ -159,6 +160,13 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
           'tcpCheck',
           ['timeoutMs', 'reset'].map((f) => field(f, ...h, f)),
           (o) => tcpCheck(o),
+        );
+      else if (type === 'grpc')
+        run(
+          h,
+          'grpcCheck',
+          ['timeoutMs', 'service', 'authority'].map((f) => field(f, ...h, f)),
+          (o) => grpcCheck(o),
         );
       else
         run(

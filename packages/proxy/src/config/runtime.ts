@@ -4,6 +4,7 @@ import {
   dnsDiscovery,
   etcdDiscovery,
   fileDiscovery,
+  grpcCheck,
   type HealthCheck,
   type HealthMonitor,
   httpCheck,
@@ -230,6 +231,15 @@ export function buildCheck(u: ResolvedUpstream): HealthCheck {
       );
     }
     return tcpCheck({ peer, ...(h === undefined ? {} : { timeoutMs: h.timeoutMs, reset: h.reset }) });
+  }
+  if (h.type === 'grpc') {
+    // A TLS upstream's check offers ALPN h2 whatever the upstream's alpn says: gRPC is HTTP/2 only.
+    return grpcCheck({
+      peer,
+      service: h.service,
+      timeoutMs: h.timeoutMs,
+      ...(h.authority === undefined ? {} : { authority: h.authority }),
+    });
   }
   return httpCheck({
     peer,

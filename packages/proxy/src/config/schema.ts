@@ -4,6 +4,7 @@ import { parseHostPort } from '@switchyard/core';
 import {
   ETCD_DISCOVERY_DEFAULTS,
   FILE_DISCOVERY_DEFAULTS,
+  GRPC_CHECK_DEFAULTS,
   HEALTH_MONITOR_DEFAULTS,
   HTTP_CHECK_DEFAULTS,
   OUTLIER_DETECTOR_DEFAULTS,
@@ -114,8 +115,15 @@ const health = z.discriminatedUnion(
       timeoutMs: ms().default(TCP_CHECK_DEFAULTS.timeoutMs),
       ...thresholds,
     }),
+    object({
+      type: z.literal('grpc'),
+      service: z.string({ error: 'a gRPC service name (a string)' }).default(GRPC_CHECK_DEFAULTS.service),
+      authority: z.string({ error: 'an :authority value' }).optional(),
+      timeoutMs: ms().default(GRPC_CHECK_DEFAULTS.timeoutMs),
+      ...thresholds,
+    }),
   ],
-  { error: 'a health check type: "http" | "tcp"' },
+  { error: 'a health check type: "http" | "tcp" | "grpc"' },
 );
 
 const O = OUTLIER_DETECTOR_DEFAULTS;

@@ -51,7 +51,7 @@ const CASES: readonly [readonly (string | number)[], unknown, string][] = [
   [[...U, 'selector'], { type: 'round-robin', mode: 'fast' }, 'upstreams.web.selector.mode'],
   [[...U, 'selector'], { type: 'random', key: 'bogus' }, 'upstreams.web.selector.key'],
   [[...U, 'selector'], { type: 'fnv', extra: 1 }, 'upstreams.web.selector.extra'],
-  [[...U, 'health'], { type: 'grpc' }, 'upstreams.web.health'],
+  [[...U, 'health'], { type: 'udp' }, 'upstreams.web.health'],
   [[...U, 'health'], { type: 'http', path: 'healthz' }, 'upstreams.web.health.path'],
   [[...U, 'health'], { type: 'http', intervalMs: -1 }, 'upstreams.web.health.intervalMs'],
   [[...U, 'health'], { type: 'tcp', timeoutMs: 'soon' }, 'upstreams.web.health.timeoutMs'],

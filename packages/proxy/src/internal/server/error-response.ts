@@ -41,13 +41,18 @@ export function errorStatus(err: LbError | undefined): number {
  */
 export function errorBody(status: number, err: LbError | undefined): string {
   const text = STATUS_TEXT[status] ?? 'Error';
-  const reason =
-    err === undefined
-      ? undefined
-      : status === 400 || ABOUT_THE_REQUEST.has(err.code)
-        ? err.message
-        : CLIENT_REASON[err.code];
+  const reason = clientReason(status, err);
   return reason === undefined ? `${status} ${text}\n` : `${status} ${text}: ${reason}\n`;
+}
+
+function clientReason(status: number, err: LbError | undefined): string | undefined {
+  if (err === undefined) return undefined;
+  return status === 400 || ABOUT_THE_REQUEST.has(err.code) ? err.message : CLIENT_REASON[err.code];
+}
+
+/** What {@link errorBody} says after the status line (`no healthy backend`), or the status text alone. */
+export function errorReason(status: number, err: LbError | undefined): string {
+  return clientReason(status, err) ?? STATUS_TEXT[status] ?? 'Error';
 }
 
 /** The header pairs of an error response with `status` carrying `body`; a 405 lists the methods the proxy forwards in `Allow`. */

@@ -14,6 +14,7 @@ import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
 import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
+import { armGrpcTimeout } from './grpc-call.js';
 import { wantsTrailers } from './h2-request-rules.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
@@ -108,6 +109,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       if (!session.h2) (session.response as ServerResponse).shouldKeepAlive = false;
       relay.fail(err);
       return;
+    }
+    if (relay.grpc) {
+      armGrpcTimeout(req as Http2ServerRequest, session.response as Http2ServerResponse, (err) =>
+        this.abortUpstream(err),
+      );
     }
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {

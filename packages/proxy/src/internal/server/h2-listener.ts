@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ProxyServerOptions } from '../../proxy-app.js';
 import { Exchange } from './forward-exchange.js';
+import { guardSession, h2ServerOptions, headListTooLarge, refuseLargeHead } from './h2-limits.js';
 import { h2RequestProblem } from './h2-request-rules.js';
 import type { ServerState } from './server-state.js';
 
@@ -38,12 +39,10 @@ export class H2Listener<C> {
   readonly #sessions = new Set<ServerHttp2Session>();
 
   constructor(state: ServerState<C>, o: ProxyServerOptions) {
-    this.#server = createHttp2Server({
-      // Pseudo-header fields count as pairs here; the relay refuses more than maxHeadersCount regular ones.
-      maxHeaderListPairs: o.maxHeadersCount + 5,
-      settings: { maxHeaderListSize: o.maxHeaderSize },
-    });
+    // Every per-connection limit (streams, resets, invalid frames, header lists) is set in h2-limits.
+    this.#server = createHttp2Server(h2ServerOptions(o));
     this.#server.on('session', (session: CountedSession) => {
+      guardSession(session);
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       // A session error (a broken connection) ends its streams, which report it themselves.
@@ -58,6 +57,10 @@ export class H2Listener<C> {
       if (state.closing) session.close();
     });
     this.#server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      if (headListTooLarge(req.rawHeaders, o.maxHeaderSize)) {
+        refuseLargeHead(req.stream);
+        return;
+      }
       const problem = h2RequestProblem(req.rawHeaders);
       if (problem !== undefined) {
         state.logger.debug({ problem }, 'malformed HTTP/2 request refused');

@@ -8,6 +8,7 @@ import { recordOf, requestEnded } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
+import { answerGrpcFailure, isGrpcCall } from './grpc-call.js';
 import { H2Writer } from './h2-writer.js';
 import type { ProxySession } from './proxy-session.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
@@ -48,6 +49,8 @@ export class ResponseRelay<C> implements ResponseOwner {
   /** The raw socket of an `upgrade` request (no ServerResponse drives it). */
   readonly #upgradeSocket: Socket | undefined;
   readonly #upgradeHead: Buffer | undefined;
+  /** The request is a gRPC call: the proxy's own failures are answered in gRPC's terms. */
+  readonly grpc: boolean;
   #resume: (() => void) | undefined;
   #status = 0;
   #finished = false;
@@ -72,6 +75,7 @@ export class ResponseRelay<C> implements ResponseOwner {
     }
     this.#upgradeSocket = upgradeSocket;
     this.#upgradeHead = upgradeHead;
+    this.grpc = session.h2 && isGrpcCall(session.request as Http2ServerRequest);
   }
 
   get finished(): boolean {
@@ -187,7 +191,10 @@ export class ResponseRelay<C> implements ResponseOwner {
     const err = isLbError(thrown) ? thrown : undefined;
     if (err === undefined) this.#state.logger.error({ err: thrown }, 'proxy phase threw');
     const res = this.#session.response;
-    if (res.headersSent) {
+    if (this.grpc) {
+      const sent = answerGrpcFailure(res as Http2ServerResponse, err);
+      if (sent !== 0) this.#status = sent;
+    } else if (res.headersSent) {
       res.destroy();
     } else {
       const status = errorStatus(err);
