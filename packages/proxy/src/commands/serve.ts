@@ -119,7 +119,7 @@ function runPrimary(count: number, config: ResolvedConfig): Promise<number> {
     cluster.on('exit', (worker, code, signal) => {
       const left = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (left === 0) void (admin?.close() ?? Promise.resolve()).then(() => done(0));
+        if (left === 0) void admin.then((server) => server?.close()).then(() => done(0));
         return;
       }
       logger.warn(
@@ -160,7 +160,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   }
   const log = logSink(config);
   const logger = serveLogger(config, log);
-  const admin = serveAdmin(config);
+  const admin = await serveAdmin(config);
   const started = await startServing(config, logger, fallbackPort, admin.observers);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));
