@@ -30,7 +30,8 @@ export const VERSIONS = Object.freeze({
 
 /**
  * A `switchyard serve` config file: one upstream `web` over `backends`,
- * round-robin or consistent hashing on the key header, the access log on or off. The features a
+ * round-robin or consistent hashing on the key header, the access log on or off (its buffer the
+ * default unless `logBufferBytes` / `logFlushMs` are given). The features a
  * user would run with stay on: an active TCP health check every second and passive outlier
  * detection, on top of the request policy, X-Forwarded-* and retries the server always applies.
  * `health: false` drops the active check, to measure what it costs; `skipOnTraffic` turns on
@@ -43,7 +44,8 @@ export function switchyardConfig({
   accessLog,
   health = true,
   skipOnTraffic = false,
-  logBufferBytes = 0,
+  logBufferBytes,
+  logFlushMs,
   adminPort,
 }) {
   return {
@@ -58,7 +60,8 @@ export function switchyardConfig({
       },
     },
     accessLog,
-    ...(logBufferBytes > 0 ? { logBufferBytes } : {}),
+    ...(logBufferBytes === undefined ? {} : { logBufferBytes }),
+    ...(logFlushMs === undefined ? {} : { logFlushMs }),
     ...(adminPort === undefined ? {} : { admin: { listen: `${HOST}:${adminPort}` } }),
   };
 }
@@ -93,15 +96,17 @@ export async function startSwitchyard(
     accessLog = false,
     health = true,
     skipOnTraffic = false,
-    logBufferBytes = 0,
+    logBufferBytes,
+    logFlushMs,
     metrics = false,
     nodeArgs = [],
+    workers = 1,
   },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
   const [port, adminPort] = await freePorts(2);
   const configFile = path.join(run.dir, `${name}.json`);
-  const settings = { port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes };
+  const settings = { port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes, logFlushMs };
   if (metrics) settings.adminPort = adminPort;
   await writeFile(configFile, `${JSON.stringify(switchyardConfig(settings), null, 2)}\n`);
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
@@ -109,6 +114,8 @@ export async function startSwitchyard(
   // here is then the one serving, and its CPU and RSS are what the tables report.
   const { SERVE_NODE_FLAGS } = await importProxy();
   const args = [...SERVE_NODE_FLAGS, ...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile];
+  // With workers the process started here is the cluster primary; the workers are its children.
+  if (workers > 1) args.push('--workers', String(workers));
   const child = startChild(name, process.execPath, args, {
     stdoutFile,
     stderrFile: path.join(run.dir, `${name}.stderr.log`),
@@ -216,9 +223,10 @@ export const PROCESSES = {
       }),
   },
   'switchyard-log': switchyardOver('upstreams', { accessLog: true }),
+  'switchyard-log-turn': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 0 }),
+  'switchyard-log-buffered': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 65_536, logFlushMs: 1000 }),
   // Admin listener on, /metrics scraped once a second during the run.
   'switchyard-metrics': switchyardOver('upstreams', { metrics: true }),
-  'switchyard-log-buffered': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 65_536 }),
   'switchyard-keyed': switchyardOver('upstreams', { selector: 'consistent' }),
   'switchyard-wide': switchyardOver('upstreams-wide'),
   'switchyard-skip': switchyardOver('upstreams', { skipOnTraffic: true }),

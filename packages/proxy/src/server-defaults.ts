@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { checkInteger, invalidOption } from '@switchyard/core';
 import type { ForwardedHeaders, ProxyServerOptions } from './proxy-app.js';
+import { RetryBudget } from './retry-budget.js';
 
 /** Longest timer Node accepts, ms (larger values fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -13,6 +14,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   tls: undefined,
   maxAttempts: 3,
+  retryBudget: Object.freeze({}),
   logger: undefined,
   accessLog: true,
   trustedProxies: Object.freeze([]) as readonly string[],
@@ -32,12 +34,42 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
 /** The values `forwardedHeaders` accepts. */
 export const FORWARDED_HEADERS_VALUES: readonly ForwardedHeaders[] = Object.freeze(['x-forwarded', 'rfc7239', 'both']);
 
-/** Defaults of `ProxyServer.close()`: in-flight requests get this long to finish (ms, 0 to 2^31 - 1). */
-export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number }> = Object.freeze({ deadlineMs: 10_000 });
+/**
+ * Defaults of `ProxyServer.close()` (both ms, 0 to 2^31 - 1): in-flight requests get `deadlineMs`
+ * to finish; idle keep-alive connections are kept for `drainMs` so that requests already on their
+ * way still get an answer (with `Connection: close`). The library closes idle connections at once;
+ * `switchyard serve` drains for {@link SERVE_CLOSE_DEFAULTS}`.drainMs`.
+ */
+export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number; drainMs: number }> = Object.freeze({
+  deadlineMs: 10_000,
+  drainMs: 0,
+});
+
+/**
+ * What `switchyard serve` passes to `close()` on SIGTERM/SIGINT unless the config says otherwise
+ * (`server.shutdownTimeoutMs`, `server.drainMs`): a process being replaced (a rolling deploy)
+ * keeps answering clients that have not yet noticed for 5 s.
+ */
+export const SERVE_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number; drainMs: number }> = Object.freeze({
+  deadlineMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+  drainMs: 5_000,
+});
 
 /** Throws `LB_ERR_INVALID_OPTION` unless `deadlineMs` is a valid `close()` deadline. */
 export function validateCloseDeadline(deadlineMs: unknown): void {
   checkInteger('proxy server close deadlineMs', deadlineMs, 0, MAX_TIMER_MS);
+}
+
+/** Throws `LB_ERR_INVALID_OPTION` unless `drainMs` is a valid `close()` drain window. */
+export function validateCloseDrain(drainMs: unknown): void {
+  checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
+}
+
+/** The budget a server with these (validated) options draws its retries on; throws `LB_ERR_INVALID_OPTION` for bad budget options. */
+export function serverRetryBudget(o: ProxyServerOptions): RetryBudget | undefined {
+  const budget = o.retryBudget;
+  if (budget === false) return undefined;
+  return budget instanceof RetryBudget ? budget : new RetryBudget(budget);
 }
 
 /**
@@ -47,6 +79,12 @@ export function validateCloseDeadline(deadlineMs: unknown): void {
 export function validateProxyServerOptions(o: ProxyServerOptions): void {
   // Each attempt goes to a backend not tried yet; past a handful, retrying only adds load to a failing pool.
   checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 16);
+  const budget = o.retryBudget as unknown;
+  if (budget !== false && !(budget instanceof RetryBudget)) {
+    if (typeof budget !== 'object' || budget === null || Array.isArray(budget)) {
+      invalidOption('proxy server retryBudget', 'retry budget options, a RetryBudget or false', budget);
+    }
+  }
   checkInteger('proxy server maxPools', o.maxPools, 1, 1_000_000);
   checkInteger('proxy server connectionsPerPool', o.connectionsPerPool, 1, 1_000_000);
   checkInteger('proxy server poolIdleMs', o.poolIdleMs, 1, MAX_TIMER_MS);

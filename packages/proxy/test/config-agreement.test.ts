@@ -6,6 +6,7 @@ import {
   createHealthMonitor,
   createOutlierDetector,
   dnsDiscovery,
+  etcdDiscovery,
   fileDiscovery,
   httpCheck,
   tcpCheck,
@@ -14,6 +15,7 @@ import {
   createBalancer,
   createConfiguredApp,
   createProxyServer,
+  createUpstreamPeer,
   type ResolvedConfig,
   resolveConfig,
 } from '@switchyard/proxy';
@@ -35,11 +37,13 @@ function base(): Loose {
       web: { backends: ['127.0.0.1:9001'] },
       dns: { discovery: { type: 'dns', name: 'svc.test', port: 80 } },
       file: { discovery: { type: 'file', path: 'backends.json' } },
+      etcd: { discovery: { type: 'etcd', endpoints: ['127.0.0.1:2379'], prefix: '/svc/' } },
     },
     routes: [
       { prefix: '/', upstream: 'web' },
       { prefix: '/dns', upstream: 'dns' },
       { prefix: '/file', upstream: 'file' },
+      { prefix: '/etcd', upstream: 'etcd' },
     ],
   };
 }
@@ -68,6 +72,7 @@ async function libraryAccepts(build: () => unknown): Promise<boolean> {
 }
 
 const APP = { upstreamPeer: () => undefined as never };
+const BALANCER = createBalancer({ backends: [backend('127.0.0.1:9001')], selector: roundRobin });
 
 /** Values on and around every bound in use, and wrong JSON types. */
 const PROBES: readonly unknown[] = [
@@ -109,10 +114,10 @@ const PROBES: readonly unknown[] = [
 
 type Case = readonly [name: string, set: (c: Loose, v: unknown) => void, library: (v: unknown) => unknown];
 
-// `close({ deadlineMs })` and `createBalancer({ maxIterations })` read their argument with `??`,
+// `close({ deadlineMs, drainMs })` and `createBalancer({ maxIterations })` read their argument with `??`,
 // so to them `null` means "not given"; a config file has no "not given" but leaving the field
 // out, and rejects `null` in every field alike. These two are probed without `null`.
-const NULL_MEANS_ABSENT = new Set(['server.shutdownTimeoutMs', 'upstreams.web.maxIterations']);
+const NULL_MEANS_ABSENT = new Set(['server.shutdownTimeoutMs', 'server.drainMs', 'upstreams.web.maxIterations']);
 
 const health = (c: Loose, type: 'http' | 'tcp') => {
   c.upstreams.web.health ??= { type };
@@ -137,10 +142,24 @@ const CASES: readonly Case[] = [
     (v) => createProxyServer(APP).close({ deadlineMs: v as number }),
   ],
   [
+    'server.drainMs',
+    (c, v) => {
+      c.server = { drainMs: v };
+    },
+    (v) => createProxyServer(APP).close({ drainMs: v as number }),
+  ],
+  [
     'retries.maxAttempts',
     (c, v) => (c.retries = { maxAttempts: v }),
     (v) => createProxyServer(APP, { maxAttempts: v as number }),
   ],
+  ...(['budgetPercent', 'budgetWindowMs', 'minPerSecond'] as const).map(
+    (f): Case => [
+      `retries.${f}`,
+      (c, v) => (c.retries = { [f]: v }),
+      (v) => createProxyServer(APP, { retryBudget: { [f]: v } }),
+    ],
+  ),
   ['accessLog', (c, v) => (c.accessLog = v), (v) => createProxyServer(APP, { accessLog: v as boolean })],
   [
     'trustedProxies',
@@ -189,6 +208,24 @@ const CASES: readonly Case[] = [
     'upstreams.file.discovery.pollMs',
     (c, v) => (c.upstreams.file.discovery.pollMs = v),
     (v) => fileDiscovery(join(dir, 'backends.json'), { pollMs: v as number }),
+  ],
+  ...(['endpoints', 'prefix', 'dialTimeoutMs', 'retryInitialMs', 'retryMaxMs'] as const).map(
+    (f): Case => [
+      `upstreams.etcd.discovery.${f}`,
+      (c, v) => (c.upstreams.etcd.discovery[f] = v),
+      (v) => etcdDiscovery({ endpoints: ['127.0.0.1:2379'], prefix: '/svc/', [f]: v }),
+    ],
+  ),
+  [
+    'routes[0].overprovisioningFactor',
+    (c, v) => (c.routes[0].overprovisioningFactor = v),
+    (v) =>
+      createUpstreamPeer({
+        balancer: BALANCER,
+        key: () => '',
+        peer: () => undefined as never,
+        overprovisioningFactor: v as number,
+      }),
   ],
   ...(['port', 'servers', 'refreshMs'] as const).map(
     (f): Case => [

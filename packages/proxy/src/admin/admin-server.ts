@@ -20,7 +20,7 @@ export interface AdminServerOptions extends Partial<AdminListenOptions> {
 export function processStatus(metrics: Metrics, proxy: ProxyServer | undefined): StatusRaw {
   return metrics.statusRaw({
     listening: proxy === undefined || proxy.server.listening,
-    draining: proxy?.closing === true,
+    draining: proxy?.draining === true,
   });
 }
 

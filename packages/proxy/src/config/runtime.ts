@@ -1,12 +1,23 @@
 import { type Backend, HttpPeer, LbError, LoadTracker } from '@switchyard/core';
-import { type Discovery, dnsDiscovery, fileDiscovery, type HealthCheck, httpCheck, tcpCheck } from '@switchyard/health';
+import {
+  type Discovery,
+  dnsDiscovery,
+  etcdDiscovery,
+  fileDiscovery,
+  type HealthCheck,
+  type HealthMonitor,
+  httpCheck,
+  type OutlierDetector,
+  tcpCheck,
+} from '@switchyard/health';
 import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
 import { haproxyKeyExtractor, keyExtractor } from '../keys.js';
+import { keyPercent } from '../priority-tiers.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
-import { createUpstreamPeer, type UpstreamTier } from '../upstream-peer.js';
-import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
+import { createUpstreamPeer, type UpstreamPeerFn, type UpstreamTier } from '../upstream-peer.js';
+import type { ResolvedConfig, ResolvedRoute, ResolvedUpstream } from './resolve.js';
 import { selectorTypeOf } from './selector-types.js';
 
 /** Options of {@link createConfiguredApp}. */
@@ -15,6 +26,19 @@ export interface ConfiguredAppOptions {
   readonly logger?: Logger;
   /** Called at the end of every request (the `logging` phase), e.g. to count retries. */
   readonly onRequestEnd?: (session: Session, error: LbError | undefined, ctx: ProxyCtx) => void;
+  /**
+   * Health state kept beyond this process (a `serve --workers N` worker): builds each upstream's
+   * monitor and outlier detector in place of the balancer's own. @defaultValue undefined (local)
+   */
+  readonly healthSource?: HealthSource;
+}
+
+/** Supplies the health monitor and outlier detector of an upstream whose state is shared with other processes. */
+export interface HealthSource {
+  /** The monitor of an upstream with active checks (`u.health` set). */
+  monitor(u: ResolvedUpstream): HealthMonitor;
+  /** The outlier detector of an upstream with outlier detection (`u.outlier` set). */
+  outlier(u: ResolvedUpstream, logger: Logger): OutlierDetector;
 }
 
 /** A proxy app built from a resolved config, whose balancers can be swapped by {@link ConfiguredApp.reload}. */
@@ -39,8 +63,8 @@ export interface ConfiguredApp {
 
 interface State {
   readonly balancers: ReadonlyMap<string, Balancer>;
-  /** The failover tiers for a path: its route's upstream, then the route's failover upstreams. */
-  readonly route: (path: string) => readonly UpstreamTier[] | undefined;
+  /** The `upstreamPeer` of a path's route: its upstream, then its failover upstreams, sharing traffic by health. */
+  readonly route: (path: string) => UpstreamPeerFn | undefined;
   readonly observers: readonly UpstreamObserver[];
 }
 
@@ -48,19 +72,27 @@ interface State {
  * Composes balancers, key extractors, peers and routes from a {@link ResolvedConfig}
  * into a {@link ProxyApp}, from the library's own primitives: each upstream is a failover
  * tier `{ balancer, key, peer }`, a route maps its prefix (`prefixTable`, longest prefix on
- * a segment boundary) to its upstream's tier followed by its failover upstreams' tiers, and
- * `createUpstreamPeer` walks them: every ready backend not yet tried of the primary, then of
- * each failover upstream in order; nothing left, or no route → 503.
+ * a segment boundary) to a `createUpstreamPeer` over its upstream's tier followed by its
+ * failover upstreams' tiers, with the route's overprovisioning factor: the tiers share
+ * traffic by health (Envoy's priority levels), and a request starting at one tier fails over
+ * to every ready backend not yet tried of the others, in order; nothing left, or no route → 503.
  */
 export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredAppOptions = {}): ConfiguredApp {
   const logger = options.logger ?? pino({ enabled: false });
-  let state = buildState(config, logger);
+  const source = options.healthSource;
+  let state = buildState(config, logger, source);
   const onRequestEnd = options.onRequestEnd;
 
   const app: ProxyApp<ProxyCtx> = {
     newCtx: () => ({ triedBackends: new Set<string>(), attempts: 0 }),
     // Read per call, so a retry after a reload uses the new balancers.
-    upstreamPeer: createUpstreamPeer({ route: (session) => state.route(session.path) }),
+    upstreamPeer: (session, ctx) => {
+      const routed = state.route(session.path);
+      if (routed === undefined) {
+        throw new LbError('LB_ERR_NO_HEALTHY_BACKEND', `no upstream serves ${session.method} ${session.path}`);
+      }
+      return routed(session, ctx);
+    },
     ...(onRequestEnd === undefined
       ? {}
       : {
@@ -83,7 +115,7 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
     balancers: () => state.balancers,
     ready: () => readyAll(state),
     async reload(next) {
-      const fresh = buildState(next, logger);
+      const fresh = buildState(next, logger, source);
       try {
         await readyAll(fresh);
       } catch (err) {
@@ -106,12 +138,12 @@ async function closeAll(state: State): Promise<void> {
   await Promise.all([...state.balancers.values()].map((b) => b.close()));
 }
 
-function buildState(config: ResolvedConfig, logger: Logger): State {
+function buildState(config: ResolvedConfig, logger: Logger, source: HealthSource | undefined): State {
   const balancers = new Map<string, Balancer>();
   const tiers = new Map<string, UpstreamTier>();
   try {
     for (const [name, upstream] of Object.entries(config.upstreams)) {
-      const balancer = buildBalancer(upstream, logger);
+      const balancer = buildBalancer(upstream, logger, source);
       balancers.set(name, balancer);
       const key =
         upstream.selector.type === 'haproxy'
@@ -126,13 +158,29 @@ function buildState(config: ResolvedConfig, logger: Logger): State {
   const route = prefixTable(
     config.routes.map((r) => ({
       prefix: r.prefix,
-      value: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+      value: routePeer(config, tiers, r),
     })),
   );
   return { balancers, route, observers: [...balancers.values()].map((b) => b.observer) };
 }
 
-function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
+/**
+ * A route's `upstreamPeer`: its upstream's tier, then its failover upstreams', sharing traffic
+ * by health. When the upstream's selector hashes, the starting tier comes from the same key
+ * ({@link keyPercent}), so instances agree on it; otherwise it is a random draw.
+ */
+function routePeer(config: ResolvedConfig, tiers: ReadonlyMap<string, UpstreamTier>, r: ResolvedRoute): UpstreamPeerFn {
+  const upstream = config.upstreams[r.upstream];
+  const key = tiers.get(r.upstream)?.key;
+  const hashed = upstream !== undefined && selectorTypeOf(upstream.selector.type).hashed;
+  return createUpstreamPeer({
+    balancer: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+    overprovisioningFactor: r.overprovisioningFactor,
+    ...(hashed && key !== undefined ? { priorityDraw: (session: Session) => keyPercent(key(session)) } : {}),
+  });
+}
+
+function buildBalancer(u: ResolvedUpstream, logger: Logger, shared: HealthSource | undefined): Balancer {
   const type = selectorTypeOf(u.selector.type);
   const tracker = type.loadAware ? new LoadTracker() : undefined;
   const factory = type.factory(u.selector.options, tracker === undefined ? {} : { tracker });
@@ -145,19 +193,21 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
     maxIterations: u.maxIterations,
     logger: logger.child({ upstream: u.name }),
     ...(tracker === undefined ? {} : { tracker }),
-    ...(u.outlier === undefined ? {} : { outlier: { ...u.outlier, logger } }),
+    ...(u.outlier === undefined ? {} : { outlier: shared?.outlier(u, logger) ?? { ...u.outlier, logger } }),
     ...(u.health === undefined
       ? {}
-      : {
-          health: {
-            check: buildCheck(u),
-            intervalMs: u.health.intervalMs,
-            healthyThreshold: u.health.healthyThreshold,
-            unhealthyThreshold: u.health.unhealthyThreshold,
-            skipOnTraffic: u.health.skipOnTraffic,
-            logger: logger.child({ upstream: u.name }),
-          },
-        }),
+      : shared !== undefined
+        ? { health: shared.monitor(u) }
+        : {
+            health: {
+              check: buildCheck(u),
+              intervalMs: u.health.intervalMs,
+              healthyThreshold: u.health.healthyThreshold,
+              unhealthyThreshold: u.health.unhealthyThreshold,
+              skipOnTraffic: u.health.skipOnTraffic,
+              logger: logger.child({ upstream: u.name }),
+            },
+          }),
   });
 }
 
@@ -194,6 +244,7 @@ function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
   const d = u.discovery;
   if (d === undefined) throw new LbError('LB_ERR_INVALID_CONFIG', `upstreams.${u.name}: no discovery`);
   if (d.type === 'file') return fileDiscovery(d.path, { pollMs: d.pollMs, logger });
+  if (d.type === 'etcd') return etcdDiscovery(etcdOptions(d, logger));
   return dnsDiscovery({
     name: d.name,
     type: d.recordType,
@@ -202,6 +253,21 @@ function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
     ...(d.servers === undefined ? {} : { servers: d.servers }),
     ...(d.refreshMs === undefined ? {} : { refreshMs: d.refreshMs }),
   });
+}
+
+/** The `etcdDiscovery` options of an etcd `discovery` (`library-checks.ts` validates the same). */
+function etcdOptions(
+  d: Omit<Extract<NonNullable<ResolvedUpstream['discovery']>, { type: 'etcd' }>, 'type'>,
+  logger?: Logger,
+): Parameters<typeof etcdDiscovery>[0] {
+  return {
+    endpoints: d.endpoints,
+    prefix: d.prefix,
+    dialTimeoutMs: d.dialTimeoutMs,
+    retryInitialMs: d.retryInitialMs,
+    retryMaxMs: d.retryMaxMs,
+    ...(logger === undefined ? {} : { logger }),
+  };
 }
 
 // Peers are immutable once built, so one per backend is reused across requests; the

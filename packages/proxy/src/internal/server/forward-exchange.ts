@@ -5,7 +5,7 @@ import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
   invalidOption,
-  type LbError,
+  LbError,
   rawHeadersHaveBody,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
@@ -20,6 +20,7 @@ import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } f
 import type { ServerState } from './server-state.js';
 import { checkTransferCodings } from './transfer-coding.js';
 import { attemptAnswered, attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -52,6 +53,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   #attemptOpen = false;
   /** The failure that caused the current retry, reported if no peer is left. */
   #retryCause: unknown;
+  #retryRefused = false;
 
   constructor(
     state: ServerState<C>,
@@ -73,6 +75,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   get peerId(): string | undefined {
     return this.#peer?.id;
+  }
+
+  get retryRefused(): boolean {
+    return this.#retryRefused;
   }
 
   /** Runs the request through the phases. */
@@ -120,6 +126,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.finished) return;
     this.#attempts++;
     this.#resent = false;
+    if (this.#attempts === 1) this.#state.retryBudget?.request();
     const ctx = relay.ctx as { attempts?: unknown };
     if (typeof ctx === 'object' && ctx !== null && typeof ctx.attempts === 'number') ctx.attempts = this.#attempts;
     let peer: HttpPeer | Promise<HttpPeer>;
@@ -243,7 +250,18 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
-    if (status < 200) return true;
+    if (status < 200) {
+      if (status === 103) relayEarlyHints(this.#session.response, raw);
+      return true;
+    }
+    const http1 = this.#peer?.options.alpn === 'h1';
+    const problem = upstreamFramingProblem(status, raw, this.#session.method, http1);
+    if (problem !== undefined) {
+      // Aborting mid-response makes undici destroy the connection: it is never reused.
+      logRefusedResponse(this.#state.logger, this.#peer?.id, problem);
+      this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
+      return false;
+    }
     if (this.#attemptOpen) attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     return this.#relay.head(status, raw, resume);
   }
@@ -298,7 +316,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       }
     }
     const { request, response } = this.#session;
-    const decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
+    let decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
       attempt: this.#attempts,
       maxAttempts: this.#state.maxAttempts,
       method: this.#session.method,
@@ -310,6 +328,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
     // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
     if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
+    if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
+      // Over the retry budget: the request ends with the failure it would have retried.
+      decision = 'fail';
+      this.#retryRefused = true;
+    }
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
