@@ -2,8 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Pool } from 'undici';
-import { createAdminServer } from '../admin/admin-server.js';
-import { createMetrics } from '../admin/metrics.js';
 import { resolveConfig } from '../config/resolve.js';
 import { createConfiguredApp } from '../config/runtime.js';
 import { createProxyServer } from '../proxy-server.js';
@@ -86,6 +84,11 @@ async function runDemo(perPhase: number): Promise<number> {
     },
   });
   await configured.ready();
+  // Loaded here, so other commands start without prom-client.
+  const [{ createMetrics }, { createAdminServer }] = await Promise.all([
+    import('../admin/metrics.js'),
+    import('../admin/admin-server.js'),
+  ]);
   const metrics = createMetrics();
   metrics.setUpstreams(configured.balancers());
   metrics.setRoutes(config.routes);

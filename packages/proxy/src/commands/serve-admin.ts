@@ -2,9 +2,7 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ADMIN_LISTEN_DEFAULTS } from '../admin/admin-defaults.js';
 import type { AdminServer } from '../admin/admin-http.js';
-import { createAdminServer, processStatus } from '../admin/admin-server.js';
-import { answerPrimary, serveClusterAdmin } from '../admin/cluster-admin.js';
-import { createMetrics, type Metrics } from '../admin/metrics.js';
+import type { Metrics } from '../admin/metrics.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { ConfiguredApp } from '../config/runtime.js';
 import type { ProxyServer, UpstreamObserver } from '../proxy-app.js';
@@ -25,12 +23,20 @@ function urlOf(address: { host: string; port: number }): string {
   return `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }
 
-/** What `serve` runs for `config.admin` in this process (nothing when it is off). */
-export function serveAdmin(config: ResolvedConfig): ServeAdmin {
+/**
+ * What `serve` runs for `config.admin` in this process (nothing when it is off). The admin modules
+ * (and prom-client) are loaded only then, so every other command starts without them.
+ */
+export async function serveAdmin(config: ResolvedConfig): Promise<ServeAdmin> {
   const a = config.admin;
   if (a === undefined) {
     return { observers: [], start: async () => undefined, sync() {}, close: async () => {} };
   }
+  const [{ createMetrics }, { createAdminServer, processStatus }, { answerPrimary }] = await Promise.all([
+    import('../admin/metrics.js'),
+    import('../admin/admin-server.js'),
+    import('../admin/cluster-admin.js'),
+  ]);
   const worker = cluster.isWorker ? cluster.worker : undefined;
   const metrics: Metrics = createMetrics(worker === undefined ? {} : { processLabels: { worker: String(worker.id) } });
   let server: AdminServer | undefined;
@@ -60,9 +66,10 @@ export function serveAdmin(config: ResolvedConfig): ServeAdmin {
 }
 
 /** The cluster primary's admin listener for `config.admin`; logs its URL (or why it could not listen). */
-export function servePrimaryAdmin(config: ResolvedConfig, logger: Logger): AdminServer | undefined {
+export async function servePrimaryAdmin(config: ResolvedConfig, logger: Logger): Promise<AdminServer | undefined> {
   const a = config.admin;
   if (a === undefined) return undefined;
+  const { serveClusterAdmin } = await import('../admin/cluster-admin.js');
   const server = serveClusterAdmin({ ...ADMIN_LISTEN_DEFAULTS, host: a.host, port: a.port, token: a.token });
   server.listen().then(
     (address) => logAdmin(logger, urlOf(address)),

@@ -140,7 +140,7 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     cluster.on('exit', (worker, code, signal) => {
       const left = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (left === 0) void Promise.all([health.close(), admin?.close()]).then(() => done(0));
+        if (left === 0) void Promise.all([health.close(), admin.then((server) => server?.close())]).then(() => done(0));
         return;
       }
       logger.warn(
@@ -184,7 +184,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   const logger = serveLogger(config, log);
   // A --workers worker takes health from the primary, and serves only once it has the current view.
   const shared = cluster.isWorker ? await joinSharedHealth(logger, WORKER_VIEW_TIMEOUT_MS) : undefined;
-  const admin = serveAdmin(config);
+  const admin = await serveAdmin(config);
   const started = await startServing(config, logger, fallbackPort, shared, admin.observers);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));

@@ -63,6 +63,7 @@ describe('a real Prometheus scraping switchyard serve', () => {
           },
         },
       }),
+      readyTimeoutMs: 60_000,
     });
     promPort = await freePort();
     const config = join(dir, 'prometheus.yml');
@@ -95,7 +96,7 @@ describe('a real Prometheus scraping switchyard serve', () => {
       60_000,
       200,
     );
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     prometheus?.kill('SIGTERM');

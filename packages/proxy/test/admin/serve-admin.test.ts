@@ -22,7 +22,7 @@ function config(port: number, adminPort: number, backends: readonly TestBackend[
 }
 
 describe('switchyard serve with an admin listener', () => {
-  it('logs its URL, follows a reload, and is not ready while draining', { timeout: 60_000 }, async () => {
+  it('logs its URL, follows a reload, and is not ready while draining', { timeout: 120_000 }, async () => {
     const a = await startBackend({ name: 'a' });
     const b = await startBackend({ name: 'b' });
     cleanup.push(
@@ -30,7 +30,10 @@ describe('switchyard serve with an admin listener', () => {
       () => b.close(),
     );
     const adminPort = await freePort();
-    const serve: ServeProcess = await startServe({ config: (port) => config(port, adminPort, [a, b]) });
+    const serve: ServeProcess = await startServe({
+      config: (port) => config(port, adminPort, [a, b]),
+      readyTimeoutMs: 60_000,
+    });
     cleanup.push(() => serve.stop());
     await waitFor('the admin log line', () => serve.logs().some((l) => l.msg === 'admin listening'), 10_000, 50);
     const line = serve.logs().find((l) => l.msg === 'admin listening');

@@ -40,6 +40,8 @@ describe('admin under --workers', () => {
         upstreams: { web: { backends: backends.map((b) => b.id), selector: { type: 'round-robin' } } },
       }),
       extraArgs: ['--workers', '2'],
+      // Three processes start on a shared, busy machine: a generous wait for the port.
+      readyTimeoutMs: 60_000,
     });
     // Both workers answer the primary once each has started.
     await waitFor(
@@ -51,7 +53,7 @@ describe('admin under --workers', () => {
       30_000,
       100,
     );
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await serve?.stop();
