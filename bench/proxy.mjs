@@ -15,11 +15,12 @@ import { defaultLoader, LOADS, runLoad, WRK_PATH, writeWrkScripts } from './lib/
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
 import { evaluateGoals, markdownReport, replaceGeneratedSection, round, summarize, textTable } from './lib/report.mjs';
+import { parseWorkerCounts, runScaling, scalingText } from './lib/scaling.mjs';
 import { renderSvg } from './lib/svg.mjs';
 import { PROCESSES, VERSIONS } from './lib/targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'download-1m', 'upload-1m', 'backends', 'rss'];
+const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'download-1m', 'upload-1m', 'backends', 'rss', 'scaling'];
 const USAGE = `usage: pnpm bench:proxy [-- options]
   --duration S       seconds per measured run (default 8)
   --warmup S         seconds of warm-up per target before the rounds (default 2)
@@ -32,6 +33,8 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --scenarios LIST   subset of ${SCENARIO_IDS.join(',')}
   --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,floor,http-proxy,reply-from,…)
   --backends N       backends in the cost-growth run (default 1000)
+  --workers LIST     adds the scaling row: switchyard serve --workers N for each N (e.g. 1,2,4),
+                     wrk threads scaled with N; \`--scenarios scaling\` runs only that row
   --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
   --requests N       autocannon only: exactly N requests per run instead of --duration, so a request
                      dropped without an answer is counted (default 100 with --smoke)
@@ -56,6 +59,7 @@ function parseOptions(argv) {
       scenarios: { type: 'string' },
       targets: { type: 'string' },
       backends: { type: 'string' },
+      workers: { type: 'string' },
       'rss-requests': { type: 'string' },
       requests: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -122,6 +126,7 @@ function parseOptions(argv) {
     connections: number('connections', smoke ? 8 : 64, { min: 1 }),
     threads: number('threads', 1, { min: 1 }),
     backendsWide: number('backends', 1000, { min: 4 }),
+    workers: values.workers === undefined ? null : parseWorkerCounts(values.workers),
     rssRequests,
     requests: loader === 'autocannon' ? number('requests', smoke ? 100 : undefined, { min: 1 }) : undefined,
     scenarios,
@@ -551,9 +556,12 @@ async function main() {
     if (wanted('rss') && (!opts.targets || opts.targets.includes('switchyard'))) {
       rss = await measureRss(manager, opts, run);
     }
+    const scaling = opts.workers && wanted('scaling') ? await runScaling(run, manager, opts, log) : null;
     await stopAll();
     const errors =
-      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) + (rss ? rss.errors : 0);
+      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) +
+      (rss ? rss.errors : 0) +
+      (scaling ? scaling.rows.reduce((n, r) => n + r.errors, 0) : 0);
     const doc = {
       schema: 1,
       command: `pnpm bench:proxy${opts.argv.length ? ` ${opts.argv.join(' ')}` : ''}`,
@@ -574,6 +582,7 @@ async function main() {
       scenarios,
       rss,
       accessLog,
+      ...(scaling ? { scaling } : {}),
       errors,
     };
     doc.goals = evaluateGoals(scenarios, rss);
@@ -583,7 +592,10 @@ async function main() {
     const stamp = startedAt.replace(/[:.]/g, '-');
     const json = `${JSON.stringify(doc, null, 2)}\n`;
     await writeFile(path.join(outDir, `proxy-${stamp}.json`), json);
-    await writeFile(path.join(outDir, `proxy-${stamp}.md`), markdownReport(doc));
+    const scalingMd = scaling
+      ? `\n\n## Scaling with --workers\n\n${scalingText(scaling.rows, true)}\n\n${scaling.note}\n`
+      : '';
+    await writeFile(path.join(outDir, `proxy-${stamp}.md`), markdownReport(doc) + scalingMd);
     await writeFile(path.join(outDir, `proxy-${stamp}.svg`), renderSvg(doc));
     log(`\nwrote bench-results/proxy-${stamp}.{json,md,svg}`);
     if (opts.docs && errors === 0) {

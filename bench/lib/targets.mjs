@@ -80,6 +80,7 @@ export async function startSwitchyard(
     logBufferBytes,
     logFlushMs,
     nodeArgs = [],
+    workers = 1,
   },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
@@ -94,6 +95,8 @@ export async function startSwitchyard(
   // here is then the one serving, and its CPU and RSS are what the tables report.
   const { SERVE_NODE_FLAGS } = await importProxy();
   const args = [...SERVE_NODE_FLAGS, ...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile];
+  // With workers the process started here is the cluster primary; the workers are its children.
+  if (workers > 1) args.push('--workers', String(workers));
   const child = startChild(name, process.execPath, args, {
     stdoutFile,
     stderrFile: path.join(run.dir, `${name}.stderr.log`),

@@ -25,6 +25,12 @@ export interface AccessRecord {
   readonly bytesOut: number;
   /** The code of the error that ended the request, if one did. */
   readonly error?: string;
+  /**
+   * Why the request failed, when it did: the error's message and causes (certificate error text,
+   * connect errno, which timeout), `client closed the connection` for a 499, the parser's reason
+   * for a malformed request. Logs only: it may name internal addresses.
+   */
+  readonly cause?: string;
 }
 
 /** What a request reports for its access-log line, besides the byte counts. */
@@ -35,6 +41,8 @@ export interface AccessFacts {
   readonly backend: string | undefined;
   readonly attempts: number;
   readonly elapsedMs: number;
+  /** See {@link AccessRecord.cause}. */
+  readonly cause?: string | undefined;
 }
 
 /** The access-log record of one request; a pure function. */
@@ -54,7 +62,8 @@ export function accessRecord(
     bytesIn,
     bytesOut,
   };
-  return error === undefined ? record : { ...record, error: error.code };
+  const withError = error === undefined ? record : { ...record, error: error.code };
+  return facts.cause === undefined ? withError : { ...withError, cause: facts.cause };
 }
 
 /**
