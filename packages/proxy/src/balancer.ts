@@ -91,11 +91,19 @@ export interface Balancer {
   readonly health: HealthMonitor | undefined;
   /** The outlier detector, when passive detection is on. */
   readonly outlier: OutlierDetector | undefined;
+  /**
+   * Calls `listener(backend, ok)` after every active health check the balancer's own monitor runs
+   * (one built from options; an adopted monitor's checks are not seen). Returns the unsubscribe function.
+   */
+  onCheck(listener: CheckListener): () => void;
   /** Resolves once the first discovery is applied and health checks run; rejects if discovery fails. */
   ready(): Promise<void>;
   /** Stops health checks and discovery. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Told the result of one active health check. */
+export type CheckListener = (backend: Backend, ok: boolean) => void;
 
 /** How often a balancer whose selector recomputes itself without unready backends looks at that set again, ms. */
 const OUT_SET_RECHECK_MS = 250;
@@ -122,7 +130,8 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
   let members = indexById(initial);
   let current: readonly Backend[] = Object.freeze([...initial]);
   let selector: Selector = factory(current, selectorOptions);
-  const { monitor, owned } = toHealth(options.health, initial, outlier);
+  const checkListeners = new Set<CheckListener>();
+  const { monitor, owned } = toHealth(options.health, initial, outlier, checkListeners);
   let closed = false;
   let changes = 0;
   // What select() walks: `selector`, or for a selector that recomputes itself without the
@@ -246,6 +255,10 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     },
     isReady,
     backends: () => current,
+    onCheck(listener) {
+      checkListeners.add(listener);
+      return () => checkListeners.delete(listener);
+    },
     observer,
     health: monitor,
     outlier,
@@ -340,6 +353,7 @@ function toHealth(
   health: BalancerHealth | undefined,
   backends: readonly Backend[],
   outlier: OutlierDetector | undefined,
+  listeners: ReadonlySet<CheckListener>,
 ): { monitor: HealthMonitor | undefined; owned: boolean } {
   if (health === undefined) return { monitor: undefined, owned: false };
   if (typeof (health as HealthMonitor).isReady === 'function') {
@@ -348,16 +362,30 @@ function toHealth(
     return { monitor, owned: false };
   }
   const config = health as Omit<HealthMonitorOptions, 'backends'>;
-  const check = outlier === undefined ? config.check : reinstating(config.check, outlier);
+  const check = reporting(config.check, outlier, listeners);
   return { monitor: createHealthMonitor({ ...config, check, backends }), owned: true };
 }
 
-/** Wraps a check so that every pass reinstates the backend if outlier detection ejected it. */
-function reinstating(check: HealthCheck, outlier: OutlierDetector): HealthCheck {
+/**
+ * Wraps a check so that every result is told to `listeners` (metrics) and every pass reinstates
+ * the backend if outlier detection ejected it.
+ */
+function reporting(
+  check: HealthCheck,
+  outlier: OutlierDetector | undefined,
+  listeners: ReadonlySet<CheckListener>,
+): HealthCheck {
   const wrapped: HealthCheck = {
     async check(backend, signal) {
-      const result = await check.check(backend, signal);
-      if (result.ok && outlier.isEjected(backend.id)) outlier.reinstate(backend.id);
+      let result: Awaited<ReturnType<HealthCheck['check']>>;
+      try {
+        result = await check.check(backend, signal);
+      } catch (err) {
+        for (const listener of listeners) listener(backend, false);
+        throw err;
+      }
+      for (const listener of listeners) listener(backend, result.ok);
+      if (result.ok && outlier?.isEjected(backend.id) === true) outlier.reinstate(backend.id);
       return result;
     },
   };
