@@ -74,6 +74,13 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the access-log test that writes to a named pipe',
   },
   {
+    program: 'wrk',
+    debianPackage: 'wrk',
+    paths: ['/usr/bin/wrk'],
+    scope: 'tests',
+    usedBy: 'the fault test where wrk ends a run with requests in flight (499s, not 502s)',
+  },
+  {
     program: 'ip',
     debianPackage: 'iproute2',
     paths: ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'],
