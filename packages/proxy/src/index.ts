@@ -30,6 +30,7 @@ export { haproxyKeyExtractor, type KeyExtractor, type KeySpec, keyExtractor } fr
 export type {
   ForwardedHeaders,
   ProxyApp,
+  ProxyCloseOptions,
   ProxyCtx,
   ProxyServer,
   ProxyServerOptions,
@@ -42,7 +43,12 @@ export type {
 } from './proxy-app.js';
 export { createProxyServer } from './proxy-server.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-export { FORWARDED_HEADERS_VALUES, PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
+export {
+  FORWARDED_HEADERS_VALUES,
+  PROXY_CLOSE_DEFAULTS,
+  PROXY_SERVER_DEFAULTS,
+  SERVE_CLOSE_DEFAULTS,
+} from './server-defaults.js';
 export {
   type BalancerTiers,
   createUpstreamPeer,

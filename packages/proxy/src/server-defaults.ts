@@ -32,12 +32,35 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
 /** The values `forwardedHeaders` accepts. */
 export const FORWARDED_HEADERS_VALUES: readonly ForwardedHeaders[] = Object.freeze(['x-forwarded', 'rfc7239', 'both']);
 
-/** Defaults of `ProxyServer.close()`: in-flight requests get this long to finish (ms, 0 to 2^31 - 1). */
-export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number }> = Object.freeze({ deadlineMs: 10_000 });
+/**
+ * Defaults of `ProxyServer.close()` (both ms, 0 to 2^31 - 1): in-flight requests get `deadlineMs`
+ * to finish; idle keep-alive connections are kept for `drainMs` so that requests already on their
+ * way still get an answer (with `Connection: close`). The library closes idle connections at once;
+ * `switchyard serve` drains for {@link SERVE_CLOSE_DEFAULTS}`.drainMs`.
+ */
+export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number; drainMs: number }> = Object.freeze({
+  deadlineMs: 10_000,
+  drainMs: 0,
+});
+
+/**
+ * What `switchyard serve` passes to `close()` on SIGTERM/SIGINT unless the config says otherwise
+ * (`server.shutdownTimeoutMs`, `server.drainMs`): a process being replaced (a rolling deploy)
+ * keeps answering clients that have not yet noticed for 5 s.
+ */
+export const SERVE_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number; drainMs: number }> = Object.freeze({
+  deadlineMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+  drainMs: 5_000,
+});
 
 /** Throws `LB_ERR_INVALID_OPTION` unless `deadlineMs` is a valid `close()` deadline. */
 export function validateCloseDeadline(deadlineMs: unknown): void {
   checkInteger('proxy server close deadlineMs', deadlineMs, 0, MAX_TIMER_MS);
+}
+
+/** Throws `LB_ERR_INVALID_OPTION` unless `drainMs` is a valid `close()` drain window. */
+export function validateCloseDrain(drainMs: unknown): void {
+  checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
 }
 
 /**

@@ -11,9 +11,14 @@ import {
 import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
+import { LOG_SINK_DEFAULTS } from '../internal/log-sink.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
 import type { ForwardedHeaders } from '../proxy-app.js';
-import { FORWARDED_HEADERS_VALUES, PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
+import {
+  FORWARDED_HEADERS_VALUES,
+  PROXY_SERVER_DEFAULTS,
+  SERVE_CLOSE_DEFAULTS,
+} from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
@@ -228,7 +233,8 @@ const server = object({
   requestTimeout: ms().default(S.requestTimeout),
   keepAliveTimeout: ms().default(S.keepAliveTimeout),
   maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
-  shutdownTimeoutMs: ms().default(PROXY_CLOSE_DEFAULTS.deadlineMs),
+  shutdownTimeoutMs: ms().default(SERVE_CLOSE_DEFAULTS.deadlineMs),
+  drainMs: ms().default(SERVE_CLOSE_DEFAULTS.drainMs),
 });
 
 /** The config file's schema (before file paths are resolved and backends parsed). */
@@ -238,12 +244,12 @@ export const configSchema = object({
   routes: z.array(routeSchema, { error: 'an array of routes' }).optional(),
   retries: object({ maxAttempts: num('an integer').default(S.maxAttempts) }).default({ maxAttempts: S.maxAttempts }),
   accessLog: bool().default(S.accessLog),
-  logBufferBytes: int(0, 1 << 20).default(0),
+  logBufferBytes: int(0, 1 << 20).default(LOG_SINK_DEFAULTS.bufferBytes),
   logFlushMs: z
     .number({ error: 'a duration in ms > 0' })
     .positive({ error: 'a duration in ms > 0' })
     .max(2 ** 31 - 1, { error: 'a duration in ms of at most 2147483647' })
-    .default(1000),
+    .default(LOG_SINK_DEFAULTS.flushMs),
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: '"fatal", "error", "warn", "info", "debug", "trace" or "silent"',
@@ -263,7 +269,8 @@ export const configSchema = object({
     requestTimeout: S.requestTimeout,
     keepAliveTimeout: S.keepAliveTimeout,
     maxHeaderSize: S.maxHeaderSize,
-    shutdownTimeoutMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+    shutdownTimeoutMs: SERVE_CLOSE_DEFAULTS.deadlineMs,
+    drainMs: SERVE_CLOSE_DEFAULTS.drainMs,
   }),
 });
 

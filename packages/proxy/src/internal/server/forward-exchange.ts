@@ -5,7 +5,7 @@ import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
   invalidOption,
-  type LbError,
+  LbError,
   rawHeadersHaveBody,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
@@ -20,6 +20,7 @@ import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } f
 import type { ServerState } from './server-state.js';
 import { checkTransferCodings } from './transfer-coding.js';
 import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -243,7 +244,18 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
-    if (status < 200) return true;
+    if (status < 200) {
+      if (status === 103) relayEarlyHints(this.#session.response, raw);
+      return true;
+    }
+    const http1 = this.#peer?.options.alpn === 'h1';
+    const problem = upstreamFramingProblem(status, raw, this.#session.method, http1);
+    if (problem !== undefined) {
+      // Aborting mid-response makes undici destroy the connection: it is never reused.
+      logRefusedResponse(this.#state.logger, this.#peer?.id, problem);
+      this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
+      return false;
+    }
     return this.#relay.head(status, raw, resume);
   }
 
