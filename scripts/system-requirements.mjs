@@ -64,7 +64,8 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     debianPackage: 'wrk',
     paths: ['/usr/bin/wrk'],
     scope: 'tests',
-    usedBy: 'the drain test (SIGTERM in the middle of a wrk run)',
+    usedBy:
+      'the drain test (SIGTERM in the middle of a wrk run) and the client-abort fault test (a run ending with requests in flight)',
   },
   {
     program: 'python3',
@@ -79,13 +80,6 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     paths: ['/usr/bin/mkfifo', '/bin/mkfifo'],
     scope: 'tests',
     usedBy: 'the access-log test that writes to a named pipe',
-  },
-  {
-    program: 'wrk',
-    debianPackage: 'wrk',
-    paths: ['/usr/bin/wrk'],
-    scope: 'tests',
-    usedBy: 'the fault test where wrk ends a run with requests in flight (499s, not 502s)',
   },
   {
     program: 'ip',

@@ -14,11 +14,7 @@ import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { LOG_SINK_DEFAULTS } from '../internal/log-sink.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
 import type { ForwardedHeaders } from '../proxy-app.js';
-import {
-  FORWARDED_HEADERS_VALUES,
-  PROXY_SERVER_DEFAULTS,
-  SERVE_CLOSE_DEFAULTS,
-} from '../server-defaults.js';
+import { FORWARDED_HEADERS_VALUES, PROXY_SERVER_DEFAULTS, SERVE_CLOSE_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
