@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { HttpPeer, LbError, RequestInfo } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { RetryBudget, RetryBudgetOptions } from './retry-budget.js';
 
 /**
  * One downstream request as the phases of a {@link ProxyApp} see it: the same object in every
@@ -114,6 +115,14 @@ export interface ProxyServerOptions {
   readonly tls: ProxyTlsOptions | undefined;
   /** Upper bound on upstream attempts per request (first try + retries). @defaultValue 3 */
   readonly maxAttempts: number;
+  /**
+   * The server's retry budget: every retry (a next-peer attempt or a resend on a fresh
+   * connection) must fit in it, or the request fails with the error that would have been
+   * retried. Budget options (a {@link RetryBudget} is built from them), a `RetryBudget` to share
+   * or read, or `false` for none. The server's budget is `ProxyServer.retryBudget`.
+   * @defaultValue `{}` (a budget with `RETRY_BUDGET_DEFAULTS`: 20% of the last 10 s's requests, at least 10/s)
+   */
+  readonly retryBudget: Partial<Omit<RetryBudgetOptions, 'now'>> | RetryBudget | false;
   /** Where errors, transitions and the access log go. @defaultValue a disabled logger */
   readonly logger: Logger | undefined;
   /** Write one access-log line per request at info. @defaultValue true */
@@ -170,6 +179,8 @@ export interface ProxyServer {
   readonly server: Server;
   /** `true` once `close()` was called: responses carry `Connection: close` (a readiness probe should fail). */
   readonly draining: boolean;
+  /** The retry budget every retry of this server draws on (its `refused` counts refusals); undefined with `retryBudget: false`. */
+  readonly retryBudget: RetryBudget | undefined;
   /** Starts listening; resolves with the bound address. @defaultValue host `'127.0.0.1'` */
   listen(port: number, host?: string): Promise<{ host: string; port: number }>;
   /**

@@ -13,9 +13,11 @@ import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
 import { logRefusedResponse } from './internal/server/upstream-response-check.js';
 import type { ProxyApp, ProxyCloseOptions, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
+import type { RetryBudget } from './retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
+  serverRetryBudget,
   validateProxyServerOptions as validate,
   validateCloseDeadline,
   validateCloseDrain,
@@ -52,6 +54,7 @@ export function createProxyServer<C = ProxyCtx>(
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
+    retryBudget: serverRetryBudget(o),
     inflight: 0,
     closing: false,
     onSettled: undefined,
@@ -117,6 +120,7 @@ function checkingIntervalFor(headersTimeout: number): number {
 
 class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;
+  readonly retryBudget: RetryBudget | undefined;
   readonly #state: ServerState<C>;
   readonly #connections: DownstreamConnections;
   #closed: Promise<void> | undefined;
@@ -126,6 +130,7 @@ class NodeProxyServer<C> implements ProxyServer {
     this.server = server;
     this.#state = state;
     this.#connections = connections;
+    this.retryBudget = state.retryBudget;
   }
 
   get draining(): boolean {

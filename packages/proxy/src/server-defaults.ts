@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { checkInteger, invalidOption } from '@switchyard/core';
 import type { ForwardedHeaders, ProxyServerOptions } from './proxy-app.js';
+import { RetryBudget } from './retry-budget.js';
 
 /** Longest timer Node accepts, ms (larger values fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -13,6 +14,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   tls: undefined,
   maxAttempts: 3,
+  retryBudget: Object.freeze({}),
   logger: undefined,
   accessLog: true,
   trustedProxies: Object.freeze([]) as readonly string[],
@@ -63,6 +65,13 @@ export function validateCloseDrain(drainMs: unknown): void {
   checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
 }
 
+/** The budget a server with these (validated) options draws its retries on; throws `LB_ERR_INVALID_OPTION` for bad budget options. */
+export function serverRetryBudget(o: ProxyServerOptions): RetryBudget | undefined {
+  const budget = o.retryBudget;
+  if (budget === false) return undefined;
+  return budget instanceof RetryBudget ? budget : new RetryBudget(budget);
+}
+
 /**
  * The validation `createProxyServer` runs on its merged options: throws `LbError`
  * `LB_ERR_INVALID_OPTION` naming the first invalid field (`proxy server <field>: expected …`).
@@ -70,6 +79,12 @@ export function validateCloseDrain(drainMs: unknown): void {
 export function validateProxyServerOptions(o: ProxyServerOptions): void {
   // Each attempt goes to a backend not tried yet; past a handful, retrying only adds load to a failing pool.
   checkInteger('proxy server maxAttempts', o.maxAttempts, 1, 16);
+  const budget = o.retryBudget as unknown;
+  if (budget !== false && !(budget instanceof RetryBudget)) {
+    if (typeof budget !== 'object' || budget === null || Array.isArray(budget)) {
+      invalidOption('proxy server retryBudget', 'retry budget options, a RetryBudget or false', budget);
+    }
+  }
   checkInteger('proxy server maxPools', o.maxPools, 1, 1_000_000);
   checkInteger('proxy server connectionsPerPool', o.connectionsPerPool, 1, 1_000_000);
   checkInteger('proxy server poolIdleMs', o.poolIdleMs, 1, MAX_TIMER_MS);

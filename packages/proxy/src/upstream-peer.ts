@@ -1,5 +1,7 @@
 import { type Backend, type HttpPeer, invalidOption, LbError } from '@switchyard/core';
+import { priorityLoad } from '@switchyard/selectors';
 import type { Balancer } from './balancer.js';
+import { startTier, tierOrder } from './priority-tiers.js';
 import type { ProxyCtx, Session } from './proxy-app.js';
 
 /** The selection key of a request, e.g. `keyExtractor('uri')` or `(s) => s.clientIp`. */
@@ -36,6 +38,18 @@ export interface UpstreamPeerOptions {
   readonly key?: KeyFn;
   /** How to reach the chosen backend; required unless every tier brings its own. */
   readonly peer?: PeerFn;
+  /**
+   * Priority failover with overprovisioning (Envoy's priority levels) instead of all-or-nothing:
+   * with this factor (≥ 1, at most two decimals, e.g. 1.4) each tier takes
+   * `priorityLoad(tiers' ready/total, factor)` percent of the requests, which start at their
+   * drawn tier and fail over to the others in order. @defaultValue undefined (tier 0 first, always)
+   */
+  readonly overprovisioningFactor?: number;
+  /**
+   * The number in [0, 100) that picks a request's starting tier under `overprovisioningFactor`.
+   * @defaultValue a uniform random draw per call
+   */
+  readonly priorityDraw?: (session: Session) => number;
 }
 
 /**
@@ -63,7 +77,7 @@ export type UpstreamPeerFn = (session: Session, ctx: ProxyCtx) => HttpPeer;
 export function createUpstreamPeer(options: UpstreamPeerOptions): UpstreamPeerFn {
   if (typeof options !== 'object' || options === null)
     invalidOption('createUpstreamPeer options', 'an object', options);
-  const { balancer, route, key, peer } = options;
+  const { balancer, route, key, peer, overprovisioningFactor: factor, priorityDraw } = options;
   if ((balancer === undefined) === (route === undefined)) {
     invalidOption('createUpstreamPeer', 'exactly one of balancer and route', balancer ?? route);
   }
@@ -74,6 +88,11 @@ export function createUpstreamPeer(options: UpstreamPeerOptions): UpstreamPeerFn
   if (peer !== undefined && typeof peer !== 'function')
     invalidOption('createUpstreamPeer peer', 'a function (backend, session) => HttpPeer', peer);
   if (balancer !== undefined) checkTiers(balancer, key, peer);
+  // Throws for a bad factor (priorityLoad checks it before looking at the tiers).
+  if (factor !== undefined) priorityLoad([], factor);
+  if (priorityDraw !== undefined && typeof priorityDraw !== 'function')
+    invalidOption('createUpstreamPeer priorityDraw', 'a function (session) => number in [0, 100)', priorityDraw);
+  const draw = priorityDraw ?? randomPercent;
 
   return (session, ctx) => {
     const tiers = balancer ?? route?.(session);
@@ -83,8 +102,12 @@ export function createUpstreamPeer(options: UpstreamPeerOptions): UpstreamPeerFn
     }
     const tried = ctx.triedBackends;
     const accept = (b: Backend, ready: boolean): boolean => ready && !tried.has(b.id);
+    if (balancer === undefined && factor !== undefined && count > 1) checkTiers(tiers, key, peer);
+    const start =
+      factor === undefined || count < 2 ? 0 : startTier((i) => poolOf(tierAt(tiers, i)), count, factor, draw(session));
     // Indexed rather than mapped to a list, so a request allocates nothing for its tiers.
-    for (let i = 0; i < count; i++) {
+    for (let j = 0; j < count; j++) {
+      const i = tierOrder(start, j);
       const tier = tierAt(tiers, i);
       const own = isTier(tier) ? tier : undefined;
       const pool = own === undefined ? (tier as Balancer) : own.balancer;
@@ -105,6 +128,14 @@ export function createUpstreamPeer(options: UpstreamPeerOptions): UpstreamPeerFn
         : `no healthy backend left for ${session.method} ${session.path} after trying ${tried.size}`,
     );
   };
+}
+
+function randomPercent(): number {
+  return Math.random() * 100;
+}
+
+function poolOf(tier: Balancer | UpstreamTier): Balancer {
+  return isTier(tier) ? tier.balancer : tier;
 }
 
 function tierAt(tiers: BalancerTiers, i: number): Balancer | UpstreamTier {

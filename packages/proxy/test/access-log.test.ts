@@ -24,6 +24,17 @@ describe('accessRecord', () => {
     expect(record.error).toBe('LB_ERR_CONNECT_FAILED');
     expect('error' in accessRecord(facts, 1, 2, undefined)).toBe(false);
   });
+
+  it('marks a request whose retry the retry budget refused, and only such a request', () => {
+    const refused = accessRecord(
+      { ...facts, status: 502, retryRefused: true },
+      1,
+      2,
+      new LbError('LB_ERR_CONNECT_FAILED', 'x'),
+    );
+    expect(refused).toMatchObject({ retryRefused: true, error: 'LB_ERR_CONNECT_FAILED', attempts: 1 });
+    expect('retryRefused' in accessRecord({ ...facts, retryRefused: false }, 1, 2, undefined)).toBe(false);
+  });
 });
 
 const servers: Server[] = [];

@@ -67,7 +67,7 @@ describe('switchyard check', () => {
     expect(run.code, run.stderr).toBe(0);
     const printed = JSON.parse(run.stdout);
     expect(printed.upstreams.web.backends).toEqual(['127.0.0.1:9001', { address: '127.0.0.1:9002', weight: 2 }]);
-    expect(printed.routes).toEqual([{ prefix: '/', upstream: 'web', failover: [] }]);
+    expect(printed.routes).toEqual([{ prefix: '/', upstream: 'web', failover: [], overprovisioningFactor: 1.4 }]);
     expect(run.stderr).toMatch(/is valid \(1 upstream: web\)/);
   }, 30_000);
 

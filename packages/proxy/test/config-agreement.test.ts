@@ -6,6 +6,7 @@ import {
   createHealthMonitor,
   createOutlierDetector,
   dnsDiscovery,
+  etcdDiscovery,
   fileDiscovery,
   httpCheck,
   tcpCheck,
@@ -14,6 +15,7 @@ import {
   createBalancer,
   createConfiguredApp,
   createProxyServer,
+  createUpstreamPeer,
   type ResolvedConfig,
   resolveConfig,
 } from '@switchyard/proxy';
@@ -35,11 +37,13 @@ function base(): Loose {
       web: { backends: ['127.0.0.1:9001'] },
       dns: { discovery: { type: 'dns', name: 'svc.test', port: 80 } },
       file: { discovery: { type: 'file', path: 'backends.json' } },
+      etcd: { discovery: { type: 'etcd', endpoints: ['127.0.0.1:2379'], prefix: '/svc/' } },
     },
     routes: [
       { prefix: '/', upstream: 'web' },
       { prefix: '/dns', upstream: 'dns' },
       { prefix: '/file', upstream: 'file' },
+      { prefix: '/etcd', upstream: 'etcd' },
     ],
   };
 }
@@ -68,6 +72,7 @@ async function libraryAccepts(build: () => unknown): Promise<boolean> {
 }
 
 const APP = { upstreamPeer: () => undefined as never };
+const BALANCER = createBalancer({ backends: [backend('127.0.0.1:9001')], selector: roundRobin });
 
 /** Values on and around every bound in use, and wrong JSON types. */
 const PROBES: readonly unknown[] = [
@@ -148,6 +153,13 @@ const CASES: readonly Case[] = [
     (c, v) => (c.retries = { maxAttempts: v }),
     (v) => createProxyServer(APP, { maxAttempts: v as number }),
   ],
+  ...(['budgetPercent', 'budgetWindowMs', 'minPerSecond'] as const).map(
+    (f): Case => [
+      `retries.${f}`,
+      (c, v) => (c.retries = { [f]: v }),
+      (v) => createProxyServer(APP, { retryBudget: { [f]: v } }),
+    ],
+  ),
   ['accessLog', (c, v) => (c.accessLog = v), (v) => createProxyServer(APP, { accessLog: v as boolean })],
   [
     'trustedProxies',
@@ -196,6 +208,24 @@ const CASES: readonly Case[] = [
     'upstreams.file.discovery.pollMs',
     (c, v) => (c.upstreams.file.discovery.pollMs = v),
     (v) => fileDiscovery(join(dir, 'backends.json'), { pollMs: v as number }),
+  ],
+  ...(['endpoints', 'prefix', 'dialTimeoutMs', 'retryInitialMs', 'retryMaxMs'] as const).map(
+    (f): Case => [
+      `upstreams.etcd.discovery.${f}`,
+      (c, v) => (c.upstreams.etcd.discovery[f] = v),
+      (v) => etcdDiscovery({ endpoints: ['127.0.0.1:2379'], prefix: '/svc/', [f]: v }),
+    ],
+  ),
+  [
+    'routes[0].overprovisioningFactor',
+    (c, v) => (c.routes[0].overprovisioningFactor = v),
+    (v) =>
+      createUpstreamPeer({
+        balancer: BALANCER,
+        key: () => '',
+        peer: () => undefined as never,
+        overprovisioningFactor: v as number,
+      }),
   ],
   ...(['port', 'servers', 'refreshMs'] as const).map(
     (f): Case => [

@@ -99,7 +99,7 @@ describe('resolveConfig', () => {
 
   it('without routes a single upstream serves every path', () => {
     const config = resolveConfig({ upstreams: { only: { backends: ['127.0.0.1:9001'] } } }, dir);
-    expect(config.routes).toEqual([{ prefix: '/', upstream: 'only', failover: [] }]);
+    expect(config.routes).toEqual([{ prefix: '/', upstream: 'only', failover: [], overprovisioningFactor: 1.4 }]);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.accessLog).toBe(true);
   });

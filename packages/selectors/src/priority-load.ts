@@ -18,7 +18,8 @@ export const DEFAULT_OVERPROVISIONING_FACTOR = 1.4;
  * in order until 100 is given out; when the availabilities add up to less than 100, each is
  * first scaled by `100 / their sum` (the shares are normalised), and the percent lost to
  * rounding goes to the first tier with any availability. When no tier has a ready backend,
- * tier 0 takes all (Envoy's panic), so traffic still has somewhere to go. The shares always
+ * tier 0 takes all, as in Envoy with its panic threshold off (Switchyard never sends traffic to a
+ * backend that is not ready, so Envoy's panic mode, which would, has no counterpart here). The shares always
  * add up to 100 for at least one tier, and are `[]` for none.
  *
  * Example, tier 0 of 10 backends over a healthy tier 1: 0, 3, 5 and 10 down give

@@ -302,7 +302,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   if (before.workers !== after.workers) out.push('workers');
   if (!same(before.server, after.server)) out.push('server');
   if (before.accessLog !== after.accessLog) out.push('accessLog');
-  if (before.retries.maxAttempts !== after.retries.maxAttempts) out.push('retries');
+  if (!same(before.retries, after.retries)) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
   if (before.forwardedHeaders !== after.forwardedHeaders) out.push('forwardedHeaders');
   if (before.logLevel !== after.logLevel) out.push('logLevel');

@@ -3,12 +3,15 @@ import {
   createHealthMonitor,
   createOutlierDetector,
   dnsDiscovery,
+  etcdDiscovery,
   fileDiscovery,
   type HealthCheck,
   httpCheck,
   tcpCheck,
 } from '@switchyard/health';
+import { priorityLoad } from '@switchyard/selectors';
 import { BALANCER_DEFAULTS, checkMaxIterations } from '../balancer-defaults.js';
+import { RetryBudget } from '../retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
@@ -17,7 +20,7 @@ import {
   validateProxyServerOptions,
 } from '../server-defaults.js';
 import { type ConfigIssue, formatPath, valueAt } from './issues.js';
-import { SERVER_OPTION_PATHS } from './server-options.js';
+import { RETRY_BUDGET_FIELDS, SERVER_OPTION_PATHS } from './server-options.js';
 
 // The config schema checks only the JSON types of the fields below; their ranges and the
 // rules between them are the library's own: each group of fields is handed to the factory
@@ -111,12 +114,27 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
       .map(([option, path]) => field(option, ...path)),
     (o) => validateProxyServerOptions({ ...PROXY_SERVER_DEFAULTS, ...o }),
   );
+  run(
+    ['retries'],
+    'retry budget',
+    RETRY_BUDGET_FIELDS.map((f) => field(f, 'retries', f)),
+    (o) => new RetryBudget(o),
+  );
   run(['server'], 'proxy server close', [field('deadlineMs', 'server', 'shutdownTimeoutMs')], (o) =>
     validateCloseDeadline(o.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs),
   );
   run(['server'], 'proxy server close', [field('drainMs', 'server', 'drainMs')], (o) =>
     validateCloseDrain(o.drainMs ?? PROXY_CLOSE_DEFAULTS.drainMs),
   );
+  const routes = valueAt(raw, ['routes']);
+  if (Array.isArray(routes)) {
+    routes.forEach((_, i) => {
+      const at = ['routes', i];
+      run(at, 'priorityLoad', [field('overprovisioning', ...at, 'overprovisioningFactor')], (o) => {
+        if (o.overprovisioning !== undefined) priorityLoad([], o.overprovisioning as number);
+      });
+    });
+  }
   const upstreams = valueAt(raw, ['upstreams']);
   if (typeof upstreams !== 'object' || upstreams === null) return out;
   for (const name of Object.keys(upstreams)) {
@@ -171,6 +189,14 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
           field('refreshMs', ...d, 'refreshMs'),
         ],
         (options) => dnsDiscovery({ type: 'A', ...options } as Parameters<typeof dnsDiscovery>[0]),
+      );
+    } else if (discovery === 'etcd') {
+      run(
+        d,
+        'etcdDiscovery',
+        ['endpoints', 'prefix', 'dialTimeoutMs', 'retryInitialMs', 'retryMaxMs'].map((f) => field(f, ...d, f)),
+        // A valid set builds a client that has not connected yet; it is closed at once.
+        (options) => void etcdDiscovery(options).close?.(),
       );
     }
   }

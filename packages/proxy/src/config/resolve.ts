@@ -58,7 +58,13 @@ export interface ResolvedConfig {
   readonly upstreams: Readonly<Record<string, ResolvedUpstream>>;
   /** Longest prefix first; a single `/` route to the only upstream when the file has no `routes`. */
   readonly routes: readonly ResolvedRoute[];
-  readonly retries: { readonly maxAttempts: number };
+  /** Attempts per request and the retry budget (`RetryBudget` options). */
+  readonly retries: {
+    readonly maxAttempts: number;
+    readonly budgetPercent: number;
+    readonly budgetWindowMs: number;
+    readonly minPerSecond: number;
+  };
   readonly accessLog: boolean;
   /** Bytes of log output held before one write; 0 writes each event-loop turn's lines at its end. */
   readonly logBufferBytes: number;

@@ -1,3 +1,4 @@
+import { DEFAULT_OVERPROVISIONING_FACTOR } from '@switchyard/selectors';
 import type { z } from 'zod';
 import type { ConfigIssue } from './issues.js';
 import { routeSchema } from './schema.js';
@@ -7,6 +8,8 @@ export interface ResolvedRoute {
   readonly prefix: string;
   readonly upstream: string;
   readonly failover: readonly string[];
+  /** The upstream and its failover upstreams share traffic by health with this overprovisioning factor. */
+  readonly overprovisioningFactor: number;
 }
 
 type ParsedRoute = z.output<typeof routeSchema>;
@@ -29,7 +32,9 @@ export function resolveRoutes(raw: unknown, names: readonly string[], issues: Co
       });
       return [];
     }
-    return [{ prefix: '/', upstream: names[0] ?? '', failover: [] }];
+    return [
+      { prefix: '/', upstream: names[0] ?? '', failover: [], overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR },
+    ];
   }
   if (!Array.isArray(raw)) return [];
   const known = new Set(names);
@@ -70,6 +75,11 @@ export function resolveRoutes(raw: unknown, names: readonly string[], issues: Co
     });
   });
   return routes
-    .map((r) => ({ prefix: r.prefix, upstream: r.upstream, failover: r.failover }))
+    .map((r) => ({
+      prefix: r.prefix,
+      upstream: r.upstream,
+      failover: r.failover,
+      overprovisioningFactor: r.overprovisioningFactor,
+    }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
 }

@@ -2,6 +2,7 @@ import { type Backend, HttpPeer, LbError, LoadTracker } from '@switchyard/core';
 import {
   type Discovery,
   dnsDiscovery,
+  etcdDiscovery,
   fileDiscovery,
   type HealthCheck,
   type HealthMonitor,
@@ -13,9 +14,10 @@ import { prefixTable, withSlowStart } from '@switchyard/selectors';
 import { type Logger, pino } from 'pino';
 import { type Balancer, createBalancer } from '../balancer.js';
 import { haproxyKeyExtractor, keyExtractor } from '../keys.js';
+import { keyPercent } from '../priority-tiers.js';
 import type { ProxyApp, ProxyCtx, Session, UpstreamObserver } from '../proxy-app.js';
-import { createUpstreamPeer, type UpstreamTier } from '../upstream-peer.js';
-import type { ResolvedConfig, ResolvedUpstream } from './resolve.js';
+import { createUpstreamPeer, type UpstreamPeerFn, type UpstreamTier } from '../upstream-peer.js';
+import type { ResolvedConfig, ResolvedRoute, ResolvedUpstream } from './resolve.js';
 import { selectorTypeOf } from './selector-types.js';
 
 /** Options of {@link createConfiguredApp}. */
@@ -61,8 +63,8 @@ export interface ConfiguredApp {
 
 interface State {
   readonly balancers: ReadonlyMap<string, Balancer>;
-  /** The failover tiers for a path: its route's upstream, then the route's failover upstreams. */
-  readonly route: (path: string) => readonly UpstreamTier[] | undefined;
+  /** The `upstreamPeer` of a path's route: its upstream, then its failover upstreams, sharing traffic by health. */
+  readonly route: (path: string) => UpstreamPeerFn | undefined;
   readonly observers: readonly UpstreamObserver[];
 }
 
@@ -70,9 +72,10 @@ interface State {
  * Composes balancers, key extractors, peers and routes from a {@link ResolvedConfig}
  * into a {@link ProxyApp}, from the library's own primitives: each upstream is a failover
  * tier `{ balancer, key, peer }`, a route maps its prefix (`prefixTable`, longest prefix on
- * a segment boundary) to its upstream's tier followed by its failover upstreams' tiers, and
- * `createUpstreamPeer` walks them: every ready backend not yet tried of the primary, then of
- * each failover upstream in order; nothing left, or no route → 503.
+ * a segment boundary) to a `createUpstreamPeer` over its upstream's tier followed by its
+ * failover upstreams' tiers, with the route's overprovisioning factor: the tiers share
+ * traffic by health (Envoy's priority levels), and a request starting at one tier fails over
+ * to every ready backend not yet tried of the others, in order; nothing left, or no route → 503.
  */
 export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredAppOptions = {}): ConfiguredApp {
   const logger = options.logger ?? pino({ enabled: false });
@@ -83,7 +86,13 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
   const app: ProxyApp<ProxyCtx> = {
     newCtx: () => ({ triedBackends: new Set<string>(), attempts: 0 }),
     // Read per call, so a retry after a reload uses the new balancers.
-    upstreamPeer: createUpstreamPeer({ route: (session) => state.route(session.path) }),
+    upstreamPeer: (session, ctx) => {
+      const routed = state.route(session.path);
+      if (routed === undefined) {
+        throw new LbError('LB_ERR_NO_HEALTHY_BACKEND', `no upstream serves ${session.method} ${session.path}`);
+      }
+      return routed(session, ctx);
+    },
     ...(onRequestEnd === undefined
       ? {}
       : {
@@ -149,10 +158,26 @@ function buildState(config: ResolvedConfig, logger: Logger, source: HealthSource
   const route = prefixTable(
     config.routes.map((r) => ({
       prefix: r.prefix,
-      value: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+      value: routePeer(config, tiers, r),
     })),
   );
   return { balancers, route, observers: [...balancers.values()].map((b) => b.observer) };
+}
+
+/**
+ * A route's `upstreamPeer`: its upstream's tier, then its failover upstreams', sharing traffic
+ * by health. When the upstream's selector hashes, the starting tier comes from the same key
+ * ({@link keyPercent}), so instances agree on it; otherwise it is a random draw.
+ */
+function routePeer(config: ResolvedConfig, tiers: ReadonlyMap<string, UpstreamTier>, r: ResolvedRoute): UpstreamPeerFn {
+  const upstream = config.upstreams[r.upstream];
+  const key = tiers.get(r.upstream)?.key;
+  const hashed = upstream !== undefined && selectorTypeOf(upstream.selector.type).hashed;
+  return createUpstreamPeer({
+    balancer: [r.upstream, ...r.failover].map((name) => tiers.get(name)).filter((t) => t !== undefined),
+    overprovisioningFactor: r.overprovisioningFactor,
+    ...(hashed && key !== undefined ? { priorityDraw: (session: Session) => keyPercent(key(session)) } : {}),
+  });
 }
 
 function buildBalancer(u: ResolvedUpstream, logger: Logger, shared: HealthSource | undefined): Balancer {
@@ -219,6 +244,7 @@ function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
   const d = u.discovery;
   if (d === undefined) throw new LbError('LB_ERR_INVALID_CONFIG', `upstreams.${u.name}: no discovery`);
   if (d.type === 'file') return fileDiscovery(d.path, { pollMs: d.pollMs, logger });
+  if (d.type === 'etcd') return etcdDiscovery(etcdOptions(d, logger));
   return dnsDiscovery({
     name: d.name,
     type: d.recordType,
@@ -227,6 +253,21 @@ function buildDiscovery(u: ResolvedUpstream, logger: Logger): Discovery {
     ...(d.servers === undefined ? {} : { servers: d.servers }),
     ...(d.refreshMs === undefined ? {} : { refreshMs: d.refreshMs }),
   });
+}
+
+/** The `etcdDiscovery` options of an etcd `discovery` (`library-checks.ts` validates the same). */
+function etcdOptions(
+  d: Omit<Extract<NonNullable<ResolvedUpstream['discovery']>, { type: 'etcd' }>, 'type'>,
+  logger?: Logger,
+): Parameters<typeof etcdDiscovery>[0] {
+  return {
+    endpoints: d.endpoints,
+    prefix: d.prefix,
+    dialTimeoutMs: d.dialTimeoutMs,
+    retryInitialMs: d.retryInitialMs,
+    retryMaxMs: d.retryMaxMs,
+    ...(logger === undefined ? {} : { logger }),
+  };
 }
 
 // Peers are immutable once built, so one per backend is reused across requests; the

@@ -2,18 +2,20 @@ import { Resolver } from 'node:dns';
 import { isIP } from 'node:net';
 import { parseHostPort } from '@switchyard/core';
 import {
+  ETCD_DISCOVERY_DEFAULTS,
   FILE_DISCOVERY_DEFAULTS,
   HEALTH_MONITOR_DEFAULTS,
   HTTP_CHECK_DEFAULTS,
   OUTLIER_DETECTOR_DEFAULTS,
   TCP_CHECK_DEFAULTS,
 } from '@switchyard/health';
-import { ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
+import { DEFAULT_OVERPROVISIONING_FACTOR, ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { LOG_SINK_DEFAULTS } from '../internal/log-sink.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
 import type { ForwardedHeaders } from '../proxy-app.js';
+import { RETRY_BUDGET_DEFAULTS } from '../retry-budget.js';
 import { FORWARDED_HEADERS_VALUES, PROXY_SERVER_DEFAULTS, SERVE_CLOSE_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
@@ -154,8 +156,16 @@ const discovery = z.discriminatedUnion(
         .optional(),
       refreshMs: ms().optional(),
     }),
+    object({
+      type: z.literal('etcd'),
+      endpoints: z.array(text('an etcd endpoint'), { error: 'an array of etcd endpoints ("host:port")' }),
+      prefix: text('a key prefix'),
+      dialTimeoutMs: ms().default(ETCD_DISCOVERY_DEFAULTS.dialTimeoutMs),
+      retryInitialMs: ms().default(ETCD_DISCOVERY_DEFAULTS.retryInitialMs),
+      retryMaxMs: ms().default(ETCD_DISCOVERY_DEFAULTS.retryMaxMs),
+    }),
   ],
-  { error: 'a discovery type: "file" | "dns"' },
+  { error: 'a discovery type: "file" | "dns" | "etcd"' },
 );
 
 const URL_TEXT = 'an http:// or https:// URL';
@@ -217,12 +227,14 @@ export const routeSchema = object({
   prefix: z.string({ error: PREFIX }).startsWith('/', { error: PREFIX }),
   upstream: text('an upstream name'),
   failover: z.array(text('an upstream name'), { error: 'an array of upstream names' }).default([]),
+  overprovisioningFactor: num('a number >= 1').default(DEFAULT_OVERPROVISIONING_FACTOR),
 });
 
 /** `server.tls`: file paths of the downstream certificate and key. */
 export const serverTlsSchema = object({ cert: text('a file path'), key: text('a file path') });
 
 const S = PROXY_SERVER_DEFAULTS;
+const R = RETRY_BUDGET_DEFAULTS;
 const server = object({
   tls: serverTlsSchema.optional(),
   headersTimeout: ms().default(S.headersTimeout),
@@ -238,7 +250,17 @@ export const configSchema = object({
   listen: listen().default('127.0.0.1:8080'),
   upstreams: z.record(text('an upstream name'), upstreamSchema, { error: 'an object of named upstreams' }),
   routes: z.array(routeSchema, { error: 'an array of routes' }).optional(),
-  retries: object({ maxAttempts: num('an integer').default(S.maxAttempts) }).default({ maxAttempts: S.maxAttempts }),
+  retries: object({
+    maxAttempts: num('an integer').default(S.maxAttempts),
+    budgetPercent: num('a percentage').default(R.budgetPercent),
+    budgetWindowMs: ms().default(R.budgetWindowMs),
+    minPerSecond: num('a rate per second').default(R.minPerSecond),
+  }).default({
+    maxAttempts: S.maxAttempts,
+    budgetPercent: R.budgetPercent,
+    budgetWindowMs: R.budgetWindowMs,
+    minPerSecond: R.minPerSecond,
+  }),
   accessLog: bool().default(S.accessLog),
   logBufferBytes: int(0, 1 << 20).default(LOG_SINK_DEFAULTS.bufferBytes),
   logFlushMs: z

@@ -19,6 +19,13 @@ export const SERVER_OPTION_PATHS: Readonly<Record<string, readonly string[]>> = 
   tls: ['server', 'tls'],
 });
 
+/** The `retries` fields that are `RetryBudget` options (checked by its constructor, `retry budget <field>`). */
+export const RETRY_BUDGET_FIELDS: readonly string[] = Object.freeze([
+  'budgetPercent',
+  'budgetWindowMs',
+  'minPerSecond',
+]);
+
 /** The `createProxyServer` options `serve` runs `config` with. */
 export function proxyServerOptions(
   config: ResolvedConfig,
@@ -30,6 +37,8 @@ export function proxyServerOptions(
     if (option !== 'tls') options[option] = valueAt(config, path);
   }
   if (config.serverTls !== undefined) options.tls = config.serverTls;
+  const { budgetPercent, budgetWindowMs, minPerSecond } = config.retries;
+  options.retryBudget = { budgetPercent, budgetWindowMs, minPerSecond };
   return options as Partial<ProxyServerOptions>;
 }
 

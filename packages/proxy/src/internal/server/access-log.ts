@@ -31,6 +31,8 @@ export interface AccessRecord {
    * for a malformed request. Logs only: it may name internal addresses.
    */
   readonly cause?: string;
+  /** Present (true) when the retry budget refused a retry of this request. */
+  readonly retryRefused?: true;
 }
 
 /** What a request reports for its access-log line, besides the byte counts. */
@@ -40,6 +42,8 @@ export interface AccessFacts {
   readonly status: number;
   readonly backend: string | undefined;
   readonly attempts: number;
+  /** The retry budget refused a retry. @defaultValue false */
+  readonly retryRefused?: boolean;
   readonly elapsedMs: number;
   /** See {@link AccessRecord.cause}. */
   readonly cause?: string | undefined;
@@ -63,7 +67,8 @@ export function accessRecord(
     bytesOut,
   };
   const withError = error === undefined ? record : { ...record, error: error.code };
-  return facts.cause === undefined ? withError : { ...withError, cause: facts.cause };
+  const withCause = facts.cause === undefined ? withError : { ...withError, cause: facts.cause };
+  return facts.retryRefused === true ? { ...withCause, retryRefused: true } : withCause;
 }
 
 /**

@@ -53,6 +53,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   #attemptOpen = false;
   /** The failure that caused the current retry, reported if no peer is left. */
   #retryCause: unknown;
+  #retryRefused = false;
 
   constructor(
     state: ServerState<C>,
@@ -74,6 +75,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   get peerId(): string | undefined {
     return this.#peer?.id;
+  }
+
+  get retryRefused(): boolean {
+    return this.#retryRefused;
   }
 
   /** Runs the request through the phases. */
@@ -121,6 +126,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.finished) return;
     this.#attempts++;
     this.#resent = false;
+    if (this.#attempts === 1) this.#state.retryBudget?.request();
     const ctx = relay.ctx as { attempts?: unknown };
     if (typeof ctx === 'object' && ctx !== null && typeof ctx.attempts === 'number') ctx.attempts = this.#attempts;
     let peer: HttpPeer | Promise<HttpPeer>;
@@ -307,7 +313,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       }
     }
     const { request, response } = this.#session;
-    const decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
+    let decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
       attempt: this.#attempts,
       maxAttempts: this.#state.maxAttempts,
       method: this.#session.method,
@@ -318,6 +324,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#endAttempt(attemptOutcome(kind, decision));
     // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
     if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
+    if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
+      // Over the retry budget: the request ends with the failure it would have retried.
+      decision = 'fail';
+      this.#retryRefused = true;
+    }
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may

@@ -18,6 +18,8 @@ export interface AttemptSource {
   readonly attempts: number;
   /** The id of the peer of the latest attempt, if any. */
   readonly peerId: string | undefined;
+  /** A retry was refused by the retry budget. */
+  readonly retryRefused: boolean;
   /** Cuts the running attempt (undici then reports `err`), or ends the request with `err` when none runs. */
   abortUpstream(err: unknown): void;
   /** The client went away: the running attempt, if any, is cut and counted as an error. */
@@ -224,6 +226,7 @@ export class ResponseRelay<C> implements ResponseOwner {
           status: this.#status,
           backend: source.peerId,
           attempts: source.attempts,
+          retryRefused: source.retryRefused,
           elapsedMs: performance.now() - this.#start,
           cause,
         };

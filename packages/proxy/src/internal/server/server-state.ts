@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyApp, ProxyServerOptions, UpstreamObserver } from '../../proxy-app.js';
+import type { RetryBudget } from '../../retry-budget.js';
 import type { FailureWarnings } from './failure-warnings.js';
 import type { PoolCache } from './pool-cache.js';
 
@@ -18,6 +19,8 @@ export interface ServerState<C> {
   readonly trusted: ReadonlySet<string>;
   readonly proto: 'http' | 'https';
   readonly maxAttempts: number;
+  /** Every retry draws on it; undefined when the server has none. */
+  readonly retryBudget: RetryBudget | undefined;
   /** Requests and tunnels not yet finished. */
   inflight: number;
   /** Set by close(): new responses get `Connection: close`. */
