@@ -31,7 +31,7 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --loader L         wrk | autocannon (default: wrk when ${WRK_PATH} exists)
   --upstreams K      nginx | node (default: nginx when ${NGINX_PATH} exists)
   --scenarios LIST   subset of ${SCENARIO_IDS.join(',')}
-  --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,floor,http-proxy,reply-from,…)
+  --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,switchyard-metrics,floor,http-proxy,reply-from,…)
   --backends N       backends in the cost-growth run (default 1000)
   --workers LIST     adds the scaling row: switchyard serve --workers N for each N (e.g. 1,2,4),
                      wrk threads scaled with N; \`--scenarios scaling\` runs only that row
@@ -165,6 +165,12 @@ function scenarioList(opts) {
       id: 'switchyard-log-turn',
       label: 'Switchyard, access log on, logBufferBytes 0 (one write per turn)',
       process: 'switchyard-log-turn',
+      balance: rr,
+    },
+    {
+      id: 'switchyard-metrics',
+      label: 'Switchyard, metrics on (admin listener, scraped every second)',
+      process: 'switchyard-metrics',
       balance: rr,
     },
     {

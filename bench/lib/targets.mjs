@@ -46,6 +46,7 @@ export function switchyardConfig({
   skipOnTraffic = false,
   logBufferBytes,
   logFlushMs,
+  adminPort,
 }) {
   return {
     listen: `${HOST}:${port}`,
@@ -61,7 +62,25 @@ export function switchyardConfig({
     accessLog,
     ...(logBufferBytes === undefined ? {} : { logBufferBytes }),
     ...(logFlushMs === undefined ? {} : { logFlushMs }),
+    ...(adminPort === undefined ? {} : { admin: { listen: `${HOST}:${adminPort}` } }),
   };
+}
+
+/** How often the "metrics on" target's /metrics is scraped, ms: Prometheus' usual fastest interval. */
+const SCRAPE_EVERY_MS = 1000;
+
+/**
+ * Scrapes `http://HOST:port/metrics` every second until `child` exits, as a Prometheus would
+ * (a scrape of a paused process times out and is skipped).
+ */
+function scrapeWhileRunning(child, port) {
+  const timer = setInterval(() => {
+    fetch(`http://${HOST}:${port}/metrics`, { signal: AbortSignal.timeout(SCRAPE_EVERY_MS - 100) })
+      .then((res) => res.arrayBuffer())
+      .catch(() => {});
+  }, SCRAPE_EVERY_MS);
+  timer.unref();
+  void child.exitPromise.then(() => clearInterval(timer));
 }
 
 /**
@@ -79,17 +98,17 @@ export async function startSwitchyard(
     skipOnTraffic = false,
     logBufferBytes,
     logFlushMs,
+    metrics = false,
     nodeArgs = [],
     workers = 1,
   },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
-  const [port] = await freePorts(1);
+  const [port, adminPort] = await freePorts(2);
   const configFile = path.join(run.dir, `${name}.json`);
-  await writeFile(
-    configFile,
-    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes, logFlushMs }), null, 2)}\n`,
-  );
+  const settings = { port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes, logFlushMs };
+  if (metrics) settings.adminPort = adminPort;
+  await writeFile(configFile, `${JSON.stringify(switchyardConfig(settings), null, 2)}\n`);
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   // The flags `switchyard serve` would relaunch itself with, given up front: the process started
   // here is then the one serving, and its CPU and RSS are what the tables report.
@@ -103,6 +122,7 @@ export async function startSwitchyard(
     cwd: run.dir,
   });
   await waitForPort(port, { child });
+  if (metrics) scrapeWhileRunning(child, adminPort);
   return { child, ports: { main: port }, stdoutFile, configFile };
 }
 
@@ -205,6 +225,8 @@ export const PROCESSES = {
   'switchyard-log': switchyardOver('upstreams', { accessLog: true }),
   'switchyard-log-turn': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 0 }),
   'switchyard-log-buffered': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 65_536, logFlushMs: 1000 }),
+  // Admin listener on, /metrics scraped once a second during the run.
+  'switchyard-metrics': switchyardOver('upstreams', { metrics: true }),
   'switchyard-keyed': switchyardOver('upstreams', { selector: 'consistent' }),
   'switchyard-wide': switchyardOver('upstreams-wide'),
   'switchyard-skip': switchyardOver('upstreams', { skipOnTraffic: true }),

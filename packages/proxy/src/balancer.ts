@@ -20,6 +20,7 @@ import {
 } from '@switchyard/health';
 import { type Logger, pino } from 'pino';
 import { BALANCER_DEFAULTS, checkMaxIterations } from './balancer-defaults.js';
+import { ReadyView } from './internal/ready-view.js';
 import type { UpstreamObserver, UpstreamOutcome } from './proxy-app.js';
 
 /**
@@ -91,14 +92,19 @@ export interface Balancer {
   readonly health: HealthMonitor | undefined;
   /** The outlier detector, when passive detection is on. */
   readonly outlier: OutlierDetector | undefined;
+  /**
+   * Calls `listener(backend, ok)` after every active health check the balancer's own monitor runs
+   * (one built from options; an adopted monitor's checks are not seen). Returns the unsubscribe function.
+   */
+  onCheck(listener: CheckListener): () => void;
   /** Resolves once the first discovery is applied and health checks run; rejects if discovery fails. */
   ready(): Promise<void>;
   /** Stops health checks and discovery. Idempotent. */
   close(): Promise<void>;
 }
 
-/** How often a balancer whose selector recomputes itself without unready backends looks at that set again, ms. */
-const OUT_SET_RECHECK_MS = 250;
+/** Told the result of one active health check. */
+export type CheckListener = (backend: Backend, ok: boolean) => void;
 
 /** Selector pulls per pick by default: {@link BALANCER_DEFAULTS}. */
 export const DEFAULT_MAX_ITERATIONS = BALANCER_DEFAULTS.maxIterations;
@@ -122,37 +128,12 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
   let members = indexById(initial);
   let current: readonly Backend[] = Object.freeze([...initial]);
   let selector: Selector = factory(current, selectorOptions);
-  const { monitor, owned } = toHealth(options.health, initial, outlier);
+  const checkListeners = new Set<CheckListener>();
+  const { monitor, owned } = toHealth(options.health, initial, outlier, checkListeners);
   let closed = false;
   let changes = 0;
-  // What select() walks: `selector`, or for a selector that recomputes itself without the
-  // backends that are not ready (`Selector.without`, e.g. HAProxy's map), that recomputation.
-  let active: Selector = selector;
-  let outIds = '';
-  let outTimer: NodeJS.Timeout | undefined;
-  function refreshActive(): void {
-    const without = selector.without;
-    if (without === undefined || closed) {
-      active = selector;
-      return;
-    }
-    const out = new Set<string>();
-    for (const b of current) if (!isReady(b.id)) out.add(b.id);
-    const key = [...out].join('\n');
-    if (key !== outIds || active === selector) {
-      outIds = key;
-      active = out.size === 0 ? selector : without.call(selector, out);
-    }
-    // Ejections end lazily (on the next isReady), and the recomputed selector never yields the
-    // ejected backend again: look at the out set every 250 ms while it is not empty.
-    if (out.size > 0 && outTimer === undefined) {
-      outTimer = setInterval(refreshActive, OUT_SET_RECHECK_MS);
-      outTimer.unref();
-    } else if (out.size === 0 && outTimer !== undefined) {
-      clearInterval(outTimer);
-      outTimer = undefined;
-    }
-  }
+  // What select() walks (the selector, or its recomputation without unready backends).
+  const view = new ReadyView(selector, current, isReady);
 
   function apply(next: readonly Backend[]): void {
     if (closed || sameMembers(current, next)) return;
@@ -164,8 +145,7 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     monitor?.setBackends(current);
     outlier?.setBackends(current);
     tracker?.retain(members);
-    active = rebuilt;
-    refreshActive();
+    view.replace(rebuilt, current);
     logger.info({ backends: current.map((b) => b.id) }, 'backend set changed, selector rebuilt');
   }
 
@@ -185,10 +165,10 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
   };
   if (monitor !== undefined && outlier !== undefined && !owned) monitor.on('change', onHealthChange);
   // Readiness changes recompute a selector that has `without` (a no-op for the others).
-  monitor?.on('change', refreshActive);
-  outlier?.on('eject', refreshActive);
-  outlier?.on('reinstate', refreshActive);
-  refreshActive();
+  monitor?.on('change', view.refresh);
+  outlier?.on('eject', view.refresh);
+  outlier?.on('reinstate', view.refresh);
+  view.refresh();
   // The `recovered` capability (a slow-start factory ramps the backend again).
   const { recovered } = factory;
   if (monitor !== undefined && recovered !== undefined) {
@@ -238,7 +218,7 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
 
   return {
     select(key, request, accept) {
-      for (const b of candidates(active.select(key, request), maxIterations)) {
+      for (const b of candidates(view.active.select(key, request), maxIterations)) {
         const ok = isReady(b.id);
         if (accept === undefined ? ok : accept(b, ok)) return b;
       }
@@ -246,6 +226,10 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     },
     isReady,
     backends: () => current,
+    onCheck(listener) {
+      checkListeners.add(listener);
+      return () => checkListeners.delete(listener);
+    },
     observer,
     health: monitor,
     outlier,
@@ -253,10 +237,10 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
     async close() {
       if (closed) return;
       closed = true;
-      if (outTimer !== undefined) clearInterval(outTimer);
-      monitor?.off('change', refreshActive);
-      outlier?.off('eject', refreshActive);
-      outlier?.off('reinstate', refreshActive);
+      view.close();
+      monitor?.off('change', view.refresh);
+      outlier?.off('eject', view.refresh);
+      outlier?.off('reinstate', view.refresh);
       discovery?.off?.('change', onChange);
       if (monitor !== undefined && !owned) monitor.off('change', onHealthChange);
       await Promise.all([monitor?.stop(), discovery?.close?.()]);
@@ -340,6 +324,7 @@ function toHealth(
   health: BalancerHealth | undefined,
   backends: readonly Backend[],
   outlier: OutlierDetector | undefined,
+  listeners: ReadonlySet<CheckListener>,
 ): { monitor: HealthMonitor | undefined; owned: boolean } {
   if (health === undefined) return { monitor: undefined, owned: false };
   if (typeof (health as HealthMonitor).isReady === 'function') {
@@ -348,16 +333,30 @@ function toHealth(
     return { monitor, owned: false };
   }
   const config = health as Omit<HealthMonitorOptions, 'backends'>;
-  const check = outlier === undefined ? config.check : reinstating(config.check, outlier);
+  const check = reporting(config.check, outlier, listeners);
   return { monitor: createHealthMonitor({ ...config, check, backends }), owned: true };
 }
 
-/** Wraps a check so that every pass reinstates the backend if outlier detection ejected it. */
-function reinstating(check: HealthCheck, outlier: OutlierDetector): HealthCheck {
+/**
+ * Wraps a check so that every result is told to `listeners` (metrics) and every pass reinstates
+ * the backend if outlier detection ejected it.
+ */
+function reporting(
+  check: HealthCheck,
+  outlier: OutlierDetector | undefined,
+  listeners: ReadonlySet<CheckListener>,
+): HealthCheck {
   const wrapped: HealthCheck = {
     async check(backend, signal) {
-      const result = await check.check(backend, signal);
-      if (result.ok && outlier.isEjected(backend.id)) outlier.reinstate(backend.id);
+      let result: Awaited<ReturnType<HealthCheck['check']>>;
+      try {
+        result = await check.check(backend, signal);
+      } catch (err) {
+        for (const listener of listeners) listener(backend, false);
+        throw err;
+      }
+      for (const listener of listeners) listener(backend, result.ok);
+      if (result.ok && outlier?.isEjected(backend.id) === true) outlier.reinstate(backend.id);
       return result;
     },
   };

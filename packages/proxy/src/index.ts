@@ -1,8 +1,20 @@
+export { ADMIN_LISTEN_DEFAULTS, type AdminListenOptions, isLoopbackHost } from './admin/admin-defaults.js';
+export type { AdminServer } from './admin/admin-http.js';
+export { type AdminServerOptions, createAdminServer } from './admin/admin-server.js';
+export { createMetrics, type Metrics } from './admin/metrics.js';
+export { METRICS_DEFAULTS, type MetricsOptions } from './admin/metrics-defaults.js';
+export type {
+  StatusBackend,
+  StatusDocument,
+  StatusRates,
+  StatusRoute,
+} from './admin/status-model.js';
 export {
   type AcceptBackend,
   type Balancer,
   type BalancerHealth,
   type BalancerOptions,
+  type CheckListener,
   createBalancer,
   DEFAULT_MAX_ITERATIONS,
 } from './balancer.js';
@@ -26,6 +38,7 @@ export {
   type SelectorVariant,
   selectorType,
 } from './config/selector-types.js';
+export type { AccessRecord } from './internal/server/access-log.js';
 export { haproxyKeyExtractor, type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
   ForwardedHeaders,

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { HttpPeer, LbError, RequestInfo } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { AccessRecord } from './internal/server/access-log.js';
 import type { RetryBudget, RetryBudgetOptions } from './retry-budget.js';
 
 /**
@@ -8,16 +10,27 @@ import type { RetryBudget, RetryBudgetOptions } from './retry-budget.js';
  * phase of the request, holding its data only (none of the machinery that forwards it).
  */
 export interface Session {
-  /** The downstream request. */
-  readonly request: IncomingMessage;
-  /** The downstream response: a `requestFilter` that answers by itself writes here and returns `true`. */
-  readonly response: ServerResponse;
+  /**
+   * The downstream request: `node:http`'s for HTTP/1.1, `node:http2`'s compatibility request for
+   * an HTTP/2 stream (`'stream' in request` tells them apart; its `rawHeaders` and `headers`
+   * include the pseudo-header fields, the session's `headers` do not).
+   */
+  readonly request: IncomingMessage | Http2ServerRequest;
+  /**
+   * The downstream response (`node:http`'s, or `node:http2`'s compatibility response for an HTTP/2
+   * stream; both have `writeHead`, `setHeader`, `write` and `end`): a `requestFilter` that answers
+   * by itself writes here and returns `true`.
+   */
+  readonly response: ServerResponse | Http2ServerResponse;
   readonly method: string;
   /** The request target as received: path + query. */
   readonly uri: string;
   /** The path without the query string. */
   readonly path: string;
-  /** The downstream request headers (lower-case names). */
+  /**
+   * The downstream request headers (lower-case names). For HTTP/2 the same fields an HTTP/1.1
+   * request would carry: no pseudo-header fields, `:authority` as `host`.
+   */
   readonly headers: IncomingHttpHeaders;
   /** The socket's remote address (not `X-Forwarded-For`). */
   readonly clientIp: string;
@@ -89,12 +102,22 @@ export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5x
 
 /**
  * Hooks the server calls around each upstream attempt (the balancer feeds outlier detection
- * and load tracking from them). `onFinish` is called exactly once for each `onStart`.
+ * and load tracking from them, metrics count them). `onFinish` is called exactly once for each
+ * `onStart`; `onHeaders` at most once in between. `onRequestEnd` is called once per downstream
+ * request, after its last attempt.
  */
 export interface UpstreamObserver {
   onStart?(peer: HttpPeer): void;
-  /** `durationMs` runs from `onStart` until the response ended, failed or the client aborted. */
-  onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void;
+  /** The attempt got its final response head (`status` ≥ 200, or 101 for an upgrade) `durationMs` after `onStart`. */
+  onHeaders?(peer: HttpPeer, status: number, durationMs: number): void;
+  /**
+   * `durationMs` runs from `onStart` until the response ended, failed or the client aborted.
+   * `error` is the `LB_ERR_*` code of an attempt that ended without a response head because of the
+   * upstream or the connection to it; `undefined` when it was answered or the client went away first.
+   */
+  onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number, error?: string): void;
+  /** The downstream request ended; `record` is the same one the access log writes (computed only when wanted). */
+  onRequestEnd?(record: AccessRecord): void;
 }
 
 /**
@@ -155,6 +178,16 @@ export interface ProxyServerOptions {
   readonly maxHeadersCount: number;
   /** How long an idle downstream keep-alive connection is kept, ms. @defaultValue 5000 */
   readonly keepAliveTimeout: number;
+  /**
+   * With `tls`, also offer HTTP/2 (ALPN `h2` before `http/1.1`); every stream is balanced on its
+   * own. Without `tls` it has no effect (see `h2c`). @defaultValue true
+   */
+  readonly http2: boolean;
+  /**
+   * Without `tls`, also accept HTTP/2 with prior knowledge (h2c) on the same port, told apart
+   * from HTTP/1.1 by the connection preface. @defaultValue false
+   */
+  readonly h2c: boolean;
 }
 
 /** Options of {@link ProxyServer.close}; defaults in `PROXY_CLOSE_DEFAULTS`. */

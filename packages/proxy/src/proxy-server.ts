@@ -8,6 +8,7 @@ import { answerClientError, refuseConnect } from './internal/server/early-answer
 import { FailureWarnings } from './internal/server/failure-warnings.js';
 import { Exchange } from './internal/server/forward-exchange.js';
 import { normalizeIp } from './internal/server/forward-headers.js';
+import { H2_ALPN, H2Listener } from './internal/server/h2-listener.js';
 import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
@@ -50,6 +51,7 @@ export function createProxyServer<C = ProxyCtx>(
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,
+    endObservers: o.observers.filter((x) => typeof x.onRequestEnd === 'function'),
     warnings: new FailureWarnings(logger),
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
@@ -82,6 +84,7 @@ export function createProxyServer<C = ProxyCtx>(
           key: o.tls.key,
           // A TLS handshake that stalls is bounded like a slow head.
           handshakeTimeout: o.headersTimeout,
+          ...(o.http2 ? { ALPNProtocols: [...H2_ALPN] } : {}),
         }) as unknown as Server);
   server.keepAliveTimeout = o.keepAliveTimeout;
   // One more than the limit, so an oversized head is detected (and refused) instead of truncated.
@@ -101,7 +104,15 @@ export function createProxyServer<C = ProxyCtx>(
   });
   server.on('connect', (req: IncomingMessage, socket: Socket) => refuseConnect(state, req, socket));
   server.on('clientError', (err: Error, socket: Socket) => answerClientError(state, err, socket));
-  return new NodeProxyServer(server, state, connections);
+  // HTTP/2 connections are handed over by the HTTP/1.1 server, which keeps its own path unchanged
+  // (attached last: the listeners above, connection tracking included, stay HTTP/1.1-only).
+  let h2: H2Listener<C> | undefined;
+  if (o.tls !== undefined ? o.http2 : o.h2c) {
+    h2 = new H2Listener(state, o);
+    if (o.tls !== undefined) h2.attachTls(server);
+    else h2.attachCleartext(server, o.headersTimeout);
+  }
+  return new NodeProxyServer(server, state, connections, h2);
 }
 
 function noop(): void {}
@@ -123,13 +134,20 @@ class NodeProxyServer<C> implements ProxyServer {
   readonly retryBudget: RetryBudget | undefined;
   readonly #state: ServerState<C>;
   readonly #connections: DownstreamConnections;
+  readonly #h2: H2Listener<C> | undefined;
   #closed: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
 
-  constructor(server: Server, state: ServerState<C>, connections: DownstreamConnections) {
+  constructor(
+    server: Server,
+    state: ServerState<C>,
+    connections: DownstreamConnections,
+    h2: H2Listener<C> | undefined,
+  ) {
     this.server = server;
     this.#state = state;
     this.#connections = connections;
+    this.#h2 = h2;
     this.retryBudget = state.retryBudget;
   }
 
@@ -168,6 +186,16 @@ class NodeProxyServer<C> implements ProxyServer {
     validateCloseDrain(drainMs);
     this.#state.closing = true;
     this.stopAccepting();
-    await drain(this.server, this.#state, this.#connections, this.#stopped as Promise<void>, { deadlineMs, drainMs });
+    // HTTP/2 sessions get GOAWAY at once (their clients open new streams elsewhere; open ones
+    // finish) and are cut at the deadline, where the drain cuts HTTP/1.1 connections.
+    const h2 = this.#h2;
+    h2?.close();
+    const cut = h2 === undefined ? undefined : setTimeout(() => h2.destroy(), deadlineMs);
+    try {
+      await drain(this.server, this.#state, this.#connections, this.#stopped as Promise<void>, { deadlineMs, drainMs });
+    } finally {
+      clearTimeout(cut);
+      h2?.destroy();
+    }
   }
 }

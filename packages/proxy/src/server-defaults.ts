@@ -29,6 +29,8 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   maxHeaderSize: 16_384,
   maxHeadersCount: 2000,
   keepAliveTimeout: 5_000,
+  http2: true,
+  h2c: false,
 });
 
 /** The values `forwardedHeaders` accepts. */
@@ -97,6 +99,8 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     invalidOption('proxy server headersTimeout', `at most requestTimeout (${o.requestTimeout})`, o.headersTimeout);
   }
   if (typeof o.accessLog !== 'boolean') invalidOption('proxy server accessLog', 'a boolean', o.accessLog);
+  if (typeof o.http2 !== 'boolean') invalidOption('proxy server http2', 'a boolean', o.http2);
+  if (typeof o.h2c !== 'boolean') invalidOption('proxy server h2c', 'a boolean', o.h2c);
   if (!Array.isArray(o.trustedProxies)) {
     invalidOption('proxy server trustedProxies', 'an array of IP address strings', o.trustedProxies);
   }
@@ -115,11 +119,11 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
   }
   o.observers.forEach((ob: unknown, i) => {
-    const hooks = ob as { onStart?: unknown; onFinish?: unknown } | null;
+    const hooks = ob as Record<string, unknown> | null;
     if (typeof hooks !== 'object' || hooks === null) {
       invalidOption(`proxy server observers[${i}]`, 'an object with onStart/onFinish', ob);
     }
-    for (const hook of ['onStart', 'onFinish'] as const) {
+    for (const hook of ['onStart', 'onHeaders', 'onFinish', 'onRequestEnd'] as const) {
       if (hooks[hook] !== undefined && typeof hooks[hook] !== 'function') {
         invalidOption(`proxy server observers[${i}].${hook}`, 'a function', hooks[hook]);
       }

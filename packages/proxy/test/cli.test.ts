@@ -446,6 +446,7 @@ describe('switchyard demo', () => {
     expect(run.stdout).toMatch(/✓ bravo is UP/);
     expect(run.stdout).toMatch(/900 requests, 0 failed/);
     expect(run.stdout).toMatch(/only bravo's \d+ keys moved/);
+    expect(run.stdout).toMatch(/admin\s+http:\/\/127\.0\.0\.1:\d+\/status/);
     // Run from the repository root: the closing lines name the example backends and config.
     expect(run.stdout).toContain(`pnpm switchyard serve --config ${DEMO_NEXT_CONFIG}`);
   }, 100_000);

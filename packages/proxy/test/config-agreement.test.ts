@@ -161,6 +161,15 @@ const CASES: readonly Case[] = [
     ],
   ),
   ['accessLog', (c, v) => (c.accessLog = v), (v) => createProxyServer(APP, { accessLog: v as boolean })],
+  ...(['http2', 'h2c'] as const).map(
+    (f): Case => [
+      `server.${f}`,
+      (c, v) => {
+        c.server = { [f]: v };
+      },
+      (v) => createProxyServer(APP, { [f]: v }),
+    ],
+  ),
   [
     'trustedProxies',
     (c, v) => (c.trustedProxies = v),
@@ -316,6 +325,8 @@ describe('the values check used to accept and serve refused', () => {
       maxHeaderSize: 16_384,
       shutdownTimeoutMs: 10_000,
       drainMs: 5_000,
+      http2: true,
+      h2c: false,
     });
     expect(config.upstreams.web?.health).toMatchObject({ intervalMs: 1000, timeoutMs: 1000, reset: false });
     expect(config.upstreams.web?.outlier).toEqual({

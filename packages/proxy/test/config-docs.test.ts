@@ -10,7 +10,12 @@ import {
   OUTLIER_DETECTOR_DEFAULTS,
   TCP_CHECK_DEFAULTS,
 } from '@switchyard/health';
-import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
+import {
+  ADMIN_LISTEN_DEFAULTS,
+  METRICS_DEFAULTS,
+  PROXY_CLOSE_DEFAULTS,
+  PROXY_SERVER_DEFAULTS,
+} from '@switchyard/proxy';
 import {
   BOUNDED_LOAD_DEFAULTS,
   CONSISTENT_HASH_DEFAULTS,
@@ -182,6 +187,23 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
   ],
   ['packages/proxy/README.md', /createProxyServer/, pick(PROXY_SERVER_DEFAULTS)],
   ['packages/proxy/README.md', /`close\(\)` options/, pick(PROXY_CLOSE_DEFAULTS)],
+  [
+    'packages/proxy/README.md',
+    /Observability/,
+    // The createMetrics and createAdminServer tables: their option names do not overlap.
+    (o, q) => (o in METRICS_DEFAULTS ? pick(METRICS_DEFAULTS)(o, q) : pick(ADMIN_LISTEN_DEFAULTS)(o, q)),
+  ],
+  [
+    'packages/proxy/README.md',
+    /### Admin listener/,
+    (o) =>
+      (
+        configSchema.parse({ upstreams: { web: { backends: ['127.0.0.1:1'] } }, admin: {} }).admin as Record<
+          string,
+          unknown
+        >
+      )[o],
+  ],
   ['packages/proxy/README.md', /### Top level/, (o) => valueAtPath(parsed, o)],
   [
     'packages/proxy/README.md',
@@ -277,6 +299,8 @@ const TSDOC_SOURCES: readonly [file: string, iface: string, defaults: object][] 
   ['packages/proxy/src/proxy-app.ts', 'ProxyServerOptions', PROXY_SERVER_DEFAULTS],
   ['packages/proxy/src/internal/log-sink.ts', 'LogSinkOptions', LOG_SINK_DEFAULTS],
   ['packages/proxy/src/proxy-app.ts', 'ProxyCloseOptions', PROXY_CLOSE_DEFAULTS],
+  ['packages/proxy/src/admin/admin-defaults.ts', 'AdminListenOptions', ADMIN_LISTEN_DEFAULTS],
+  ['packages/proxy/src/admin/metrics-defaults.ts', 'MetricsOptions', METRICS_DEFAULTS],
   ['packages/selectors/src/consistent-hash.ts', 'ConsistentHashOptions', CONSISTENT_HASH_DEFAULTS],
   ['packages/selectors/src/round-robin.ts', 'RoundRobinOptions', ROUND_ROBIN_DEFAULTS],
   ['packages/selectors/src/maglev.ts', 'MaglevOptions', MAGLEV_DEFAULTS],

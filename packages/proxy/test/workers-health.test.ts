@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { type ServeProcess, startBackend, startServe, type TestBackend, waitFor } from '@switchyard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,16 @@ function getStatus(port: number, path: string, agent: false | import('node:http'
     req.on('error', reject);
     req.end();
   });
+}
+
+/** True while `pid` runs (a zombie waiting to be reaped has exited: it counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 const listeningPids = (serve: ServeProcess): number[] =>
@@ -198,8 +209,11 @@ describe('serve --workers: passive ejection is shared', () => {
       // One kept-alive connection: one worker sees every failure, so only it can eject by itself.
       const { Agent } = await import('node:http');
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      // The primary logs the ejections it applies too: only the workers' lines count here.
+      const primary = serve.logs().find((l) => l.msg === 'health checks run here, shared with the workers')?.pid;
+      expect(primary).toBeDefined();
       const ejected = () =>
-        serve.logs().filter((l) => l.role !== 'primary' && typeof l.msg === 'string' && / ejected for /.test(l.msg));
+        serve.logs().filter((l) => l.pid !== primary && typeof l.msg === 'string' && / ejected for /.test(l.msg));
       for (let i = 0; i < 20 && ejected().length === 0; i++) await getStatus(serve.port, `/fail-${i}`, agent);
       agent.destroy();
       await waitFor('the ejection in all 4 workers', () => new Set(ejected().map((l) => l.pid)).size >= 4, 10_000, 10);
@@ -209,6 +223,10 @@ describe('serve --workers: passive ejection is shared', () => {
       const statuses = await Promise.all(Array.from({ length: 24 }, (_, i) => getStatus(serve.port, `/ok-${i}`)));
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(failing.traffic()).toBe(seen);
+      // The checks live in the primary, which never dies alone: its workers exit with it.
+      const workers = [...new Set(listeningPids(serve))];
+      process.kill(serve.servingPid(), 'SIGKILL');
+      await waitFor('the workers to exit with their primary', () => workers.every((pid) => !alive(pid)), 10_000, 20);
     } finally {
       await serve.stop();
       await Promise.all([failing.close(), good.close()]);

@@ -80,6 +80,8 @@ export interface ServeOptions {
   /** How long to wait for the port to answer, ms. @defaultValue 15000 */
   readonly readyTimeoutMs?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** Whether the server answers yet (a TLS listener needs its own check). @defaultValue {@link probe} over plain HTTP */
+  readonly ready?: (port: number) => Promise<boolean>;
 }
 
 /** Writes a JSON config to a temp dir, starts `switchyard serve --config` and waits until it answers HTTP. */
@@ -171,7 +173,7 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
       `switchyard serve to answer on 127.0.0.1:${port}`,
       async () => {
         if (exitedEarly) throw new Error(`switchyard serve exited early:\n${self.output()}`);
-        return probe(port);
+        return (options.ready ?? probe)(port);
       },
       options.readyTimeoutMs ?? 15_000,
       50,

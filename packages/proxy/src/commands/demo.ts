@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Pool } from 'undici';
+import { createAdminServer } from '../admin/admin-server.js';
+import { createMetrics } from '../admin/metrics.js';
 import { resolveConfig } from '../config/resolve.js';
 import { createConfiguredApp } from '../config/runtime.js';
 import { createProxyServer } from '../proxy-server.js';
@@ -84,14 +86,19 @@ async function runDemo(perPhase: number): Promise<number> {
     },
   });
   await configured.ready();
+  const metrics = createMetrics();
+  metrics.setUpstreams(configured.balancers());
+  metrics.setRoutes(config.routes);
   const proxy = createProxyServer(configured.app, {
-    observers: [configured.observer],
+    observers: [configured.observer, metrics.observer],
     maxAttempts: config.retries.maxAttempts,
     accessLog: false,
     logger: pino({ enabled: false }),
   });
   const { port } = await proxy.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
+  const admin = createAdminServer({ metrics, proxy, port: 0 });
+  const adminUrl = `http://127.0.0.1:${(await admin.listen()).port}`;
   const pool = new Pool(url, { connections: CONCURRENCY });
   const names = backends.map((b) => b.name);
   const byAddress = new Map(backends.map((b) => [b.address, b]));
@@ -118,6 +125,7 @@ async function runDemo(perPhase: number): Promise<number> {
     out.line(
       `  proxy     ${url}   (health checks every ${HEALTH_INTERVAL_MS} ms, up to ${config.retries.maxAttempts} attempts per request)`,
     );
+    out.line(`  admin     ${adminUrl}/status   (live status page; Prometheus metrics at ${adminUrl}/metrics)`);
     out.line(`  traffic   ${perPhase} requests per phase over ${KEYS} keys: GET /user/0 … /user/${KEYS - 1}`);
     out.line('');
 
@@ -188,6 +196,8 @@ async function runDemo(perPhase: number): Promise<number> {
   } finally {
     await pool.close();
     await proxy.close({ deadlineMs: 1000 });
+    await admin.close();
+    metrics.close();
     await configured.close();
     await Promise.all(backends.map((b) => b.stop()));
   }

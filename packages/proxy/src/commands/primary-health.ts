@@ -16,6 +16,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { type ConfiguredApp, createConfiguredApp } from '../config/runtime.js';
 import { errorText } from './command.js';
 import { type ConfigWatch, watchConfigFile } from './config-watch.js';
+import { notReady } from './serve-start.js';
 
 /** The health checking a `serve --workers N` primary does for all its workers. */
 export interface PrimaryHealth {
@@ -42,9 +43,13 @@ export async function startPrimaryHealth(
   let configured: ConfiguredApp;
   try {
     configured = createConfiguredApp(shared(config), { logger });
-    await configured.ready();
   } catch (err) {
     return { issues: [{ path: 'upstreams', message: errorText(err) }] };
+  }
+  const issues = await notReady(configured, shared(config));
+  if (issues.length > 0) {
+    await configured.close();
+    return { issues };
   }
   /** Ejections in force, by `upstream\0id`: when each ends. */
   const ejections = new Map<string, number>();

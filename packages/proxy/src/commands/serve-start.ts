@@ -3,7 +3,7 @@ import type { ConfigIssue } from '../config/issues.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { type ConfiguredApp, createConfiguredApp, type HealthSource } from '../config/runtime.js';
 import { proxyServerOptions, serverIssue } from '../config/server-options.js';
-import type { ProxyServer } from '../proxy-app.js';
+import type { ProxyServer, UpstreamObserver } from '../proxy-app.js';
 import { createProxyServer } from '../proxy-server.js';
 import { errorText } from './command.js';
 
@@ -20,13 +20,15 @@ export interface Serving {
  * as config problems named by the path they come from (`upstreams.web.discovery`,
  * `server.headersTimeout`, `listen`), after what was built is closed again. With `fallbackPort`
  * a taken listen port falls back to any free port (the embedded default). With `healthSource`
- * (a `--workers` worker) health and outlier state come from the primary's shared view.
+ * (a `--workers` worker) health and outlier state come from the primary's shared view. `observers` are added
+ * to the server's (metrics).
  */
 export async function startServing(
   config: ResolvedConfig,
   logger: Logger,
   fallbackPort: boolean,
   healthSource?: HealthSource,
+  observers: readonly UpstreamObserver[] = [],
 ): Promise<Serving | { issues: ConfigIssue[] }> {
   let configured: ConfiguredApp;
   try {
@@ -41,7 +43,8 @@ export async function startServing(
   }
   let proxy: ProxyServer;
   try {
-    proxy = createProxyServer(configured.app, proxyServerOptions(config, configured.observer, logger));
+    const options = proxyServerOptions(config, configured.observer, logger);
+    proxy = createProxyServer(configured.app, { ...options, observers: [...(options.observers ?? []), ...observers] });
   } catch (err) {
     await configured.close();
     return { issues: [serverIssue(errorText(err))] };
@@ -59,7 +62,7 @@ export async function startServing(
 }
 
 /** Every upstream whose first discovery failed, at `upstreams.<name>.discovery` (or `upstreams.<name>`). */
-async function notReady(configured: ConfiguredApp, config: ResolvedConfig): Promise<ConfigIssue[]> {
+export async function notReady(configured: ConfiguredApp, config: ResolvedConfig): Promise<ConfigIssue[]> {
   const entries = [...configured.balancers()];
   const settled = await Promise.allSettled(entries.map(([, balancer]) => balancer.ready()));
   const issues: ConfigIssue[] = [];

@@ -14,6 +14,7 @@ import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
 import { startPrimaryHealth } from './primary-health.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
+import { logAdmin, serveAdmin, servePrimaryAdmin } from './serve-admin.js';
 import { stopWorkersAccepting, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
 import { startServing } from './serve-start.js';
 
@@ -114,6 +115,7 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     process.stderr.write(`switchyard serve: cannot start\n${errorText(configError(health.issues, configPath))}\n`);
     return 1;
   }
+  const admin = servePrimaryAdmin(config, logger);
   let stopping = false;
   let restarts = 0;
   for (let i = 0; i < count; i++) cluster.fork();
@@ -137,7 +139,7 @@ async function runPrimary(count: number, config: ResolvedConfig, configPath: str
     cluster.on('exit', (worker, code, signal) => {
       const left = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (left === 0) void health.close().then(() => done(0));
+        if (left === 0) void Promise.all([health.close(), admin?.close()]).then(() => done(0));
         return;
       }
       logger.warn(
@@ -180,7 +182,8 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   const logger = serveLogger(config, log);
   // A --workers worker takes health from the primary, and serves only once it has the current view.
   const shared = cluster.isWorker ? await joinSharedHealth(logger, WORKER_VIEW_TIMEOUT_MS) : undefined;
-  const started = await startServing(config, logger, fallbackPort, shared);
+  const admin = serveAdmin(config);
+  const started = await startServing(config, logger, fallbackPort, shared, admin.observers);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));
     process.off('SIGHUP', onHup);
@@ -189,6 +192,17 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     return 1;
   }
   const { configured, proxy, address } = started;
+  let adminUrl: string | undefined;
+  try {
+    adminUrl = await admin.start(configured, proxy);
+  } catch (err) {
+    await Promise.all([proxy.close({ deadlineMs: 0 }), configured.close(), ...demo.map((b) => b.stop())]);
+    process.off('SIGHUP', onHup);
+    log.close();
+    process.stderr.write(`switchyard serve: cannot start\nadmin.listen: ${errorText(err)}\n`);
+    return 1;
+  }
+  logAdmin(logger, adminUrl);
   const url = `${config.serverTls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   logger.info(
     { url, upstreams: Object.keys(config.upstreams), config: configPath ?? 'embedded default' },
@@ -208,6 +222,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       try {
         const next = loadConfig(configPath);
         await configured.reload(next);
+        admin.sync(configured, next);
         const restartOnly = restartNeeded(config as ResolvedConfig, next);
         config = next;
         logger.info(
@@ -253,6 +268,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
       await reloading;
       const { shutdownTimeoutMs, drainMs } = (config as ResolvedConfig).server;
       await proxy.close({ deadlineMs: shutdownTimeoutMs, drainMs });
+      await admin.close();
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');
@@ -300,6 +316,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (!same(before.listen, after.listen)) out.push('listen');
   if (before.workers !== after.workers) out.push('workers');
+  if (!same(before.admin, after.admin)) out.push('admin');
   if (!same(before.server, after.server)) out.push('server');
   if (before.accessLog !== after.accessLog) out.push('accessLog');
   if (!same(before.retries, after.retries)) out.push('retries');

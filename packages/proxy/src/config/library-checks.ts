@@ -10,6 +10,7 @@ import {
   tcpCheck,
 } from '@switchyard/health';
 import { priorityLoad } from '@switchyard/selectors';
+import { ADMIN_LISTEN_DEFAULTS, validateAdminListen } from '../admin/admin-defaults.js';
 import { BALANCER_DEFAULTS, checkMaxIterations } from '../balancer-defaults.js';
 import { RetryBudget } from '../retry-budget.js';
 import {
@@ -135,6 +136,7 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
       });
     });
   }
+  out.push(...adminIssues(raw, known));
   const upstreams = valueAt(raw, ['upstreams']);
   if (typeof upstreams !== 'object' || upstreams === null) return out;
   for (const name of Object.keys(upstreams)) {
@@ -205,3 +207,30 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
 
 /** A check that is never run: the monitor built above only validates its settings. */
 const UNUSED_CHECK: HealthCheck = { check: () => Promise.resolve({ ok: true, durationMs: 0 }) };
+
+/** `admin`: the admin listener's own validator on the listen address and token (a non-loopback host needs a token). */
+function adminIssues(raw: unknown, known: readonly ConfigIssue[]): ConfigIssue[] {
+  const admin = valueAt(raw, ['admin']);
+  if (typeof admin !== 'object' || admin === null || known.some((i) => i.path.startsWith('admin'))) return [];
+  const listen = valueAt(raw, ['admin', 'listen']);
+  const token = valueAt(raw, ['admin', 'token']);
+  try {
+    validateAdminListen({
+      ...ADMIN_LISTEN_DEFAULTS,
+      ...(typeof listen === 'string' ? splitListen(listen) : {}),
+      token: token as string | undefined,
+    });
+    return [];
+  } catch (err) {
+    if (!isLbError(err)) throw err;
+    const match = /^admin server (\w+): (.*)$/s.exec(err.message);
+    const field = match?.[1] === 'token' ? 'admin.token' : 'admin.listen';
+    return [{ path: field, message: match?.[2] ?? err.message }];
+  }
+}
+
+/** `"host:port"` / `"[v6]:port"` (already validated) → host without brackets and port. */
+export function splitListen(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
+}

@@ -1,4 +1,4 @@
-import { redactText } from './redact.js';
+import { REDACTED, redactText } from './redact.js';
 import type { ResolvedConfig } from './resolve.js';
 
 // Fields that hold loaded secrets (PEM keys, proxy credentials): never printed.
@@ -15,6 +15,7 @@ export function formatConfig(config: ResolvedConfig): string {
     config,
     (key, value: unknown) => {
       if (SECRET_FIELDS.has(key)) return undefined;
+      if (key === 'token' && typeof value === 'string') return REDACTED;
       if (isBackend(value)) return value.weight === 1 ? value.id : { address: value.id, weight: value.weight };
       return typeof value === 'string' ? redactText(value) : value;
     },

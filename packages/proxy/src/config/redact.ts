@@ -15,7 +15,7 @@ export function maskPassword(uri: string): string {
 
 /**
  * The value to show for the config field at `path` in messages: proxy URIs lose their
- * password and every `proxyHeaders` value (e.g. `Proxy-Authorization`) is hidden; other
+ * password and every `proxyHeaders` value (e.g. `Proxy-Authorization`) and the admin token are hidden; other
  * fields are shown as they are.
  */
 export function redactAt(path: readonly PropertyKey[], value: unknown): unknown {
@@ -23,6 +23,7 @@ export function redactAt(path: readonly PropertyKey[], value: unknown): unknown 
   const parent = path[path.length - 2];
   if (field === 'proxy' && typeof value === 'string') return maskPassword(value);
   if (parent === 'proxyHeaders') return REDACTED;
+  if (field === 'token' && parent === 'admin') return REDACTED;
   if (field === 'proxyHeaders' && typeof value === 'object' && value !== null) return redactHeaders(value);
   if (typeof value === 'string') return redactText(value);
   return value;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { type Backend, backend, type HttpPeerInit, isLbError } from '@switchyard/core';
 import { type ConfigIssue, configError, fromZodIssues, valueAt } from './issues.js';
-import { libraryConfigIssues } from './library-checks.js';
+import { libraryConfigIssues, splitListen } from './library-checks.js';
 import { type ResolvedPeerSettings, resolvePeer } from './peer.js';
 import { type ResolvedRoute, resolveRoutes } from './routes.js';
 import { buildCheck } from './runtime.js';
@@ -74,6 +74,8 @@ export interface ResolvedConfig {
   readonly trustedProxies: readonly string[];
   readonly forwardedHeaders: ParsedConfig['forwardedHeaders'];
   readonly workers: number;
+  /** The admin listener; undefined when off. Its `token` is a secret: never print it. */
+  readonly admin: { readonly host: string; readonly port: number; readonly token: string | undefined } | undefined;
   readonly server: ParsedConfig['server'];
   /** Downstream TLS certificate and key (PEM), loaded from `server.tls`. Never print it. */
   readonly serverTls: { readonly cert: string; readonly key: string } | undefined;
@@ -134,15 +136,14 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
   if (!parsed.success || issues.length > 0) throw configError(dedupe(issues), source);
   const config = parsed.data;
 
-  const colon = config.listen.lastIndexOf(':');
-  const host = config.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const { host, port } = splitListen(config.listen);
   const server =
     config.server.tls === undefined
       ? config.server
       : { ...config.server, tls: { cert: file(config.server.tls.cert), key: file(config.server.tls.key) } };
   return deepFreeze({
     source,
-    listen: { host, port: Number(config.listen.slice(colon + 1)) },
+    listen: { host, port },
     upstreams,
     routes,
     retries: config.retries,
@@ -153,6 +154,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     trustedProxies: config.trustedProxies,
     forwardedHeaders: config.forwardedHeaders,
     workers: config.workers,
+    admin: config.admin === undefined ? undefined : { ...splitListen(config.admin.listen), token: config.admin.token },
     server,
     serverTls,
   });

@@ -11,6 +11,7 @@ import {
 } from '@switchyard/health';
 import { DEFAULT_OVERPROVISIONING_FACTOR, ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
+import { ADMIN_LISTEN_DEFAULTS } from '../admin/admin-defaults.js';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
 import { LOG_SINK_DEFAULTS } from '../internal/log-sink.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
@@ -243,6 +244,15 @@ const server = object({
   maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
   shutdownTimeoutMs: ms().default(SERVE_CLOSE_DEFAULTS.deadlineMs),
   drainMs: ms().default(SERVE_CLOSE_DEFAULTS.drainMs),
+  http2: bool().default(S.http2),
+  h2c: bool().default(S.h2c),
+});
+
+const A = ADMIN_LISTEN_DEFAULTS;
+/** `admin`: the admin listener (metrics, status page, health endpoints); its token's rules are the library's. */
+const adminSchema = object({
+  listen: listen().default(`${A.host}:${A.port}`),
+  token: z.string({ error: 'a string' }).optional(),
 });
 
 /** The config file's schema (before file paths are resolved and backends parsed). */
@@ -282,6 +292,7 @@ export const configSchema = object({
     })
     .default(S.forwardedHeaders),
   workers: int(1, 256).default(1),
+  admin: adminSchema.optional(),
   server: server.default({
     headersTimeout: S.headersTimeout,
     requestTimeout: S.requestTimeout,
@@ -289,6 +300,8 @@ export const configSchema = object({
     maxHeaderSize: S.maxHeaderSize,
     shutdownTimeoutMs: SERVE_CLOSE_DEFAULTS.deadlineMs,
     drainMs: SERVE_CLOSE_DEFAULTS.drainMs,
+    http2: S.http2,
+    h2c: S.h2c,
   }),
 });
 

@@ -17,6 +17,8 @@ export const SERVER_OPTION_PATHS: Readonly<Record<string, readonly string[]>> = 
   keepAliveTimeout: ['server', 'keepAliveTimeout'],
   maxHeaderSize: ['server', 'maxHeaderSize'],
   tls: ['server', 'tls'],
+  http2: ['server', 'http2'],
+  h2c: ['server', 'h2c'],
 });
 
 /** The `retries` fields that are `RetryBudget` options (checked by its constructor, `retry budget <field>`). */

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { LbError } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { UpstreamObserver } from '../../proxy-app.js';
 
 const kBytesRead = Symbol('switchyard.bytesRead');
 const kBytesWritten = Symbol('switchyard.bytesWritten');
@@ -92,7 +93,24 @@ export function takeBytesWritten(socket: Socket): number {
   return since;
 }
 
-/** Writes the access-log line of a request that just ended on `socket`. */
-export function logAccess(log: Logger, facts: AccessFacts, socket: Socket, error: LbError | undefined): void {
-  log.info(accessRecord(facts, takeBytesRead(socket), takeBytesWritten(socket), error), 'request');
+/** The record of a request that just ended on `socket` (marks the socket's byte counts). */
+export function recordOf(facts: AccessFacts, socket: Socket, error: LbError | undefined): AccessRecord {
+  return accessRecord(facts, takeBytesRead(socket), takeBytesWritten(socket), error);
+}
+
+/** Writes `record` to the access log (when on) and hands it to every `onRequestEnd` observer. */
+export function requestEnded(
+  state: { readonly endObservers: readonly UpstreamObserver[]; readonly logger: Logger },
+  log: Logger | undefined,
+  record: AccessRecord,
+): void {
+  log?.info(record, 'request');
+  const observers = state.endObservers;
+  for (let i = 0; i < observers.length; i++) {
+    try {
+      observers[i]?.onRequestEnd?.(record);
+    } catch (err) {
+      state.logger.error({ err }, 'upstream observer threw');
+    }
+  }
 }

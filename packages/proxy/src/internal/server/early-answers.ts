@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { LbError } from '@switchyard/core';
-import { logAccess } from './access-log.js';
+import { recordOf, requestEnded } from './access-log.js';
 import { errorBody } from './error-response.js';
 import { ALLOWED_METHODS } from './request-target.js';
 import type { ServerState } from './server-state.js';
@@ -53,9 +53,9 @@ export function refuseConnect(state: ServerState<unknown>, req: IncomingMessage,
   const err = new LbError('LB_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not forwarded');
   socket.end(closingResponse(405, errorBody(405, err), `Allow: ${ALLOWED_METHODS}\r\n`));
   const access = state.accessLog;
-  if (access === undefined) return;
+  if (access === undefined && state.endObservers.length === 0) return;
   const facts = { method: 'CONNECT', path: req.url ?? '', status: 405, backend: undefined, attempts: 0, elapsedMs: 0 };
-  logAccess(access, facts, socket, err);
+  requestEnded(state, access, recordOf(facts, socket, err));
 }
 
 /**
@@ -78,8 +78,8 @@ export function answerClientError(state: ServerState<unknown>, err: Error & { co
   socket.destroy();
   const access = state.accessLog;
   // A request already under way (its body broke off or was malformed) gets its own line when it ends.
-  if (access === undefined || inFlight !== undefined) return;
+  if ((access === undefined && state.endObservers.length === 0) || inFlight !== undefined) return;
   const cause = code === undefined ? err.message : `${err.message} (${code})`;
   const facts = { method: '-', path: '-', status, backend: undefined, attempts: 0, elapsedMs: 0, cause };
-  logAccess(access, facts, socket, new LbError('LB_ERR_BAD_REQUEST', err.message));
+  requestEnded(state, access, recordOf(facts, socket, new LbError('LB_ERR_BAD_REQUEST', err.message)));
 }

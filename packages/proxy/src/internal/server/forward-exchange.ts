@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -7,19 +8,22 @@ import {
   invalidOption,
   LbError,
   rawHeadersHaveBody,
+  rawHeaderValue,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
 import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
+import { wantsTrailers } from './h2-request-rules.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
 import { requestTarget } from './request-target.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
+import { trailerPairs } from './trailers.js';
 import { checkTransferCodings } from './transfer-coding.js';
-import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { attemptAnswered, attemptEnded, attemptStarted } from './upstream-attempt.js';
 import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
@@ -42,6 +46,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   #peer: HttpPeer | undefined;
   #entry: PoolEntry | undefined;
   #policy: unknown;
+  /** The cached headers were made for an HTTP/2 client and a peer that may speak HTTP/2. */
+  #mayH2 = false;
   /** The request headers for the current policy (set before the first dispatch). */
   #headers: string[] | undefined;
   #upgrade: string | undefined;
@@ -57,15 +63,18 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   constructor(
     state: ServerState<C>,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
     upgradeSocket?: Socket,
     upgradeHead?: Buffer,
   ) {
     this.#state = state;
     this.#session = new ProxySession(req, res);
     this.#relay = new ResponseRelay(state, this.#session, this, upgradeSocket, upgradeHead);
-    this.#hasBody = rawHeadersHaveBody(req.rawHeaders);
+    // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
+    this.#hasBody = this.#session.h2
+      ? !(req as Http2ServerRequest).stream.endAfterHeaders
+      : rawHeadersHaveBody(req.rawHeaders);
     this.#isUpgrade = upgradeSocket !== undefined;
   }
 
@@ -88,13 +97,15 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     const session = this.#session;
     const req = session.request;
     try {
-      const target = requestTarget(session.method, session.uri, req.httpVersion, req.rawHeaders);
+      // The HTTP/1.1 view of an HTTP/2 head (`:authority` as Host): the same checks apply.
+      const raw = session.rawHeaders;
+      const target = requestTarget(session.method, session.uri, req.httpVersion, raw);
       if (target.uri !== session.uri) session.retarget(target.uri);
       this.#authority = target.authority;
-      checkTransferCodings(req.rawHeaders);
+      checkTransferCodings(raw);
     } catch (err) {
       // A refused request's body (if any) is not read: the connection closes after the answer.
-      session.response.shouldKeepAlive = false;
+      if (!session.h2) (session.response as ServerResponse).shouldKeepAlive = false;
       relay.fail(err);
       return;
     }
@@ -162,22 +173,29 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#peer = peer;
     const session = this.#session;
     const policy = peer.options.httpUpstreamRequestPolicy;
-    if (policy !== this.#policy) {
-      const req = session.request;
+    const mayH2 = peer.options.alpn !== 'h1' && this.#session.h2;
+    if (policy !== this.#policy || mayH2 !== this.#mayH2) {
+      const raw = session.rawHeaders;
       // Throws LB_ERR_BAD_REQUEST for a request the policy rejects. Framing (`finalizeUpstreamFraming`)
       // is left to undici: it sends a body stream without Content-Length as chunked itself, and
       // refuses a Transfer-Encoding header from us.
       const result = applyUpstreamRequestPolicy(
-        { headers: req.rawHeaders, httpVersion: req.httpVersion, hasBody: this.#hasBody },
+        { headers: raw, httpVersion: session.request.httpVersion, hasBody: this.#hasBody },
         policy,
       );
-      this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, req.rawHeaders) : undefined;
+      this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, raw) : undefined;
+      // TE is hop-by-hop, but `te: trailers` from an HTTP/2 client (gRPC) says the client takes
+      // trailers, which this proxy relays: an upstream that may speak HTTP/2 is told the same.
+      if (mayH2 && wantsTrailers(session.request.rawHeaders) && rawHeaderValue(result.headers, 'te') === undefined) {
+        result.headers.push('te', 'trailers');
+      }
       const { proto, trusted } = this.#state;
       const ip = session.clientIp;
       const isTrusted = trusted.size > 0 && trusted.has(ip);
       const mode = this.#state.options.forwardedHeaders;
       this.#headers = forwardRequestHeaders(result.headers, ip, proto, isTrusted, mode, this.#authority);
       this.#policy = policy;
+      this.#mayH2 = mayH2;
     }
     const headers = this.#headers as string[];
     const filter = this.#state.app.upstreamRequestFilter;
@@ -221,11 +239,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
-  #endAttempt(outcome: UpstreamOutcome): void {
+  #endAttempt(outcome: UpstreamOutcome, error?: string): void {
     if (!this.#attemptOpen) return;
     this.#attemptOpen = false;
     this.#abort = undefined;
-    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart);
+    attemptEnded(this.#state, this.#peer as HttpPeer, this.#entry as PoolEntry, outcome, this.#attemptStart, error);
   }
 
   abortUpstream(err: unknown): void {
@@ -251,7 +269,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
     if (status < 200) {
-      if (status === 103) relayEarlyHints(this.#session.response, raw);
+      if (status === 103 && !this.#session.h2) relayEarlyHints(this.#session.response as ServerResponse, raw);
       return true;
     }
     const http1 = this.#peer?.options.alpn === 'h1';
@@ -262,6 +280,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
       return false;
     }
+    if (this.#attemptOpen) attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     return this.#relay.head(status, raw, resume);
   }
 
@@ -269,11 +288,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     return this.#relay.chunk(chunk);
   }
 
-  onComplete(_trailers: string[] | null): void {
+  onComplete(trailers: string[] | Record<string, string | string[]> | null): void {
     const relay = this.#relay;
     if (relay.finished) return;
     this.#endAttempt(relay.status >= 500 ? 'http-5xx' : 'success');
-    relay.complete();
+    relay.complete(this.#session.h2 ? trailerPairs(trailers) : undefined);
   }
 
   onUpgrade(status: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {
@@ -281,6 +300,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       upstream.destroy();
       return;
     }
+    attemptAnswered(this.#state, this.#peer as HttpPeer, status, this.#attemptStart);
     this.#endAttempt('success');
     this.#relay.upgrade(status, raw, upstream);
   }
@@ -295,13 +315,14 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (relay.clientGone) {
       // The client went away (its upload broke off, or its connection closed): a 499, and not the
       // upstream's fault unless connecting to it had failed on its own.
-      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      if (kind === 'connect') this.#endAttempt('connect-error', (err as LbError).code);
+      else this.#endAttempt('cancelled');
       relay.downstreamClosed();
       return;
     }
     let decided: unknown = err;
     if (kind === 'connect') {
-      this.#endAttempt('connect-error');
+      this.#endAttempt('connect-error', (err as LbError).code);
       const failToConnect = this.#state.app.failToConnect;
       try {
         if (failToConnect !== undefined) {
@@ -321,7 +342,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       answered: relay.status !== 0,
       resent: this.#resent,
     });
-    this.#endAttempt(attemptOutcome(kind, decision));
+    const error = attemptError(kind, decision, decided, this.#peer?.id);
+    this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
     // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
     if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
@@ -339,7 +361,6 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       else this.#dispatch(this.#session.method, this.#session.uri, this.#headers as string[], true);
       return;
     }
-    const error = attemptError(kind, decision, decided, this.#peer?.id);
     if (decision === 'fail') {
       relay.fail(error);
       return;
@@ -347,4 +368,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#retryCause = error;
     this.#nextAttempt();
   }
+}
+
+/** The `LB_ERR_*` code an unanswered attempt is reported with. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('LB_ERR_') ? code : 'LB_ERR_UPSTREAM_ERROR';
 }

@@ -22,9 +22,20 @@ export class PoolEntry {
     this.keepAlive = o.idleTimeout !== 0;
     const idle = o.idleTimeout;
     this.#origin = `${peer.scheme}://${formatHost(peer.address.host)}:${peer.address.port}`;
+    // Pingora's meaning of `alpn` on plain text: `h2` is HTTP/2 with prior knowledge (h2c),
+    // `h2h1` stays HTTP/1.1 (there is no negotiation without TLS).
+    const h2c = !peer.tls && o.alpn === 'h2';
+    const connector = createConnector(peer);
     this.#clientOptions = {
-      connect: createConnector(peer) as never,
-      allowH2: peer.tls && o.alpn !== 'h1',
+      connect: (h2c ? priorKnowledge(connector) : connector) as never,
+      allowH2: (peer.tls && o.alpn !== 'h1') || h2c,
+      // HTTP/2: at most this many streams per connection (less if the upstream's SETTINGS say
+      // so); the pool opens another connection, up to `connections`, when all are full.
+      maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS,
+      // undici counts HTTP/2 streams against `pipelining` (default 1: one request per connection).
+      // Only a peer that speaks nothing but HTTP/2 may raise it: with `h2h1` the connection may
+      // turn out HTTP/1.1, where pipelining would queue requests behind each other.
+      ...(o.alpn === 'h2' ? { pipelining: H2_MAX_CONCURRENT_STREAMS } : {}),
       // undici's own timeouts are replaced by the per-request readTimeout (0 = none, as Pingora).
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -76,6 +87,23 @@ export class PoolEntry {
     dispatcher.dispatch(options, handler);
     if (fresh) dispatcher.close().catch(noop);
   }
+}
+
+/** Streams per upstream HTTP/2 connection (undici's default, and Node's default server limit). */
+const H2_MAX_CONCURRENT_STREAMS = 100;
+
+type Connector = ReturnType<typeof createConnector>;
+
+/**
+ * `connector` for an h2c peer: its sockets are marked as having agreed on `h2`, which is how
+ * undici decides to speak HTTP/2 on a connection (over TLS, ALPN sets the same field).
+ */
+function priorKnowledge(connector: Connector): Connector {
+  return (opts, callback) =>
+    connector(opts, (err, socket) => {
+      if (socket !== null && socket !== undefined) (socket as { alpnProtocol?: unknown }).alpnProtocol = 'h2';
+      callback(err, socket);
+    });
 }
 
 /** Told when a pooled upstream connection was discarded because the upstream's bytes were not valid HTTP/1.1. */

@@ -1,11 +1,14 @@
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamResponse } from '../../proxy-app.js';
-import { logAccess } from './access-log.js';
+import { recordOf, requestEnded } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
+import { H2Writer } from './h2-writer.js';
 import type { ProxySession } from './proxy-session.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
 import type { ServerState } from './server-state.js';
@@ -59,8 +62,14 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#state = state;
     this.#session = session;
     this.#source = source;
-    this.#socket = session.request.socket;
-    this.#writer = new TurnWriter(session.response, this.#socket, this, state);
+    if (session.h2) {
+      // Streams share their session's socket: the access log counts the connection's bytes.
+      this.#socket = (session.request as Http2ServerRequest).stream.session?.socket as Socket;
+      this.#writer = new H2Writer(session.response as Http2ServerResponse, this);
+    } else {
+      this.#socket = session.request.socket;
+      this.#writer = new TurnWriter(session.response as ServerResponse, this.#socket, this, state);
+    }
     this.#upgradeSocket = upgradeSocket;
     this.#upgradeHead = upgradeHead;
   }
@@ -86,7 +95,7 @@ export class ResponseRelay<C> implements ResponseOwner {
   begin(): boolean {
     const state = this.#state;
     state.inflight++;
-    if (state.closing) this.#session.response.shouldKeepAlive = false;
+    if (state.closing && !this.#session.h2) (this.#session.response as ServerResponse).shouldKeepAlive = false;
     const { app, options } = state;
     try {
       this.ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
@@ -94,7 +103,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       this.fail(err);
       return false;
     }
-    if (this.#session.request.rawHeaders.length <= 2 * options.maxHeadersCount) return true;
+    if (this.#session.rawHeaders.length <= 2 * options.maxHeadersCount) return true;
     this.fail(new LbError('LB_ERR_BAD_REQUEST', `more than ${options.maxHeadersCount} header fields`));
     return false;
   }
@@ -147,9 +156,9 @@ export class ResponseRelay<C> implements ResponseOwner {
     return this.#writer.chunk(data);
   }
 
-  /** The upstream body is complete. */
-  complete(): void {
-    if (!this.#finished) this.#writer.end();
+  /** The upstream body is complete; `trailers` (flat pairs) go out after it where the downstream carries them. */
+  complete(trailers?: string[]): void {
+    if (!this.#finished) this.#writer.end(trailers);
   }
 
   /** The upstream accepted the upgrade: pipe the two sockets together and end the request. */
@@ -160,7 +169,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       return;
     }
     this.#status = status;
-    this.#session.response.detachSocket(downstream);
+    (this.#session.response as ServerResponse).detachSocket(downstream);
     const headers = forwardResponseHeaders(raw ?? [], true);
     openTunnel(this.#state.tunnels, downstream, upstream, status, headers, this.#upgradeHead);
     this.#finish(undefined);
@@ -184,8 +193,11 @@ export class ResponseRelay<C> implements ResponseOwner {
       const status = errorStatus(err);
       const body = errorBody(status, err);
       this.#status = status;
-      res.shouldKeepAlive = res.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
-      res.writeHead(status, errorHeaders(body, status));
+      if (!this.#session.h2) {
+        const h1 = res as ServerResponse;
+        h1.shouldKeepAlive = h1.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
+      }
+      res.writeHead(status, errorHeaders(body, status) as unknown as Record<string, string>);
       res.end(body);
     }
     this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
@@ -218,7 +230,7 @@ export class ResponseRelay<C> implements ResponseOwner {
     const session = this.#session;
     try {
       const access = state.accessLog;
-      if (access !== undefined) {
+      if (access !== undefined || state.endObservers.length > 0) {
         const source = this.#source;
         const facts = {
           method: session.method,
@@ -230,7 +242,7 @@ export class ResponseRelay<C> implements ResponseOwner {
           elapsedMs: performance.now() - this.#start,
           cause,
         };
-        logAccess(access, facts, this.#socket, error);
+        requestEnded(state, access, recordOf(facts, this.#socket, error));
       }
       state.app.logging?.(session, error, this.ctx);
     } catch (err) {

@@ -11,8 +11,12 @@ export interface ResponseWriter {
   head(status: number, headers: string[]): void;
   /** Sends one body chunk; `false` asks the caller to stop reading until {@link ResponseOwner.resumeUpstream}. */
   chunk(data: Buffer): boolean;
-  /** The body is complete. The response may leave later in this event-loop turn; then {@link ResponseOwner.responseEnded} runs. */
-  end(): void;
+  /**
+   * The body is complete. The response may leave later in this event-loop turn; then
+   * {@link ResponseOwner.responseEnded} runs. `trailers` (flat pairs) are sent by a writer whose
+   * downstream carries trailers (HTTP/2); the HTTP/1.1 writer does not send them.
+   */
+  end(trailers?: readonly string[]): void;
 }
 
 /** What a {@link ResponseWriter} reports to: the request that owns the response. */

@@ -14,6 +14,8 @@ export interface ServerState<C> {
   /** The access logger, or undefined when the access log is off (checked once per request). */
   readonly accessLog: Logger | undefined;
   readonly observers: readonly UpstreamObserver[];
+  /** The observers with an `onRequestEnd` hook: the access record is built when this is non-empty. */
+  readonly endObservers: readonly UpstreamObserver[];
   /** Why upstream attempts fail, at warn, once per backend per minute. */
   readonly warnings: FailureWarnings;
   readonly trusted: ReadonlySet<string>;

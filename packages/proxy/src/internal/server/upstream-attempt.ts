@@ -23,14 +23,36 @@ function notifyStart(state: ServerState<unknown>, peer: HttpPeer): void {
   }
 }
 
-/** Tells every observer how the attempt to `peer` ended and how long it took, ms. */
-function notifyFinish(state: ServerState<unknown>, peer: HttpPeer, outcome: UpstreamOutcome, ms: number): void {
+/** Tells every observer how the attempt to `peer` ended, how long it took (ms) and, unanswered, why. */
+function notifyFinish(
+  state: ServerState<unknown>,
+  peer: HttpPeer,
+  outcome: UpstreamOutcome,
+  ms: number,
+  error: string | undefined,
+): void {
   const observers = state.observers;
   for (let i = 0; i < observers.length; i++) {
     const observer = observers[i] as UpstreamObserver;
     if (observer.onFinish === undefined) continue;
     try {
-      observer.onFinish(peer, outcome, ms);
+      observer.onFinish(peer, outcome, ms, error);
+    } catch (err) {
+      state.logger.error({ err }, 'upstream observer threw');
+    }
+  }
+}
+
+/** The attempt to `peer` started at `startedAt` got its final response head with `status`. */
+export function attemptAnswered(state: ServerState<unknown>, peer: HttpPeer, status: number, startedAt: number): void {
+  const observers = state.observers;
+  if (observers.length === 0) return;
+  const ms = performance.now() - startedAt;
+  for (let i = 0; i < observers.length; i++) {
+    const observer = observers[i] as UpstreamObserver;
+    if (observer.onHeaders === undefined) continue;
+    try {
+      observer.onHeaders(peer, status, ms);
     } catch (err) {
       state.logger.error({ err }, 'upstream observer threw');
     }
@@ -46,14 +68,15 @@ export function attemptStarted(state: ServerState<unknown>, peer: HttpPeer, entr
   return now;
 }
 
-/** The attempt started at `startedAt` ended with `outcome`. */
+/** The attempt started at `startedAt` ended with `outcome`; `error`: the code of an unanswered attempt's failure. */
 export function attemptEnded(
   state: ServerState<unknown>,
   peer: HttpPeer,
   entry: PoolEntry,
   outcome: UpstreamOutcome,
   startedAt: number,
+  error?: string,
 ): void {
   entry.inflight--;
-  if (state.observers.length > 0) notifyFinish(state, peer, outcome, performance.now() - startedAt);
+  if (state.observers.length > 0) notifyFinish(state, peer, outcome, performance.now() - startedAt, error);
 }
