@@ -64,7 +64,8 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     debianPackage: 'wrk',
     paths: ['/usr/bin/wrk'],
     scope: 'tests',
-    usedBy: 'the drain test (SIGTERM in the middle of a wrk run)',
+    usedBy:
+      'the drain test (SIGTERM in the middle of a wrk run) and the client-abort fault test (a run ending with requests in flight)',
   },
   {
     program: 'python3',

@@ -45,4 +45,18 @@ describe('error responses', () => {
     const body = '400 Bad Request: é\n'; // 19 characters, 20 bytes in UTF-8
     expect(errorHeaders(body)).toEqual(['content-type', 'text/plain; charset=utf-8', 'content-length', '20']);
   });
+
+  it('a refused method or coding shows its reason; a 405 lists the methods in Allow', () => {
+    const connect = new LbError('LB_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not forwarded');
+    expect(errorStatus(connect)).toBe(405);
+    expect(errorBody(405, connect)).toBe('405 Method Not Allowed: CONNECT is not forwarded\n');
+    const allow = errorHeaders('x', 405);
+    expect(allow.slice(4)).toEqual(['allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH']);
+    const gzip = new LbError('LB_ERR_NOT_IMPLEMENTED', 'transfer coding "gzip" is not supported (only chunked is)');
+    expect(errorStatus(gzip)).toBe(501);
+    expect(errorBody(501, gzip)).toBe(
+      '501 Not Implemented: transfer coding "gzip" is not supported (only chunked is)\n',
+    );
+    expect(errorHeaders('x', 501)).toHaveLength(4);
+  });
 });

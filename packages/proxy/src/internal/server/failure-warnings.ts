@@ -43,9 +43,10 @@ export class FailureWarnings {
     }
     this.#last.set(backend, { at: now, suppressed: 0 });
     const code = (err as { code?: unknown } | null)?.code;
+    const cause = failureCause(err);
     this.#logger.warn(
-      { backend, kind, code: typeof code === 'string' ? code : undefined, cause: failureCause(err), suppressed },
-      `upstream ${backend} failed: ${failureCause(err) ?? kind}`,
+      { backend, kind, code: typeof code === 'string' ? code : undefined, cause, suppressed },
+      `upstream ${backend} failed: ${cause ?? kind}`,
     );
   }
 }
