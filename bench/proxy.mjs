@@ -8,17 +8,19 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BIG_SIZE, HUGE_SIZE, SMALL_BODY } from './lib/bodies.mjs';
 import { checkTarget } from './lib/check.mjs';
 import { cpuSeconds, onInterrupt, rssBytes, signalAll, stopAll, stopChild } from './lib/children.mjs';
-import { defaultLoader, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
+import { defaultLoader, LOADS, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
 import { hasNginx, NGINX_PATH } from './lib/nginx.mjs';
 import { profileText, summarizeProfile } from './lib/profile.mjs';
 import { evaluateGoals, markdownReport, replaceGeneratedSection, round, summarize, textTable } from './lib/report.mjs';
+import { parseWorkerCounts, runScaling, scalingText } from './lib/scaling.mjs';
 import { renderSvg } from './lib/svg.mjs';
 import { PROCESSES, VERSIONS } from './lib/targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'backends', 'rss'];
+const SCENARIO_IDS = ['round-robin', 'keyed', 'body-64k', 'download-1m', 'upload-1m', 'backends', 'rss', 'scaling'];
 const USAGE = `usage: pnpm bench:proxy [-- options]
   --duration S       seconds per measured run (default 8)
   --warmup S         seconds of warm-up per target before the rounds (default 2)
@@ -31,12 +33,14 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --scenarios LIST   subset of ${SCENARIO_IDS.join(',')}
   --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,floor,http-proxy,reply-from,…)
   --backends N       backends in the cost-growth run (default 1000)
+  --workers LIST     adds the scaling row: switchyard serve --workers N for each N (e.g. 1,2,4),
+                     wrk threads scaled with N; \`--scenarios scaling\` runs only that row
   --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
   --requests N       autocannon only: exactly N requests per run instead of --duration, so a request
                      dropped without an answer is counted (default 100 with --smoke)
   --profile          instead of the benchmark: CPU-profile \`switchyard serve\` under load and print the hot spots
   --profile-target T switchyard | floor | http-proxy | reply-from: which process --profile profiles
-  --profile-load L   plain | keyed | big (64 KiB each way): the load --profile applies
+  --profile-load L   plain | keyed | big (64 KiB each way) | download | upload (1 MiB): the load --profile applies
   --no-docs          do not write docs/benchmarks.{json,svg} even on a full run
   --keep             keep the temp dir (configs, logs) for inspection`;
 
@@ -55,6 +59,7 @@ function parseOptions(argv) {
       scenarios: { type: 'string' },
       targets: { type: 'string' },
       backends: { type: 'string' },
+      workers: { type: 'string' },
       'rss-requests': { type: 'string' },
       requests: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -96,8 +101,8 @@ function parseOptions(argv) {
       `--profile-target: expected switchyard, floor, http-proxy or reply-from, got ${values['profile-target']}`,
     );
   }
-  if (!['plain', 'keyed', 'big'].includes(values['profile-load'])) {
-    throw new Error(`--profile-load: expected plain, keyed or big, got ${values['profile-load']}`);
+  if (!LOADS.includes(values['profile-load'])) {
+    throw new Error(`--profile-load: expected one of ${LOADS.join(', ')}, got ${values['profile-load']}`);
   }
   if (upstreamKind === 'nginx' && !hasNginx()) throw new Error(`--upstreams nginx: ${NGINX_PATH} is not installed`);
   const rssRequests = list('rss-requests')?.map(Number) ?? (smoke ? [1000, 4000] : [100_000, 1_000_000]);
@@ -121,6 +126,7 @@ function parseOptions(argv) {
     connections: number('connections', smoke ? 8 : 64, { min: 1 }),
     threads: number('threads', 1, { min: 1 }),
     backendsWide: number('backends', 1000, { min: 4 }),
+    workers: values.workers === undefined ? null : parseWorkerCounts(values.workers),
     rssRequests,
     requests: loader === 'autocannon' ? number('requests', smoke ? 100 : undefined, { min: 1 }) : undefined,
     scenarios,
@@ -149,10 +155,21 @@ function scenarioList(opts) {
       balance: 'none',
     },
     { id: 'switchyard', label: 'Switchyard (access log off)', process: 'switchyard', balance: rr },
-    { id: 'switchyard-log', label: 'Switchyard, access log on (file)', process: 'switchyard-log', balance: rr },
+    {
+      id: 'switchyard-log',
+      label: 'Switchyard, access log on (file, default 16 KiB / 100 ms buffer)',
+      process: 'switchyard-log',
+      balance: rr,
+    },
+    {
+      id: 'switchyard-log-turn',
+      label: 'Switchyard, access log on, logBufferBytes 0 (one write per turn)',
+      process: 'switchyard-log-turn',
+      balance: rr,
+    },
     {
       id: 'switchyard-log-buffered',
-      label: 'Switchyard, access log on, logBufferBytes 64 KiB',
+      label: 'Switchyard, access log on, logBufferBytes 64 KiB, logFlushMs 1000',
       process: 'switchyard-log-buffered',
       balance: rr,
     },
@@ -201,8 +218,25 @@ function scenarioList(opts) {
     {
       id: 'body-64k',
       title: '64 KiB each way: POST 64 KiB, answered with 64 KiB',
-      description: 'POST /big with a 64 KiB body; the upstream answers 64 KiB.',
+      description: 'POST /big with a 64 KiB body; the upstream answers 64 KiB. MB/s counts both bodies.',
       load: 'big',
+      bodyBytes: 2 * BIG_SIZE,
+      targets: main,
+    },
+    {
+      id: 'download-1m',
+      title: '1 MiB download: GET answered with 1 MiB',
+      description: `GET /download answered with a 1 MiB body; ${conn} keep-alive connections. MB/s counts the response bodies.`,
+      load: 'download',
+      bodyBytes: HUGE_SIZE,
+      targets: main,
+    },
+    {
+      id: 'upload-1m',
+      title: '1 MiB upload: POST 1 MiB, answered with a small body',
+      description: `POST /upload with a 1 MiB body, answered with ${Buffer.byteLength(SMALL_BODY)} bytes once it all arrived; ${conn} keep-alive connections. MB/s counts the request bodies.`,
+      load: 'upload',
+      bodyBytes: HUGE_SIZE,
       targets: main,
     },
     {
@@ -390,9 +424,16 @@ async function runScenario(run, manager, scenario, opts) {
       await sleep(opts.smoke ? 20 : 300);
     }
   }
-  const rows = summarize(targets, runs);
+  const rows = summarize(targets, runs, scenario.bodyBytes);
   log(`\n${textTable(rows)}`);
-  return { id: scenario.id, title: scenario.title, description: scenario.description, load: scenario.load, rows };
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    description: scenario.description,
+    load: scenario.load,
+    ...(scenario.bodyBytes ? { bodyBytes: scenario.bodyBytes } : {}),
+    rows,
+  };
 }
 
 async function measureRss(manager, opts, run) {
@@ -440,11 +481,14 @@ async function profileTarget(run, manager, opts) {
   await mkdir(dir, { recursive: true });
   const name = opts.profileTarget;
   run.nodeArgs = { [name]: ['--cpu-prof', '--cpu-prof-dir', dir] };
+  const spawnedAt = performance.now();
   const proc = await manager.ensure(name);
   const load = opts.profileLoad;
   await checkTarget(name, proc.ports.main, { load, balance: 'round-robin' });
   const seconds = Math.max(opts.durationS, 1);
   log(`profiling ${name} (pid ${proc.child.proc.pid}) under ${seconds} s of ${load} load…`);
+  // Start-up and the checks above are not the load: the summary leaves them out.
+  const skipMs = performance.now() - spawnedAt;
   const result = await runLoad({
     loader: opts.loader,
     port: proc.ports.main,
@@ -461,7 +505,7 @@ async function profileTarget(run, manager, opts) {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) throw new Error(`no .cpuprofile written: did ${name} exit cleanly on SIGINT?`);
   const file = path.join(dir, files[0]);
-  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')));
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 30, skipMs);
   const outDir = path.join(ROOT, 'bench-results');
   await mkdir(outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -512,9 +556,12 @@ async function main() {
     if (wanted('rss') && (!opts.targets || opts.targets.includes('switchyard'))) {
       rss = await measureRss(manager, opts, run);
     }
+    const scaling = opts.workers && wanted('scaling') ? await runScaling(run, manager, opts, log) : null;
     await stopAll();
     const errors =
-      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) + (rss ? rss.errors : 0);
+      scenarios.reduce((sum, s) => sum + s.rows.reduce((n, r) => n + r.errors, 0), 0) +
+      (rss ? rss.errors : 0) +
+      (scaling ? scaling.rows.reduce((n, r) => n + r.errors, 0) : 0);
     const doc = {
       schema: 1,
       command: `pnpm bench:proxy${opts.argv.length ? ` ${opts.argv.join(' ')}` : ''}`,
@@ -535,6 +582,7 @@ async function main() {
       scenarios,
       rss,
       accessLog,
+      ...(scaling ? { scaling } : {}),
       errors,
     };
     doc.goals = evaluateGoals(scenarios, rss);
@@ -544,7 +592,10 @@ async function main() {
     const stamp = startedAt.replace(/[:.]/g, '-');
     const json = `${JSON.stringify(doc, null, 2)}\n`;
     await writeFile(path.join(outDir, `proxy-${stamp}.json`), json);
-    await writeFile(path.join(outDir, `proxy-${stamp}.md`), markdownReport(doc));
+    const scalingMd = scaling
+      ? `\n\n## Scaling with --workers\n\n${scalingText(scaling.rows, true)}\n\n${scaling.note}\n`
+      : '';
+    await writeFile(path.join(outDir, `proxy-${stamp}.md`), markdownReport(doc) + scalingMd);
     await writeFile(path.join(outDir, `proxy-${stamp}.svg`), renderSvg(doc));
     log(`\nwrote bench-results/proxy-${stamp}.{json,md,svg}`);
     if (opts.docs && errors === 0) {

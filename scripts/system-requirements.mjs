@@ -60,6 +60,13 @@ export const SYSTEM_REQUIREMENTS = Object.freeze([
     usedBy: 'the proxy tests that count open upstream connections',
   },
   {
+    program: 'wrk',
+    debianPackage: 'wrk',
+    paths: ['/usr/bin/wrk'],
+    scope: 'tests',
+    usedBy: 'the drain test (SIGTERM in the middle of a wrk run)',
+  },
+  {
     program: 'python3',
     debianPackage: 'python3-minimal',
     paths: ['/usr/bin/python3'],

@@ -12,6 +12,18 @@ export const BIG_PATH = '/big';
 /** The large response body: BIG_SIZE bytes of 'y' (the request body is BIG_SIZE bytes of 'x'). */
 export const BIG_BODY = Buffer.alloc(BIG_SIZE, 'y');
 
+/** Size of the 1 MiB runs' bodies: the download's response, the upload's request. */
+export const HUGE_SIZE = 1024 * 1024;
+
+/** Path the 1 MiB download run GETs; upstreams answer it with HUGE_BODY. */
+export const DOWNLOAD_PATH = '/download';
+
+/** Path the 1 MiB upload run POSTs HUGE_SIZE bytes to; upstreams answer it with SMALL_BODY once all arrived. */
+export const UPLOAD_PATH = '/upload';
+
+/** The 1 MiB response body: HUGE_SIZE bytes of 'z' (the uploaded body is HUGE_SIZE bytes of 'x'). */
+export const HUGE_BODY = Buffer.alloc(HUGE_SIZE, 'z');
+
 /** Header the upstreams set to their own port, so a check can see which one answered. */
 export const UPSTREAM_HEADER = 'x-upstream';
 

@@ -2,7 +2,18 @@
 // does round-robin reach every upstream, does the keyed target send a key to the same upstream
 // every time? A fast proxy that answers the wrong thing would otherwise win the table.
 import http from 'node:http';
-import { BIG_BODY, BIG_PATH, BIG_SIZE, KEY_HEADER, SMALL_BODY, UPSTREAM_HEADER } from './bodies.mjs';
+import {
+  BIG_BODY,
+  BIG_PATH,
+  BIG_SIZE,
+  DOWNLOAD_PATH,
+  HUGE_BODY,
+  HUGE_SIZE,
+  KEY_HEADER,
+  SMALL_BODY,
+  UPLOAD_PATH,
+  UPSTREAM_HEADER,
+} from './bodies.mjs';
 import { HOST } from './children.mjs';
 
 function request(agent, port, { method = 'GET', path = '/', headers = {}, body } = {}) {
@@ -55,6 +66,20 @@ async function checkWith(agent, label, port, { load, balance, distinct = 3 }) {
       body: Buffer.alloc(BIG_SIZE, 'x'),
     });
     expectOk(`${label} POST ${BIG_PATH}`, res, BIG_BODY);
+    return;
+  }
+  if (load === 'upload') {
+    const res = await request(agent, port, {
+      method: 'POST',
+      path: UPLOAD_PATH,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': HUGE_SIZE },
+      body: Buffer.alloc(HUGE_SIZE, 'x'),
+    });
+    expectOk(`${label} POST ${UPLOAD_PATH}`, res, small);
+    return;
+  }
+  if (load === 'download') {
+    expectOk(`${label} GET ${DOWNLOAD_PATH}`, await request(agent, port, { path: DOWNLOAD_PATH }), HUGE_BODY);
     return;
   }
   if (balance === 'consistent') {

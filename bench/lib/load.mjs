@@ -4,15 +4,18 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BIG_PATH, BIG_SIZE, KEY_COUNT, KEY_HEADER } from './bodies.mjs';
+import { BIG_PATH, BIG_SIZE, DOWNLOAD_PATH, HUGE_SIZE, KEY_COUNT, KEY_HEADER, UPLOAD_PATH } from './bodies.mjs';
 import { HOST } from './children.mjs';
 import { requireFromProxy } from './deps.mjs';
 
 /** Where Debian installs wrk. */
 export const WRK_PATH = '/usr/bin/wrk';
 
-/** The load shapes: plain GETs, GETs with a rotating key header, 64 KiB POSTs answered with 64 KiB. */
-export const LOADS = Object.freeze(['plain', 'keyed', 'big']);
+/**
+ * The load shapes: plain GETs, GETs with a rotating key header, 64 KiB POSTs answered with 64 KiB,
+ * GETs answered with 1 MiB (download), 1 MiB POSTs answered with the small body (upload).
+ */
+export const LOADS = Object.freeze(['plain', 'keyed', 'big', 'download', 'upload']);
 
 /** `'wrk'` when installed, else `'autocannon'`. */
 export function defaultLoader() {
@@ -48,9 +51,18 @@ wrk.path = "${BIG_PATH}"
 wrk.body = string.rep("x", ${BIG_SIZE})
 wrk.headers["Content-Type"] = "application/octet-stream"
 ${DONE}`,
+  download: `
+wrk.path = "${DOWNLOAD_PATH}"
+${DONE}`,
+  upload: `
+wrk.method = "POST"
+wrk.path = "${UPLOAD_PATH}"
+wrk.body = string.rep("x", ${HUGE_SIZE})
+wrk.headers["Content-Type"] = "application/octet-stream"
+${DONE}`,
 };
 
-/** Writes the Lua scripts into `dir`; returns `{ plain, keyed, big }` paths. */
+/** Writes the Lua scripts into `dir`; returns their paths by load name. */
 export async function writeWrkScripts(dir) {
   const paths = {};
   for (const [name, text] of Object.entries(SCRIPTS)) {
@@ -127,6 +139,15 @@ async function runAutocannon({ port, load, durationS, connections, amount }) {
       body: Buffer.alloc(BIG_SIZE, 'x'),
       headers: { 'content-type': 'application/octet-stream' },
     });
+  } else if (load === 'upload') {
+    Object.assign(options, {
+      method: 'POST',
+      url: `http://${HOST}:${port}${UPLOAD_PATH}`,
+      body: Buffer.alloc(HUGE_SIZE, 'x'),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+  } else if (load === 'download') {
+    options.url = `http://${HOST}:${port}${DOWNLOAD_PATH}`;
   } else if (load === 'keyed') {
     let counter = 0;
     options.requests = [

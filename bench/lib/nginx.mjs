@@ -4,7 +4,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BIG_PATH, BIG_SIZE, KEY_HEADER, SMALL_BODY, UPSTREAM_HEADER } from './bodies.mjs';
+import {
+  BIG_PATH,
+  BIG_SIZE,
+  DOWNLOAD_PATH,
+  HUGE_BODY,
+  KEY_HEADER,
+  SMALL_BODY,
+  UPLOAD_PATH,
+  UPSTREAM_HEADER,
+} from './bodies.mjs';
 import { HOST, startChild, waitForPort } from './children.mjs';
 
 /** Where Debian installs nginx; the benchmark uses nginx only when this exists. */
@@ -34,8 +43,9 @@ http {
   keepalive_requests 10000000;
   keepalive_timeout 65s;
   default_type text/plain;
-  # 64 KiB request bodies stay in memory (no temp files) in every nginx here.
-  client_body_buffer_size 128k;
+  # Request bodies up to 1 MiB (the upload run) stay in memory (no temp files) in every nginx here.
+  client_max_body_size 2m;
+  client_body_buffer_size 2m;
 `;
 }
 
@@ -58,11 +68,19 @@ function bigBodyVariables() {
  * keep-alive. nginx's `return` answers before it has read a request body (the rest is discarded
  * afterwards), which no application does and which makes careful proxies close the downstream
  * connection; so BIG_PATH goes through nginx's proxy module, which reads the body first, to an
- * internal server on a unix socket that answers it.
+ * internal server on a unix socket that answers it. UPLOAD_PATH is answered the same way, with
+ * SMALL_BODY; DOWNLOAD_PATH is a 1 MiB static file (HUGE_BODY).
  */
 export async function upstreamConfig(dir, name, ports) {
   const listens = ports.map((port) => `    listen ${HOST}:${port};`).join('\n');
   const socket = path.join(dir, `${name}-big.sock`);
+  const download = path.join(dir, `${name}-download.bin`);
+  await writeFile(download, HUGE_BODY);
+  const viaBody = `      proxy_pass http://big_body;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffer_size 16k;
+      proxy_buffers 16 16k;`;
   return `${preamble(dir, name, { connections: Math.max(4096, ports.length * 4) })}
   upstream big_body {
     server unix:${socket};
@@ -70,6 +88,9 @@ export async function upstreamConfig(dir, name, ports) {
   }
   server {
     listen unix:${socket};
+    location = ${UPLOAD_PATH} {
+      return 200 ${nginxString(SMALL_BODY)};
+    }
     location / {
 ${bigBodyVariables()}
       return 200 $big_body;
@@ -79,11 +100,13 @@ ${bigBodyVariables()}
 ${listens}
     add_header ${UPSTREAM_HEADER} $server_port always;
     location = ${BIG_PATH} {
-      proxy_pass http://big_body;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffer_size 16k;
-      proxy_buffers 16 16k;
+${viaBody}
+    }
+    location = ${UPLOAD_PATH} {
+${viaBody}
+    }
+    location = ${DOWNLOAD_PATH} {
+      alias ${download};
     }
     location / {
       return 200 ${nginxString(SMALL_BODY)};
@@ -109,6 +132,8 @@ export function proxyConfig(dir, name, { port, keyedPort, upstreams }) {
       proxy_set_header Connection "";
       proxy_buffer_size 16k;
       proxy_buffers 16 16k;
+      # A 1 MiB response streams through the buffers instead of spilling to a temp file.
+      proxy_max_temp_file_size 0;
     }`;
   return `${preamble(dir, name)}
   upstream rr {

@@ -19,13 +19,17 @@ function owner(url) {
 
 /**
  * Summarises a parsed .cpuprofile: total sampled ms, and the top `limit` functions and owners by
- * self time (idle and program time excluded from the percentages, GC kept).
+ * self time (idle and program time excluded from the percentages, GC kept). Samples in the first
+ * `skipMs` of the profile (start-up: loading modules, the first connections) are left out.
  */
-export function summarizeProfile(profile, limit = 30) {
+export function summarizeProfile(profile, limit = 30, skipMs = 0) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfMs = new Map();
   const deltas = profile.timeDeltas ?? [];
+  let atMs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    atMs += (deltas[i] ?? 0) / 1000;
+    if (atMs < skipMs) continue;
     const id = profile.samples[i];
     selfMs.set(id, (selfMs.get(id) ?? 0) + (deltas[i] ?? 0) / 1000);
   }
@@ -53,12 +57,22 @@ export function summarizeProfile(profile, limit = 30) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
       .map(([name, ms]) => ({ name, ms: Math.round(ms), pct: Math.round((1000 * ms) / busy) / 10 }));
-  return { busyMs: Math.round(busy), idleMs: Math.round(idle), functions: top(fns), owners: top(owners) };
+  return {
+    skippedMs: Math.round(skipMs),
+    busyMs: Math.round(busy),
+    idleMs: Math.round(idle),
+    functions: top(fns),
+    owners: top(owners),
+  };
 }
 
 /** The summary as text for the terminal. */
 export function profileText(summary) {
-  const lines = [`busy ${summary.busyMs} ms, idle/program ${summary.idleMs} ms`, '', 'self time by owner:'];
+  const lines = [
+    `busy ${summary.busyMs} ms, idle/program ${summary.idleMs} ms (the first ${summary.skippedMs ?? 0} ms, start-up, left out)`,
+    '',
+    'self time by owner:',
+  ];
   for (const o of summary.owners) lines.push(`  ${String(o.pct).padStart(5)}%  ${o.name}`);
   lines.push('', 'self time by function:');
   for (const f of summary.functions) lines.push(`  ${String(f.pct).padStart(5)}%  ${f.name}`);

@@ -18,6 +18,12 @@ function colour(target) {
 
 const num = (value) => Math.round(value).toLocaleString('en');
 
+/** A goal's measured ratio: of req/s, or of CPU per request for a goal stated on CPU alone. */
+function shown(goal) {
+  const value = goal.value ?? goal.cpuValue ?? null;
+  return value === null ? 'not measured' : value.toFixed(3);
+}
+
 /** The SVG text for `doc` (the JSON this benchmark writes). */
 export function renderSvg(doc) {
   const out = [];
@@ -47,11 +53,12 @@ export function renderSvg(doc) {
       const ratio = r.vsFloor === null ? '' : `, ${r.vsFloor.toFixed(2)}× floor`;
       const errors = r.errors ? `, ${r.errors} errors` : '';
       const cpu = typeof r.cpuUsPerRequest === 'number' ? `, ${r.cpuUsPerRequest.toFixed(0)} µs CPU/req` : '';
+      const mbps = typeof r.mbps === 'number' ? `, ${num(r.mbps)} MB/s` : '';
       out.push(
         `<text x="${LABEL_W - 8}" y="${y + BAR_H - 6}" font-size="12" text-anchor="end">${xmlText(r.label)}</text>`,
         `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${colour(r.target)}"/>`,
         `<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + BAR_H - 6}" font-size="12">${xmlText(
-          `${num(r.rps)}/s, p99 ${r.p99Ms.toFixed(2)} ms${ratio}${cpu}${errors}`,
+          `${num(r.rps)}/s${mbps}, p99 ${r.p99Ms.toFixed(2)} ms${ratio}${cpu}${errors}`,
         )}</text>`,
       );
       y += BAR_H + GAP;
@@ -78,7 +85,7 @@ export function renderSvg(doc) {
       const fill = g.met === null ? '#868e96' : g.met ? '#2b8a3e' : '#c92a2a';
       out.push(
         `<text x="16" y="${y}" font-size="12" fill="${fill}">${xmlText(
-          `${mark} ${g.goal}: ${g.value === null ? 'not measured' : g.value.toFixed(3)} (threshold ${g.threshold})`,
+          `${mark} ${g.goal}: ${shown(g)} (threshold ${g.threshold})`,
         )}</text>`,
       );
     }

@@ -30,7 +30,8 @@ export const VERSIONS = Object.freeze({
 
 /**
  * A `switchyard serve` config file: one upstream `web` over `backends`,
- * round-robin or consistent hashing on the key header, the access log on or off. The features a
+ * round-robin or consistent hashing on the key header, the access log on or off (its buffer the
+ * default unless `logBufferBytes` / `logFlushMs` are given). The features a
  * user would run with stay on: an active TCP health check every second and passive outlier
  * detection, on top of the request policy, X-Forwarded-* and retries the server always applies.
  * `health: false` drops the active check, to measure what it costs; `skipOnTraffic` turns on
@@ -43,7 +44,8 @@ export function switchyardConfig({
   accessLog,
   health = true,
   skipOnTraffic = false,
-  logBufferBytes = 0,
+  logBufferBytes,
+  logFlushMs,
 }) {
   return {
     listen: `${HOST}:${port}`,
@@ -57,7 +59,8 @@ export function switchyardConfig({
       },
     },
     accessLog,
-    ...(logBufferBytes > 0 ? { logBufferBytes } : {}),
+    ...(logBufferBytes === undefined ? {} : { logBufferBytes }),
+    ...(logFlushMs === undefined ? {} : { logFlushMs }),
   };
 }
 
@@ -74,8 +77,10 @@ export async function startSwitchyard(
     accessLog = false,
     health = true,
     skipOnTraffic = false,
-    logBufferBytes = 0,
+    logBufferBytes,
+    logFlushMs,
     nodeArgs = [],
+    workers = 1,
   },
 ) {
   if (!existsSync(SWITCHYARD_CLI)) throw new Error(`${SWITCHYARD_CLI} is missing: run \`npx tsc -b\` first`);
@@ -83,13 +88,15 @@ export async function startSwitchyard(
   const configFile = path.join(run.dir, `${name}.json`);
   await writeFile(
     configFile,
-    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes }), null, 2)}\n`,
+    `${JSON.stringify(switchyardConfig({ port, backends, selector, accessLog, health, skipOnTraffic, logBufferBytes, logFlushMs }), null, 2)}\n`,
   );
   const stdoutFile = path.join(run.dir, `${name}.stdout.log`);
   // The flags `switchyard serve` would relaunch itself with, given up front: the process started
   // here is then the one serving, and its CPU and RSS are what the tables report.
   const { SERVE_NODE_FLAGS } = await importProxy();
   const args = [...SERVE_NODE_FLAGS, ...nodeArgs, SWITCHYARD_CLI, 'serve', '--config', configFile];
+  // With workers the process started here is the cluster primary; the workers are its children.
+  if (workers > 1) args.push('--workers', String(workers));
   const child = startChild(name, process.execPath, args, {
     stdoutFile,
     stderrFile: path.join(run.dir, `${name}.stderr.log`),
@@ -196,7 +203,8 @@ export const PROCESSES = {
       }),
   },
   'switchyard-log': switchyardOver('upstreams', { accessLog: true }),
-  'switchyard-log-buffered': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 65_536 }),
+  'switchyard-log-turn': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 0 }),
+  'switchyard-log-buffered': switchyardOver('upstreams', { accessLog: true, logBufferBytes: 65_536, logFlushMs: 1000 }),
   'switchyard-keyed': switchyardOver('upstreams', { selector: 'consistent' }),
   'switchyard-wide': switchyardOver('upstreams-wide'),
   'switchyard-skip': switchyardOver('upstreams', { skipOnTraffic: true }),

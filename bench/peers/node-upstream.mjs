@@ -1,9 +1,10 @@
 // Upstreams in one Node process when nginx is not installed: one node:http server per port, each
-// answering the same fixed body (or 64 KiB on BIG_PATH after reading the request body) and naming
+// answering the same fixed body (64 KiB on BIG_PATH, 1 MiB on DOWNLOAD_PATH), always after reading
+// the whole request body (UPLOAD_PATH gets the small body), and naming
 // its port in `x-upstream`. One process serves any number of ports (the 1,000-backend run).
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { BIG_BODY, BIG_PATH, SMALL_BODY, UPSTREAM_HEADER } from '../lib/bodies.mjs';
+import { BIG_BODY, BIG_PATH, DOWNLOAD_PATH, HUGE_BODY, SMALL_BODY, UPSTREAM_HEADER } from '../lib/bodies.mjs';
 
 const { values } = parseArgs({
   options: { ports: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
@@ -16,8 +17,7 @@ const small = Buffer.from(SMALL_BODY);
 
 function serve(port) {
   const server = http.createServer((req, res) => {
-    const big = req.url === BIG_PATH;
-    const body = big ? BIG_BODY : small;
+    const body = req.url === BIG_PATH ? BIG_BODY : req.url === DOWNLOAD_PATH ? HUGE_BODY : small;
     const headers = { 'content-type': 'text/plain', 'content-length': body.length, [UPSTREAM_HEADER]: String(port) };
     // Answer only after the whole request body has arrived, as nginx does.
     req.on('end', () => {

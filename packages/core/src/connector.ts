@@ -9,6 +9,14 @@ import { type Prepared, prepare } from './internal/prepared-peer.js';
 import { watchWrites } from './internal/write-timeout.js';
 import type { PeerOptions } from './peer-options.js';
 
+/**
+ * Bytes an upstream connection's writes may queue before `write()` asks the writer to wait
+ * (Node's default is 16 KiB). Above one socket read (64 KiB): a request body relayed chunk by
+ * chunk is then not paused and resumed after every chunk, which costs more than the copy. Still
+ * a small bound per connection; for TLS it is the TLS socket's buffer, both ways.
+ */
+const WRITE_BUFFER_BYTES = 128 * 1024;
+
 /** How a {@link Connector} reports: an error, or the connected (and, for TLS peers, handshaken) socket. */
 export type ConnectCallback = (err: Error | null, socket: Socket | null) => void;
 
@@ -125,12 +133,15 @@ class Attempt {
 
   #tcp(): void {
     const bindTo = this.options.bindTo;
-    const socket = netConnect({
+    // A socket takes its stream's options too; Node's type definitions leave them out.
+    const options = {
       host: this.peer.address.host,
       port: this.peer.address.port,
       noDelay: true,
+      writableHighWaterMark: WRITE_BUFFER_BYTES,
       ...(bindTo === undefined ? {} : { localAddress: bindTo }),
-    });
+    };
+    const socket = netConnect(options);
     this.#socket = socket;
     socket.once('error', (err) => this.#fail('LB_ERR_CONNECT_FAILED', `connect to ${this.peer.id} failed`, err));
     socket.once('connect', () => {
@@ -175,7 +186,8 @@ class Attempt {
       this.#succeed(socket);
       return;
     }
-    const tlsSocket = tlsConnect({ ...tls, socket });
+    const tlsOptions = { ...tls, socket, highWaterMark: WRITE_BUFFER_BYTES };
+    const tlsSocket = tlsConnect(tlsOptions);
     this.#tlsSocket = tlsSocket;
     socket.removeAllListeners('error');
     tlsSocket.once('error', (err) =>

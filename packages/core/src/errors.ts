@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   LB_ERR_INVALID_CONFIG: { status: 500, retryable: false },
   /** The component was closed and can no longer be used. */
   LB_ERR_CLOSED: { status: 503, retryable: false },
+  /** The downstream request uses a method the proxy does not forward (`CONNECT`). */
+  LB_ERR_METHOD_NOT_ALLOWED: { status: 405, retryable: false },
+  /** The downstream request needs something the proxy does not implement (a transfer coding other than `chunked`). */
+  LB_ERR_NOT_IMPLEMENTED: { status: 501, retryable: false },
 } as const satisfies Record<string, { readonly status: number; readonly retryable: boolean }>;
 
 /** One of the codes in {@link ERROR_CODES}. */

@@ -46,12 +46,24 @@ export interface OutlierDetector {
   isEjected(backend: Backend | string): boolean;
   /** Ends an ejection now (e.g. an active check passed). No-op when not ejected. */
   reinstate(backend: Backend | string): void;
+  /**
+   * Applies an ejection decided elsewhere (another worker's detector) for `ms` milliseconds
+   * from now: it counts as one more ejection of the backend and is bounded by
+   * `maxEjectedPercent` like one of this detector's own. Emits `eject`. Returns true when the
+   * backend is ejected afterwards (already ejected: true, unchanged); false for an id outside
+   * the pool or when the cap leaves no room. Throws `LB_ERR_INVALID_OPTION` unless `ms` is a
+   * non-negative number.
+   */
+  eject(backend: Backend | string, ms: number): boolean;
   /** Replaces the pool (its size bounds `maxEjectedPercent`); state is kept for ids that stay. */
   setBackends(backends: readonly Backend[]): void;
   /** Ids currently ejected, in ejection order. */
   ejected(): readonly string[];
-  on(event: 'eject' | 'reinstate', listener: (id: string) => void): this;
-  off(event: 'eject' | 'reinstate', listener: (id: string) => void): this;
+  /** `eject` listeners also get the ejection's length in ms. */
+  on(event: 'eject', listener: (id: string, ejectionMs: number) => void): this;
+  on(event: 'reinstate', listener: (id: string) => void): this;
+  off(event: 'eject', listener: (id: string, ejectionMs: number) => void): this;
+  off(event: 'reinstate', listener: (id: string) => void): this;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<OutlierOutcome>(['success', 'connect-error', 'timeout', 'http-5xx']);
@@ -118,13 +130,10 @@ class Detector implements OutlierDetector {
     state.failures++;
     // ejected() first ends expired ejections, so they do not hold places under the cap.
     if (state.failures >= this.o.consecutiveFailures && this.ejected().length < this.#maxEjected()) {
-      state.timesEjected++;
-      const ms = Math.min(this.o.baseEjectionMs * state.timesEjected, this.o.maxEjectionMs);
-      state.until = this.o.now() + ms;
-      state.failures = 0;
-      this.#ejected.add(id);
+      const ms = Math.min(this.o.baseEjectionMs * (state.timesEjected + 1), this.o.maxEjectionMs);
+      this.#start(id, state, ms);
       this.log.warn({ backend: id, outcome, ejectionMs: ms, times: state.timesEjected }, `${id} ejected for ${ms} ms`);
-      this.#emit('eject', id);
+      this.#emit('eject', id, ms);
     }
   }
 
@@ -132,6 +141,19 @@ class Detector implements OutlierDetector {
     const id = idOf(backend);
     const state = this.#states.get(id);
     return state !== undefined && this.#expire(id, state);
+  }
+
+  eject(backend: Backend | string, ms: number): boolean {
+    checkNonNegative('outlier eject ms', ms);
+    const id = idOf(backend);
+    const state = this.#state(id);
+    if (state === undefined) return false;
+    if (this.#expire(id, state)) return true;
+    if (this.ejected().length >= this.#maxEjected()) return false;
+    this.#start(id, state, ms);
+    this.log.warn({ backend: id, ejectionMs: ms, times: state.timesEjected }, `${id} ejected for ${ms} ms (shared)`);
+    this.#emit('eject', id, ms);
+    return true;
   }
 
   reinstate(backend: Backend | string): void {
@@ -156,12 +178,12 @@ class Detector implements OutlierDetector {
     return [...this.#ejected].filter((id) => this.isEjected(id));
   }
 
-  on(event: 'eject' | 'reinstate', listener: (id: string) => void): this {
+  on(event: 'eject' | 'reinstate', listener: (id: string, ejectionMs: number) => void): this {
     this.#events.on(event, listener);
     return this;
   }
 
-  off(event: 'eject' | 'reinstate', listener: (id: string) => void): this {
+  off(event: 'eject' | 'reinstate', listener: (id: string, ejectionMs: number) => void): this {
     this.#events.off(event, listener);
     return this;
   }
@@ -187,6 +209,13 @@ class Detector implements OutlierDetector {
     return false;
   }
 
+  #start(id: string, state: State, ms: number): void {
+    state.timesEjected++;
+    state.until = this.o.now() + ms;
+    state.failures = 0;
+    this.#ejected.add(id);
+  }
+
   #return(id: string, state: State, why: string): void {
     state.until = undefined;
     state.failures = 0;
@@ -195,9 +224,9 @@ class Detector implements OutlierDetector {
     this.#emit('reinstate', id);
   }
 
-  #emit(event: 'eject' | 'reinstate', id: string): void {
+  #emit(event: 'eject' | 'reinstate', id: string, ejectionMs?: number): void {
     try {
-      this.#events.emit(event, id);
+      this.#events.emit(event, id, ...(ejectionMs === undefined ? [] : [ejectionMs]));
     } catch (err) {
       this.log.error({ err, backend: id }, `an outlier ${event} listener threw`);
     }

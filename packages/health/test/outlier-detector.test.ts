@@ -84,6 +84,39 @@ describe('createOutlierDetector', () => {
     expect(d.ejected()).toEqual([]);
   });
 
+  it('eject() applies an ejection decided elsewhere: timed, counted, capped, and it emits eject', () => {
+    const clock = { now: 0 };
+    const events: string[] = [];
+    const d = createOutlierDetector({
+      backends: ids(10).map((id) => backend(id)),
+      consecutiveFailures: 1,
+      baseEjectionMs: 1000,
+      now: () => clock.now,
+    });
+    d.on('eject', (id, ms) => events.push(`eject ${id} ${ms}`));
+    const [a, b] = ids(2) as [string, string];
+    expect(d.eject(a, 2500)).toBe(true);
+    expect(d.isEjected(a)).toBe(true);
+    // Already ejected: true, and the running ejection is not restarted.
+    expect(d.eject(a, 99_000)).toBe(true);
+    // 10 % of 10 backends is one: no room for a second.
+    expect(d.eject(b, 1000)).toBe(false);
+    expect(d.isEjected(b)).toBe(false);
+    expect(d.eject('127.0.0.99:80', 1000)).toBe(false);
+    clock.now = 2499;
+    expect(d.isEjected(a)).toBe(true);
+    clock.now = 2500;
+    expect(d.isEjected(a)).toBe(false);
+    // The applied ejection counted: a's own next ejection is its second (2 × baseEjectionMs).
+    d.record(a, 'http-5xx');
+    clock.now = 2500 + 1999;
+    expect(d.isEjected(a)).toBe(true);
+    clock.now = 2500 + 2000;
+    expect(d.isEjected(a)).toBe(false);
+    expect(events).toEqual([`eject ${a} 2500`, `eject ${a} 2000`]);
+    expect(() => d.eject(a, -1)).toThrow(/outlier eject ms/);
+  });
+
   it('rejects bad options and outcomes naming the field', () => {
     expect(() => createOutlierDetector({ maxEjectedPercent: 101 })).toThrow(/maxEjectedPercent/);
     expect(() => createOutlierDetector({ baseEjectionMs: 10, maxEjectionMs: 5 })).toThrow(/maxEjectionMs/);

@@ -223,13 +223,14 @@ export function createBalancer<O>(options: BalancerOptions<O>): Balancer {
       tracker?.start(peer.id);
     },
     onFinish(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void {
-      // Every start is finished, members or not, so in-flight counts never leak. An 'error'
-      // (client gone, stale socket) says nothing about the upstream's latency: no sample.
-      tracker?.finish(peer.id, outcome === 'error' ? undefined : durationMs);
+      // Every start is finished, members or not, so in-flight counts never leak. An 'error' or a
+      // 'cancelled' (stale socket, client gone) says nothing about the upstream's latency: no sample.
+      const notUpstreamFault = outcome === 'error' || outcome === 'cancelled';
+      tracker?.finish(peer.id, notUpstreamFault ? undefined : durationMs);
       // Proof of health for a monitor with `skipOnTraffic` (a no-op without it).
       if (outcome === 'success') monitor?.reportTraffic(peer.id);
-      // 'error' is not the upstream's fault (e.g. the client went away): it says nothing about health.
-      if (outlier === undefined || outcome === 'error') return;
+      // Neither is the upstream's fault: they say nothing about health.
+      if (outlier === undefined || notUpstreamFault) return;
       const id = peer.id;
       if (members.has(id)) outlier.record(id, outcome);
     },

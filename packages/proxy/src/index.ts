@@ -28,7 +28,9 @@ export {
 } from './config/selector-types.js';
 export { haproxyKeyExtractor, type KeyExtractor, type KeySpec, keyExtractor } from './keys.js';
 export type {
+  ForwardedHeaders,
   ProxyApp,
+  ProxyCloseOptions,
   ProxyCtx,
   ProxyServer,
   ProxyServerOptions,
@@ -41,7 +43,12 @@ export type {
 } from './proxy-app.js';
 export { createProxyServer } from './proxy-server.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-export { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from './server-defaults.js';
+export {
+  FORWARDED_HEADERS_VALUES,
+  PROXY_CLOSE_DEFAULTS,
+  PROXY_SERVER_DEFAULTS,
+  SERVE_CLOSE_DEFAULTS,
+} from './server-defaults.js';
 export {
   type BalancerTiers,
   createUpstreamPeer,

@@ -80,8 +80,12 @@ export interface ProxyCtx {
   attempts: number;
 }
 
-/** How one upstream attempt ended. */
-export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error';
+/**
+ * How one upstream attempt ended. `'cancelled'`: the client went away first (its request is
+ * logged 499); like `'error'` (a failure that is not the upstream's own, such as a stale pooled
+ * connection sent again) it says nothing about the upstream's health.
+ */
+export type UpstreamOutcome = 'success' | 'connect-error' | 'timeout' | 'http-5xx' | 'error' | 'cancelled';
 
 /**
  * Hooks the server calls around each upstream attempt (the balancer feeds outlier detection
@@ -92,6 +96,12 @@ export interface UpstreamObserver {
   /** `durationMs` runs from `onStart` until the response ended, failed or the client aborted. */
   onFinish?(peer: HttpPeer, outcome: UpstreamOutcome, durationMs: number): void;
 }
+
+/**
+ * Which forwarding fields the proxy emits upstream: `X-Forwarded-For` / `-Proto` / `-Host` and
+ * `X-Real-IP` (`'x-forwarded'`), RFC 7239 `Forwarded` (`'rfc7239'`), or both.
+ */
+export type ForwardedHeaders = 'x-forwarded' | 'rfc7239' | 'both';
 
 /** Certificate and key (PEM) to serve downstream HTTPS with. */
 export interface ProxyTlsOptions {
@@ -117,8 +127,13 @@ export interface ProxyServerOptions {
   readonly logger: Logger | undefined;
   /** Write one access-log line per request at info. @defaultValue true */
   readonly accessLog: boolean;
-  /** Client IPs whose incoming `X-Forwarded-*` are believed and appended to. @defaultValue [] */
+  /**
+   * Client IPs whose incoming `Forwarded`, `X-Real-IP` and `X-Forwarded-*` are believed and
+   * appended to; every other client's are replaced by what the proxy saw. @defaultValue []
+   */
   readonly trustedProxies: readonly string[];
+  /** The forwarding fields emitted upstream. @defaultValue 'x-forwarded' */
+  readonly forwardedHeaders: ForwardedHeaders;
   /** Called around every upstream attempt. @defaultValue [] */
   readonly observers: readonly UpstreamObserver[];
   /** Upper bound on upstream connection pools (one per `HttpPeer.reuseKey()`); the least recently used is closed. @defaultValue 1024 */
@@ -142,18 +157,46 @@ export interface ProxyServerOptions {
   readonly keepAliveTimeout: number;
 }
 
+/** Options of {@link ProxyServer.close}; defaults in `PROXY_CLOSE_DEFAULTS`. */
+export interface ProxyCloseOptions {
+  /**
+   * In-flight requests get this long (from the call) to finish; then what is left is destroyed.
+   * @defaultValue 10000
+   */
+  readonly deadlineMs: number;
+  /**
+   * Idle keep-alive connections stay open this long (at most `deadlineMs`, and only while any
+   * connection is open) so requests already on their way are answered, with `Connection: close`;
+   * then they are half-closed (a FIN, never a reset). 0 closes them at once.
+   * @defaultValue 0 (`switchyard serve`: `server.drainMs`, 5000)
+   */
+  readonly drainMs: number;
+}
+
 /** A running reverse proxy made by `createProxyServer`. */
 export interface ProxyServer {
   /** The underlying `node:http` (or `node:https`) server. */
   readonly server: Server;
   /** The retry budget every retry of this server draws on (its `refused` counts refusals); undefined with `retryBudget: false`. */
   readonly retryBudget: RetryBudget | undefined;
+  /** `true` once `close()` was called: responses carry `Connection: close` (a readiness probe should fail). */
+  readonly draining: boolean;
   /** Starts listening; resolves with the bound address. @defaultValue host `'127.0.0.1'` */
   listen(port: number, host?: string): Promise<{ host: string; port: number }>;
   /**
-   * Graceful shutdown: stops accepting, lets in-flight requests finish for up to `deadlineMs`
-   * (then destroys what is left), closes idle downstream connections and every upstream pool.
-   * @defaultValue deadlineMs 10000
+   * Closes the listening socket only: open connections keep being served as before, until
+   * `close()`. Lets a cluster primary have every worker stop accepting before any of them starts
+   * telling clients to reconnect. Idempotent; `close()` calls it.
    */
-  close(options?: { deadlineMs?: number }): Promise<void>;
+  stopAccepting(): void;
+  /**
+   * Graceful shutdown without resets: stops accepting; every response from now on carries
+   * `Connection: close`; idle connections are kept for `drainMs` (requests arriving on them are
+   * served), then half-closed with a FIN, their input read and discarded until the client closes;
+   * a connection whose in-flight response ends is closed by that response. Resolves when every
+   * request has finished and every connection and upstream pool is closed, or at `deadlineMs`,
+   * when what is left (requests, connections, tunnels, pools) is destroyed.
+   * @throws LbError `LB_ERR_INVALID_OPTION` (the promise rejects) for a deadline or drain outside 0–2^31 - 1.
+   */
+  close(options?: Partial<ProxyCloseOptions>): Promise<void>;
 }

@@ -3,12 +3,16 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { checkInteger, invalidOption, resolveOptions } from '@switchyard/core';
 import pino from 'pino';
+import { DownstreamConnections, drain, isHalfClosed, stopListening } from './internal/server/downstream-drain.js';
+import { answerClientError, refuseConnect } from './internal/server/early-answers.js';
+import { FailureWarnings } from './internal/server/failure-warnings.js';
 import { Exchange } from './internal/server/forward-exchange.js';
 import { normalizeIp } from './internal/server/forward-headers.js';
 import { PoolCache } from './internal/server/pool-cache.js';
 import type { ServerState } from './internal/server/server-state.js';
 import { upgradeResponse } from './internal/server/server-tunnel.js';
-import type { ProxyApp, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
+import { logRefusedResponse } from './internal/server/upstream-response-check.js';
+import type { ProxyApp, ProxyCloseOptions, ProxyCtx, ProxyServer, ProxyServerOptions } from './proxy-app.js';
 import type { RetryBudget } from './retry-budget.js';
 import {
   PROXY_CLOSE_DEFAULTS,
@@ -16,6 +20,7 @@ import {
   serverRetryBudget,
   validateProxyServerOptions as validate,
   validateCloseDeadline,
+  validateCloseDrain,
 } from './server-defaults.js';
 
 /**
@@ -39,10 +44,13 @@ export function createProxyServer<C = ProxyCtx>(
   const state: ServerState<C> = {
     app,
     options: o,
-    pools: new PoolCache(o.maxPools, o.connectionsPerPool, o.poolIdleMs),
+    pools: new PoolCache(o.maxPools, o.connectionsPerPool, o.poolIdleMs, (backend, reason) =>
+      logRefusedResponse(logger, backend, reason),
+    ),
     logger,
     accessLog: o.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined,
     observers: o.observers,
+    warnings: new FailureWarnings(logger),
     trusted: new Set(o.trustedProxies.map(normalizeIp)),
     proto: o.tls === undefined ? 'http' : 'https',
     maxAttempts: o.maxAttempts,
@@ -63,6 +71,7 @@ export function createProxyServer<C = ProxyCtx>(
     // Never lenient: request smuggling defenses depend on the strict parser.
     insecureHTTPParser: false,
     noDelay: true,
+    highWaterMark: DOWNSTREAM_BUFFER_BYTES,
   };
   const server: Server =
     o.tls === undefined
@@ -77,8 +86,12 @@ export function createProxyServer<C = ProxyCtx>(
   server.keepAliveTimeout = o.keepAliveTimeout;
   // One more than the limit, so an oversized head is detected (and refused) instead of truncated.
   server.maxHeadersCount = o.maxHeadersCount + 1;
+  const connections = new DownstreamConnections();
+  server.on(o.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => connections.add(socket));
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    new Exchange(state, req, res).start();
+    // The drain already half-closed this connection: the client saw the FIN, nothing is answered.
+    if (state.closing && isHalfClosed(req.socket)) req.resume();
+    else new Exchange(state, req, res).start();
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const res = new ServerResponse(req);
@@ -86,10 +99,19 @@ export function createProxyServer<C = ProxyCtx>(
     socket.on('error', noop);
     new Exchange(state, req, res, socket, head).start();
   });
-  return new NodeProxyServer(server, state);
+  server.on('connect', (req: IncomingMessage, socket: Socket) => refuseConnect(state, req, socket));
+  server.on('clientError', (err: Error, socket: Socket) => answerClientError(state, err, socket));
+  return new NodeProxyServer(server, state, connections);
 }
 
 function noop(): void {}
+
+/**
+ * Bytes a client connection buffers each way before its stream asks to wait (Node's default
+ * is 16 KiB). Above one socket read (64 KiB), so a large body relayed read by read does not
+ * pause and resume the other side after every read; still a small bound per connection.
+ */
+const DOWNSTREAM_BUFFER_BYTES = 128 * 1024;
 
 /** How often Node sweeps connections for header/request timeouts: a quarter of headersTimeout, 50 ms to 1 s. */
 function checkingIntervalFor(headersTimeout: number): number {
@@ -100,12 +122,19 @@ class NodeProxyServer<C> implements ProxyServer {
   readonly server: Server;
   readonly retryBudget: RetryBudget | undefined;
   readonly #state: ServerState<C>;
+  readonly #connections: DownstreamConnections;
   #closed: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
 
-  constructor(server: Server, state: ServerState<C>) {
+  constructor(server: Server, state: ServerState<C>, connections: DownstreamConnections) {
     this.server = server;
     this.#state = state;
     this.retryBudget = state.retryBudget;
+    this.#connections = connections;
+  }
+
+  get draining(): boolean {
+    return this.#state.closing;
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {
@@ -122,43 +151,23 @@ class NodeProxyServer<C> implements ProxyServer {
     });
   }
 
-  close(options: { deadlineMs?: number } = {}): Promise<void> {
-    this.#closed ??= this.#close(options.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs);
+  stopAccepting(): void {
+    this.#stopped ??= stopListening(this.server);
+  }
+
+  close(options: Partial<ProxyCloseOptions> = {}): Promise<void> {
+    this.#closed ??= this.#close(
+      options.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs,
+      options.drainMs ?? PROXY_CLOSE_DEFAULTS.drainMs,
+    );
     return this.#closed;
   }
 
-  async #close(deadlineMs: number): Promise<void> {
+  async #close(deadlineMs: number, drainMs: number): Promise<void> {
     validateCloseDeadline(deadlineMs);
-    const state = this.#state;
-    const server = this.server;
-    state.closing = true;
-    const stopped = new Promise<void>((resolve) => {
-      if (!server.listening) resolve();
-      else server.close(() => resolve());
-    });
-    server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), deadlineMs);
-    });
-    const drained = new Promise<boolean>((resolve) => {
-      const check = () => {
-        // Connections whose response just finished become idle: close them now, not after keepAliveTimeout.
-        setImmediate(() => server.closeIdleConnections());
-        if (state.inflight === 0) resolve(true);
-      };
-      state.onSettled = check;
-      check();
-    });
-    const clean = await Promise.race([drained, deadline]);
-    state.onSettled = undefined;
-    for (const socket of state.tunnels) socket.destroy();
-    state.tunnels.clear();
-    if (!clean) server.closeAllConnections();
-    await state.pools.close(!clean);
-    await Promise.race([stopped, deadline]);
-    server.closeAllConnections();
-    clearTimeout(timer);
-    await stopped;
+    validateCloseDrain(drainMs);
+    this.#state.closing = true;
+    this.stopAccepting();
+    await drain(this.server, this.#state, this.#connections, this.#stopped as Promise<void>, { deadlineMs, drainMs });
   }
 }

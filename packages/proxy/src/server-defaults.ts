@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { checkInteger, invalidOption } from '@switchyard/core';
-import type { ProxyServerOptions } from './proxy-app.js';
+import type { ForwardedHeaders, ProxyServerOptions } from './proxy-app.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** Longest timer Node accepts, ms (larger values fire at once). */
@@ -18,6 +18,7 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   logger: undefined,
   accessLog: true,
   trustedProxies: Object.freeze([]) as readonly string[],
+  forwardedHeaders: 'x-forwarded',
   observers: Object.freeze([]) as readonly never[],
   maxPools: 1024,
   // Pingora's upstream_keepalive_pool_size.
@@ -30,8 +31,29 @@ export const PROXY_SERVER_DEFAULTS: ProxyServerOptions = Object.freeze({
   keepAliveTimeout: 5_000,
 });
 
-/** Defaults of `ProxyServer.close()`: in-flight requests get this long to finish (ms, 0 to 2^31 - 1). */
-export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number }> = Object.freeze({ deadlineMs: 10_000 });
+/** The values `forwardedHeaders` accepts. */
+export const FORWARDED_HEADERS_VALUES: readonly ForwardedHeaders[] = Object.freeze(['x-forwarded', 'rfc7239', 'both']);
+
+/**
+ * Defaults of `ProxyServer.close()` (both ms, 0 to 2^31 - 1): in-flight requests get `deadlineMs`
+ * to finish; idle keep-alive connections are kept for `drainMs` so that requests already on their
+ * way still get an answer (with `Connection: close`). The library closes idle connections at once;
+ * `switchyard serve` drains for {@link SERVE_CLOSE_DEFAULTS}`.drainMs`.
+ */
+export const PROXY_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number; drainMs: number }> = Object.freeze({
+  deadlineMs: 10_000,
+  drainMs: 0,
+});
+
+/**
+ * What `switchyard serve` passes to `close()` on SIGTERM/SIGINT unless the config says otherwise
+ * (`server.shutdownTimeoutMs`, `server.drainMs`): a process being replaced (a rolling deploy)
+ * keeps answering clients that have not yet noticed for 5 s.
+ */
+export const SERVE_CLOSE_DEFAULTS: Readonly<{ deadlineMs: number; drainMs: number }> = Object.freeze({
+  deadlineMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+  drainMs: 5_000,
+});
 
 /** Throws `LB_ERR_INVALID_OPTION` unless `deadlineMs` is a valid `close()` deadline. */
 export function validateCloseDeadline(deadlineMs: unknown): void {
@@ -43,6 +65,11 @@ export function serverRetryBudget(o: ProxyServerOptions): RetryBudget | undefine
   const budget = o.retryBudget;
   if (budget === false) return undefined;
   return budget instanceof RetryBudget ? budget : new RetryBudget(budget);
+}
+
+/** Throws `LB_ERR_INVALID_OPTION` unless `drainMs` is a valid `close()` drain window. */
+export function validateCloseDrain(drainMs: unknown): void {
+  checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
 }
 
 /**
@@ -77,6 +104,13 @@ export function validateProxyServerOptions(o: ProxyServerOptions): void {
     if (typeof ip !== 'string' || isIP(ip) === 0)
       invalidOption(`proxy server trustedProxies[${i}]`, 'an IP address', ip);
   });
+  if (!FORWARDED_HEADERS_VALUES.includes(o.forwardedHeaders)) {
+    invalidOption(
+      'proxy server forwardedHeaders',
+      FORWARDED_HEADERS_VALUES.map((v) => `"${v}"`).join(', '),
+      o.forwardedHeaders,
+    );
+  }
   if (!Array.isArray(o.observers)) {
     invalidOption('proxy server observers', 'an array of UpstreamObserver objects', o.observers);
   }

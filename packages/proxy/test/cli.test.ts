@@ -392,6 +392,12 @@ describe('switchyard serve', () => {
       );
       expect(pids.size).toBe(2);
       expect(pids.has(serve.pid)).toBe(false);
+      // The primary logs through the same JSON logger: stdout is one JSON stream.
+      const primary = serve.logs().filter((l) => l.component === 'primary');
+      expect(primary.filter((l) => l.workers !== undefined).map((l) => l.workers)).toEqual([2]);
+      expect(primary.some((l) => l.msg === 'health checks run here, shared with the workers')).toBe(true);
+      expect(pids.has(Number(primary[0]?.pid))).toBe(false);
+      expect(serve.stdout.filter((line) => line.trim() !== '' && !line.startsWith('{'))).toEqual([]);
       for (let i = 0; i < 4; i++) expect((await get(serve.port, `/w${i}`)).status).toBe(200);
     } finally {
       serve.signal('SIGTERM');

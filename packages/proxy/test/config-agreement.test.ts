@@ -114,10 +114,10 @@ const PROBES: readonly unknown[] = [
 
 type Case = readonly [name: string, set: (c: Loose, v: unknown) => void, library: (v: unknown) => unknown];
 
-// `close({ deadlineMs })` and `createBalancer({ maxIterations })` read their argument with `??`,
+// `close({ deadlineMs, drainMs })` and `createBalancer({ maxIterations })` read their argument with `??`,
 // so to them `null` means "not given"; a config file has no "not given" but leaving the field
 // out, and rejects `null` in every field alike. These two are probed without `null`.
-const NULL_MEANS_ABSENT = new Set(['server.shutdownTimeoutMs', 'upstreams.web.maxIterations']);
+const NULL_MEANS_ABSENT = new Set(['server.shutdownTimeoutMs', 'server.drainMs', 'upstreams.web.maxIterations']);
 
 const health = (c: Loose, type: 'http' | 'tcp') => {
   c.upstreams.web.health ??= { type };
@@ -140,6 +140,13 @@ const CASES: readonly Case[] = [
       c.server = { shutdownTimeoutMs: v };
     },
     (v) => createProxyServer(APP).close({ deadlineMs: v as number }),
+  ],
+  [
+    'server.drainMs',
+    (c, v) => {
+      c.server = { drainMs: v };
+    },
+    (v) => createProxyServer(APP).close({ drainMs: v as number }),
   ],
   [
     'retries.maxAttempts',

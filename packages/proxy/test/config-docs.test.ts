@@ -10,7 +10,7 @@ import {
   OUTLIER_DETECTOR_DEFAULTS,
   TCP_CHECK_DEFAULTS,
 } from '@switchyard/health';
-import { PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
+import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
 import {
   BOUNDED_LOAD_DEFAULTS,
   CONSISTENT_HASH_DEFAULTS,
@@ -31,6 +31,7 @@ import { REPO_ROOT } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
 import { BALANCER_DEFAULTS } from '../src/balancer-defaults.js';
 import { configSchema } from '../src/config/schema.js';
+import { LOG_SINK_DEFAULTS } from '../src/internal/log-sink.js';
 
 // Every table with a "Default" column in the packages' READMEs and in docs/ is compared with the
 // defaults the code uses: the components' `*_DEFAULTS` literals, and for the config file the
@@ -180,6 +181,7 @@ const SOURCES: readonly [file: string, heading: RegExp, lookup: Lookup][] = [
     (o) => (o === 'maxIterations' ? BALANCER_DEFAULTS.maxIterations : undefined),
   ],
   ['packages/proxy/README.md', /createProxyServer/, pick(PROXY_SERVER_DEFAULTS)],
+  ['packages/proxy/README.md', /`close\(\)` options/, pick(PROXY_CLOSE_DEFAULTS)],
   ['packages/proxy/README.md', /### Top level/, (o) => valueAtPath(parsed, o)],
   [
     'packages/proxy/README.md',
@@ -273,6 +275,8 @@ const TSDOC_SOURCES: readonly [file: string, iface: string, defaults: object][] 
   ['packages/health/src/file-discovery.ts', 'FileDiscoveryOptions', FILE_DISCOVERY_DEFAULTS],
   ['packages/health/src/dns-discovery.ts', 'DnsDiscoveryOptions', DNS_DISCOVERY_DEFAULTS],
   ['packages/proxy/src/proxy-app.ts', 'ProxyServerOptions', PROXY_SERVER_DEFAULTS],
+  ['packages/proxy/src/internal/log-sink.ts', 'LogSinkOptions', LOG_SINK_DEFAULTS],
+  ['packages/proxy/src/proxy-app.ts', 'ProxyCloseOptions', PROXY_CLOSE_DEFAULTS],
   ['packages/selectors/src/consistent-hash.ts', 'ConsistentHashOptions', CONSISTENT_HASH_DEFAULTS],
   ['packages/selectors/src/round-robin.ts', 'RoundRobinOptions', ROUND_ROBIN_DEFAULTS],
   ['packages/selectors/src/maglev.ts', 'MaglevOptions', MAGLEV_DEFAULTS],

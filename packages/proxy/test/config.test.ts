@@ -60,9 +60,10 @@ function errorOf(raw: unknown): string {
 }
 
 describe('resolveConfig', () => {
-  it('logBufferBytes / logFlushMs: defaults (no buffer, 1 s), and bad values named', () => {
+  it('logBufferBytes / logFlushMs: defaults (16 KiB, 100 ms), 0 for one write per turn, and bad values named', () => {
     const config = resolveConfig(example(), dir);
-    expect([config.logBufferBytes, config.logFlushMs]).toEqual([0, 1000]);
+    expect([config.logBufferBytes, config.logFlushMs]).toEqual([16_384, 100]);
+    expect(resolveConfig({ ...example(), logBufferBytes: 0 }, dir).logBufferBytes).toBe(0);
     expect(resolveConfig({ ...example(), logBufferBytes: 65_536, logFlushMs: 250 }, dir)).toMatchObject({
       logBufferBytes: 65_536,
       logFlushMs: 250,

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '@switchyard/testkit';
+import { tempDir, waitFor } from '@switchyard/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LogSink, type LogSinkOptions } from '../src/internal/log-sink.js';
+import { LOG_SINK_DEFAULTS, LogSink, type LogSinkOptions } from '../src/internal/log-sink.js';
 
 const dirs: string[] = [];
 const fds: number[] = [];
@@ -109,6 +109,32 @@ describe('LogSink', () => {
     s.write(line(11));
     s.close();
     expect(file.text().endsWith(line(11))).toBe(true);
+  });
+
+  it('with the defaults, at most one buffer and one flush interval of lines are ever pending', async () => {
+    const file = logFile();
+    const { sink: s } = sink({ fd: file.fd, ...LOG_SINK_DEFAULTS });
+    expect(LOG_SINK_DEFAULTS).toEqual({ bufferBytes: 16_384, flushMs: 100 });
+    // Lines that stay under 16 KiB wait; the one that reaches it writes them all.
+    let bytes = 0;
+    let n = 0;
+    // Bounded: every round adds a line of over 100 bytes.
+    while (bytes + line(n).length < LOG_SINK_DEFAULTS.bufferBytes) {
+      s.write(line(n));
+      bytes += line(n).length;
+      n++;
+    }
+    await turn();
+    expect(file.text()).toBe('');
+    expect(s.pendingLines).toBe(n);
+    s.write(line(n));
+    expect(file.text().split('\n').length - 1).toBe(n + 1);
+    expect(s.pendingLines).toBe(0);
+    // A lone line leaves on the flush timer, not when the next one comes.
+    s.write(line(n + 1));
+    expect(file.text().endsWith(line(n + 1))).toBe(false);
+    await waitFor('the flush timer', () => file.text().endsWith(line(n + 1)), 5_000);
+    expect(s.pendingLines).toBe(0);
   });
 
   it('keeps lines a blocked reader cannot take yet and writes them, in order, once it reads', async () => {

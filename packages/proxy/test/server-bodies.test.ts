@@ -188,3 +188,44 @@ describe('response bodies arrive byte for byte', () => {
     }
   });
 });
+
+describe('a 64 KiB body each way is relayed without stopping either side', () => {
+  it('neither pauses the client request nor waits for the client response to drain', async () => {
+    const size = 64 * 1024;
+    const u = await upstream();
+    u.handler = (req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => {
+        n += c.length;
+      });
+      req.on('end', () => {
+        res.writeHead(200, { 'content-length': String(size), 'x-received': String(n) });
+        res.end(Buffer.alloc(size, 0x62));
+      });
+    };
+    let pauses = 0;
+    let drains = 0;
+    const app = peersApp([peer(u.id)], {
+      requestFilter(session) {
+        // undici pauses the request body when a write to the upstream socket reports a full
+        // buffer; a response write that reports one asks undici to stop reading until 'drain'.
+        session.request.on('pause', () => pauses++);
+        session.response.on('drain', () => drains++);
+        return false;
+      },
+    });
+    const { port } = await proxy(app, { accessLog: false });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const reply = await send(port, '/big', { method: 'POST', body: Buffer.alloc(size, 0x61), agent });
+        expect(reply.status).toBe(200);
+        expect(reply.headers['x-received']).toBe(String(size));
+        expect(reply.bytes.equals(Buffer.alloc(size, 0x62))).toBe(true);
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect({ pauses, drains }).toEqual({ pauses: 0, drains: 0 });
+  });
+});

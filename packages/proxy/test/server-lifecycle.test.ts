@@ -1,8 +1,9 @@
-import { request } from 'node:http';
+import { createServer as createHttpServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { createProxyServer, PROXY_SERVER_DEFAULTS } from '@switchyard/proxy';
-import { type TestBackend, waitFor } from '@switchyard/testkit';
+import { close, listen, type TestBackend, waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { rawExchange } from './helpers/raw-client.js';
 import { peer, peersApp, send } from './helpers/server-client.js';
 import { serverFixtures } from './helpers/server-fixtures.js';
@@ -192,5 +193,112 @@ describe('hostile-client defaults', () => {
     hold.write('partial body');
     expect((await send(port, '/')).status).toBe(200);
     hold.destroy();
+  });
+});
+
+describe('drain (close with drainMs)', () => {
+  /** A keep-alive connection that has had one exchange, with everything it receives collected. */
+  async function keptAlive(port: number) {
+    const socket = connect(port, '127.0.0.1');
+    const seen = { text: '', ended: false, error: undefined as string | undefined };
+    socket.on('data', (d: Buffer) => {
+      seen.text += d.toString('latin1');
+    });
+    socket.on('end', () => {
+      seen.ended = true;
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      seen.error = err.code ?? err.message;
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the first response', () => /\r\n\r\n/.test(seen.text), 5000);
+    return { socket, seen, closed };
+  }
+
+  it('serves a request arriving on an idle connection during drainMs, with Connection: close', async () => {
+    const u = await upstream();
+    const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false, keepAliveTimeout: 60_000 });
+    const { socket, seen, closed } = await keptAlive(port);
+    expect(seen.text).toMatch(/connection: keep-alive/i);
+    const closing = p.close({ deadlineMs: 5000, drainMs: 3000 });
+    expect(p.draining).toBe(true);
+    // The listener is gone, but the open connection is still served.
+    await expect(send(port, '/late', { timeoutMs: 1000 })).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.ended).toBe(false);
+    seen.text = '';
+    socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    expect(seen.text).toMatch(/^HTTP\/1.1 200/);
+    expect(seen.text).toMatch(/connection: close/i);
+    // The server ended the connection with a FIN after the response, never a reset.
+    expect(seen.ended).toBe(true);
+    expect(seen.error).toBeUndefined();
+    const start = Date.now();
+    await closing;
+    // No connection was left, so the drain did not wait for the rest of drainMs.
+    expect(Date.now() - start).toBeLessThan(2000);
+  });
+
+  it('half-closes a connection still idle after drainMs with a FIN and reads what arrives after it', async () => {
+    const u = await upstream();
+    const { proxy: p, port } = await proxy(peersApp([peer(u.id)]), { accessLog: false, keepAliveTimeout: 60_000 });
+    const { socket, seen, closed } = await keptAlive(port);
+    // The client does not close its side at once: whatever it still sends is read, not answered with a reset.
+    (socket as unknown as { allowHalfOpen: boolean }).allowHalfOpen = true;
+    const start = Date.now();
+    const closing = p.close({ deadlineMs: 5000, drainMs: 400 });
+    await waitFor('the FIN', () => seen.ended, 3000);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(350);
+    seen.text = '';
+    socket.write('GET /after-fin HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    socket.end();
+    await closed;
+    await closing;
+    expect(seen.error).toBeUndefined();
+    expect(seen.text).toBe('');
+    expect(u.requests.map((r) => r.url)).toEqual(['/first']);
+  });
+
+  it('never half-closes an open WebSocket tunnel as idle while requests finish; cuts it at the end', async () => {
+    let slowSeen = 0;
+    const http = createHttpServer((req, res) => {
+      slowSeen++;
+      req.resume();
+      setTimeout(() => res.end('slow done'), 800);
+    });
+    const wss = new WebSocketServer({ server: http });
+    wss.on('connection', (ws) => ws.on('message', (data) => ws.send(`echo ${data.toString()}`)));
+    const wsPort = await listen(http);
+    try {
+      const { proxy: p, port } = await proxy(peersApp([peer(`127.0.0.1:${wsPort}`)]), { accessLog: false });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+      const received: string[] = [];
+      ws.on('message', (d) => received.push(d.toString()));
+      ws.on('error', () => {});
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const wsClosed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      const slow = send(port, '/slow');
+      await waitFor('the slow request at the backend', () => slowSeen === 1, 3000);
+      // No drain window: idle connections are half-closed at once, while the slow request runs.
+      const closing = p.close({ deadlineMs: 5000, drainMs: 0 });
+      await new Promise((r) => setTimeout(r, 100));
+      ws.send('while a request finishes');
+      await waitFor('the echo through the tunnel', () => received.length === 1, 3000);
+      expect(received).toEqual(['echo while a request finishes']);
+      expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
+      await closing;
+      await wsClosed;
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await close(http);
+    }
   });
 });

@@ -162,6 +162,6 @@ describe('createProxyServer: retries', () => {
     // Well before undici's 4 s keep-alive would have closed an abandoned socket.
     expect(Date.now() - start).toBeLessThan(2000);
     expect(upstreamClosed).toBe(true);
-    expect(outcomes).toEqual(['error']);
+    expect(outcomes).toEqual(['cancelled']);
   });
 });

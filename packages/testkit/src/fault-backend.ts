@@ -15,6 +15,8 @@ import { hostPort } from './net.js';
  * - `'slow-body'`: sends the head and the first half of the body at once, the rest `delayMs` later.
  * - `'truncated-body'`: declares a `Content-Length` 16 bytes longer than the body it sends, then closes.
  * - `'bad-framing'`: answers with both `Content-Length` and `Transfer-Encoding: chunked`, then closes.
+ * - `'raw'`: writes exactly the bytes `rawResponse` returns for the request, and nothing else; the
+ *   connection stays open (the bytes decide what a reader makes of it) unless it returns `close`.
  */
 export type FaultMode =
   | 'ok'
@@ -24,7 +26,15 @@ export type FaultMode =
   | 'close-on-reuse'
   | 'slow-body'
   | 'truncated-body'
-  | 'bad-framing';
+  | 'bad-framing'
+  | 'raw';
+
+/** What `'raw'` mode writes for one request: bytes, and whether to close the connection after them. */
+export interface RawAnswer {
+  readonly bytes: string | Buffer;
+  /** End the connection (FIN) after the bytes. @defaultValue false */
+  readonly close?: boolean;
+}
 
 /** One request as it arrived on the wire at a backend. */
 export interface ReceivedRequest extends Omit<WireRequest, 'end'> {
@@ -56,6 +66,8 @@ export interface FaultBackendOptions {
   readonly port?: number;
   /** @defaultValue '127.0.0.1' */
   readonly host?: string;
+  /** The answer of `'raw'` mode to each request (the health path included). */
+  readonly rawResponse?: (request: ReceivedRequest) => RawAnswer;
 }
 
 /**
@@ -65,6 +77,8 @@ export interface FaultBackendOptions {
 export interface FaultBackend extends LoopbackBackend {
   mode: FaultMode;
   delayMs: number;
+  /** The answer of `'raw'` mode; replaceable between requests. */
+  rawResponse: ((request: ReceivedRequest) => RawAnswer) | undefined;
   readonly requests: ReceivedRequest[];
   readonly anomalies: Anomaly[];
 }
@@ -92,6 +106,7 @@ export async function startFaultBackend(options: FaultBackendOptions): Promise<F
     },
     mode: options.mode ?? 'ok',
     delayMs: options.delayMs ?? 0,
+    rawResponse: options.rawResponse,
     requests: [],
     anomalies: [],
     traffic: () => self.requests.filter((r) => r.target !== healthPath && r.target !== PROBE_PATH).length,
@@ -174,6 +189,12 @@ export async function startFaultBackend(options: FaultBackendOptions): Promise<F
     function handle(request: ReceivedRequest): void {
       const close = request.headers.some(([n, v]) => n.toLowerCase() === 'connection' && /close/i.test(v));
       const payload = JSON.stringify({ backend: self.name, path: request.target, n: self.requests.length });
+      if (self.mode === 'raw') {
+        const answer = self.rawResponse?.(request) ?? { bytes: '', close: true };
+        if (answer.close === true) socket.end(answer.bytes);
+        else socket.write(answer.bytes);
+        return;
+      }
       if (request.target === healthPath && self.mode !== 'hang') {
         respond(socket, '200 OK', payload, close);
         return;

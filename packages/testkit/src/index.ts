@@ -1,4 +1,5 @@
 export { type BackendProcess, startBackendProcess } from './backend-process.js';
+export { type BackpressureResult, type DirectionResult, runBackpressure } from './backpressure-run.js';
 export { CLI_PATH, ensureBuilt, REPO_ROOT } from './built-cli.js';
 export { startEtcd, type TestEtcd } from './etcd.js';
 export {
@@ -7,6 +8,7 @@ export {
   type FaultBackendOptions,
   type FaultMode,
   PROBE_PATH,
+  type RawAnswer,
   type ReceivedRequest,
   startFaultBackend,
 } from './fault-backend.js';
@@ -30,6 +32,16 @@ export {
   listen,
   startEndingsServer,
 } from './net.js';
+export {
+  downloadPaced,
+  type PacedBackend,
+  type PacedRead,
+  patternLength,
+  readPaced,
+  startPacedBackend,
+  uploadPattern,
+  writePattern,
+} from './paced-stream.js';
 export { type CertKey, generateTestPki, type TestPki, type TestPkiOptions } from './pki.js';
 export {
   type CliRun,

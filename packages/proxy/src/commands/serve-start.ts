@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ConfigIssue } from '../config/issues.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { type ConfiguredApp, createConfiguredApp } from '../config/runtime.js';
+import { type ConfiguredApp, createConfiguredApp, type HealthSource } from '../config/runtime.js';
 import { proxyServerOptions, serverIssue } from '../config/server-options.js';
 import type { ProxyServer } from '../proxy-app.js';
 import { createProxyServer } from '../proxy-server.js';
@@ -19,16 +19,18 @@ export interface Serving {
  * health checks), the proxy server, then the listening socket. A failure at any step is returned
  * as config problems named by the path they come from (`upstreams.web.discovery`,
  * `server.headersTimeout`, `listen`), after what was built is closed again. With `fallbackPort`
- * a taken listen port falls back to any free port (the embedded default).
+ * a taken listen port falls back to any free port (the embedded default). With `healthSource`
+ * (a `--workers` worker) health and outlier state come from the primary's shared view.
  */
 export async function startServing(
   config: ResolvedConfig,
   logger: Logger,
   fallbackPort: boolean,
+  healthSource?: HealthSource,
 ): Promise<Serving | { issues: ConfigIssue[] }> {
   let configured: ConfiguredApp;
   try {
-    configured = createConfiguredApp(config, { logger });
+    configured = createConfiguredApp(config, { logger, ...(healthSource === undefined ? {} : { healthSource }) });
   } catch (err) {
     return { issues: [await whichUpstream(config, err)] };
   }

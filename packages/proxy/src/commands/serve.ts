@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import { joinSharedHealth } from '../cluster/shared-health.js';
 import { configError } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
 import { redactText } from '../config/redact.js';
@@ -11,7 +12,9 @@ import { LogSink } from '../internal/log-sink.js';
 import { type Command, EXIT_USAGE, errorText } from './command.js';
 import { type ConfigWatch, watchConfigFile } from './config-watch.js';
 import { type DemoBackend, embeddedConfig, startDemoBackends } from './embedded.js';
+import { startPrimaryHealth } from './primary-health.js';
 import { relaunch, relaunchFlags, watchLauncher } from './relaunch.js';
+import { stopWorkersAccepting, whenPrimaryAsksToStopAccepting } from './serve-drain.js';
 import { startServing } from './serve-start.js';
 
 const USAGE = `Usage: switchyard serve [--config FILE] [--workers N]
@@ -21,16 +24,21 @@ Without --config it runs the embedded default: three demo backends on loopback a
 the proxy in front of them (http://127.0.0.1:8080, or a free port if that is taken).
 
   --config, -c FILE   config file; an invalid one exits 1 before any port is opened
-  --workers, -w N     N processes sharing the listen port (node:cluster); each runs its
-                      own health checks, so every backend sees N times the check rate
+  --workers, -w N     N processes sharing the listen port (node:cluster); health checks
+                      run once, in the primary, and every worker shares their view
   --help, -h          this text
 
-Signals: SIGTERM / SIGINT shut down gracefully (in-flight requests finish, exit 0);
+Signals: SIGTERM / SIGINT shut down gracefully: the listener closes, requests on open
+connections are still served (with Connection: close) for server.drainMs, idle
+connections are then closed, in-flight requests finish (exit 0);
 SIGHUP, or saving the config file, reloads it: balancers are rebuilt with the new
 backend set and swapped in without dropping in-flight requests. Listen address,
 workers, TLS and server timeouts need a restart.
 
 Exit codes: 0 after a graceful shutdown, 1 invalid config or failed start, 64 usage error.`;
+
+/** How long a starting worker waits for the primary's health view before it gives up. */
+const WORKER_VIEW_TIMEOUT_MS = 10_000;
 
 /** Workers that die are replaced, at most this many times, so a crash loop ends. */
 const MAX_WORKER_RESTARTS = 10;
@@ -86,44 +94,68 @@ export const serveCommand: Command = {
       const flags = relaunchFlags();
       if (flags.length > 0) return relaunch(flags, ['serve', ...args]);
       watchLauncher();
-      if (count > 1) return runPrimary(count);
+      if (count > 1 && config !== undefined) return runPrimary(count, config, resolve(configPath as string));
     }
     return runServer(config, configPath === undefined ? undefined : resolve(configPath));
   },
 };
 
-/** The cluster primary: forks workers, forwards SIGHUP, shuts them down on SIGTERM/SIGINT. */
-function runPrimary(count: number): Promise<number> {
-  const log = (line: string) => process.stdout.write(`${line}\n`);
+/**
+ * The cluster primary: runs the shared health checks, forks workers, forwards SIGHUP, shuts them
+ * down on SIGTERM/SIGINT. It logs through the same JSON logger as the workers
+ * (`component: 'primary'`), so stdout stays one JSON stream.
+ */
+async function runPrimary(count: number, config: ResolvedConfig, configPath: string): Promise<number> {
+  const sink = logSink(config);
+  const logger = serveLogger(config, sink).child({ component: 'primary' });
+  const health = await startPrimaryHealth(config, configPath, logger);
+  if ('issues' in health) {
+    sink.close();
+    process.stderr.write(`switchyard serve: cannot start\n${errorText(configError(health.issues, configPath))}\n`);
+    return 1;
+  }
   let stopping = false;
   let restarts = 0;
   for (let i = 0; i < count; i++) cluster.fork();
-  log(`switchyard primary ${process.pid}: started ${count} workers`);
-  return new Promise((done) => {
+  logger.info({ workers: count }, `started ${count} workers`);
+  const finished = new Promise<number>((done) => {
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      // Every worker stops accepting before any starts draining, so no client told to reconnect
+      // by one worker's `Connection: close` lands on the shared listener while it is closing.
+      void stopWorkersAccepting().then(() => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+      void health.reload('SIGHUP');
     });
     cluster.on('exit', (worker, code, signal) => {
       const left = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (left === 0) done(0);
+        if (left === 0) void health.close().then(() => done(0));
         return;
       }
-      log(`switchyard worker ${worker.process.pid} exited (${signal ?? code})`);
+      logger.warn(
+        { worker: worker.process.pid, code, signal },
+        `worker ${worker.process.pid} exited (${signal ?? code})`,
+      );
       if (restarts < MAX_WORKER_RESTARTS) {
         restarts++;
         cluster.fork();
       } else if (left === 0) {
-        done(1);
+        void health.close().then(() => done(1));
       }
     });
+  });
+  // Lines still buffered reach stdout before the process exits.
+  return finished.then((code) => {
+    sink.close();
+    return code;
   });
 }
 
@@ -145,17 +177,10 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     fallbackPort = true;
   }
   const log = logSink(config);
-  const logger = pino(
-    {
-      level: config.logLevel,
-      base: { pid: process.pid },
-      // A password written into a config value (a discovery path, an address) never reaches the log;
-      // the test for '@' keeps the cost off the lines that cannot hold one.
-      hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
-    },
-    log,
-  );
-  const started = await startServing(config, logger, fallbackPort);
+  const logger = serveLogger(config, log);
+  // A --workers worker takes health from the primary, and serves only once it has the current view.
+  const shared = cluster.isWorker ? await joinSharedHealth(logger, WORKER_VIEW_TIMEOUT_MS) : undefined;
+  const started = await startServing(config, logger, fallbackPort, shared);
   if ('issues' in started) {
     await Promise.all(demo.map((b) => b.stop()));
     process.off('SIGHUP', onHup);
@@ -210,6 +235,7 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
     }
   }
   if (pendingHup) onReload('SIGHUP during startup');
+  if (cluster.isWorker) whenPrimaryAsksToStopAccepting(proxy);
 
   return new Promise((done) => {
     let stopping = false;
@@ -221,11 +247,12 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
         process.exit(1);
       }
       stopping = true;
-      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      logger.info({ signal }, 'shutting down: draining connections, finishing in-flight requests');
       watcher?.close();
       process.off('SIGHUP', onHup);
       await reloading;
-      await proxy.close({ deadlineMs: (config as ResolvedConfig).server.shutdownTimeoutMs });
+      const { shutdownTimeoutMs, drainMs } = (config as ResolvedConfig).server;
+      await proxy.close({ deadlineMs: shutdownTimeoutMs, drainMs });
       await configured.close();
       await Promise.all(demo.map((b) => b.stop()));
       logger.info('stopped');
@@ -237,10 +264,24 @@ async function runServer(initial: ResolvedConfig | undefined, configPath: string
   });
 }
 
+/** The JSON logger of a serving process and of the `--workers` primary, writing to `sink`. */
+function serveLogger(config: ResolvedConfig, sink: LogSink): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { pid: process.pid },
+      // A password written into a config value (a discovery path, an address) never reaches the log;
+      // the test for '@' keeps the cost off the lines that cannot hold one.
+      hooks: { streamWrite: (line) => (line.includes('@') ? redactText(line) : line) },
+    },
+    sink,
+  );
+}
+
 /**
- * Where the logs go: stdout, in batches ({@link LogSink}): by default the lines of one event
- * loop turn in one write; with `logBufferBytes` like nginx's `access_log … buffer= flush=`,
- * lines gather until the buffer holds that many bytes or `logFlushMs` passes.
+ * Where the logs go: stdout, in batches ({@link LogSink}): like nginx's `access_log … buffer=
+ * flush=`, lines gather until the buffer holds `logBufferBytes` or `logFlushMs` passes (by
+ * default 16 KiB or 100 ms); with `logBufferBytes` 0, the lines of one event-loop turn in one write.
  */
 function logSink(config: ResolvedConfig): LogSink {
   return new LogSink({
@@ -263,6 +304,7 @@ function restartNeeded(before: ResolvedConfig, after: ResolvedConfig): string[] 
   if (before.accessLog !== after.accessLog) out.push('accessLog');
   if (!same(before.retries, after.retries)) out.push('retries');
   if (!same(before.trustedProxies, after.trustedProxies)) out.push('trustedProxies');
+  if (before.forwardedHeaders !== after.forwardedHeaders) out.push('forwardedHeaders');
   if (before.logLevel !== after.logLevel) out.push('logLevel');
   if (before.logBufferBytes !== after.logBufferBytes) out.push('logBufferBytes');
   if (before.logFlushMs !== after.logFlushMs) out.push('logFlushMs');

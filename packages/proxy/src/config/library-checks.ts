@@ -16,6 +16,7 @@ import {
   PROXY_CLOSE_DEFAULTS,
   PROXY_SERVER_DEFAULTS,
   validateCloseDeadline,
+  validateCloseDrain,
   validateProxyServerOptions,
 } from '../server-defaults.js';
 import { type ConfigIssue, formatPath, valueAt } from './issues.js';
@@ -131,6 +132,9 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
       });
     });
   }
+  run(['server'], 'proxy server close', [field('drainMs', 'server', 'drainMs')], (o) =>
+    validateCloseDrain(o.drainMs ?? PROXY_CLOSE_DEFAULTS.drainMs),
+  );
   const upstreams = valueAt(raw, ['upstreams']);
   if (typeof upstreams !== 'object' || upstreams === null) return out;
   for (const name of Object.keys(upstreams)) {

@@ -72,6 +72,7 @@ export interface ResolvedConfig {
   readonly logFlushMs: number;
   readonly logLevel: ParsedConfig['logLevel'];
   readonly trustedProxies: readonly string[];
+  readonly forwardedHeaders: ParsedConfig['forwardedHeaders'];
   readonly workers: number;
   readonly server: ParsedConfig['server'];
   /** Downstream TLS certificate and key (PEM), loaded from `server.tls`. Never print it. */
@@ -150,6 +151,7 @@ export function resolveConfig(raw: unknown, baseDir: string, source?: string): R
     logFlushMs: config.logFlushMs,
     logLevel: config.logLevel,
     trustedProxies: config.trustedProxies,
+    forwardedHeaders: config.forwardedHeaders,
     workers: config.workers,
     server,
     serverTls,

@@ -5,7 +5,9 @@ import {
   etcdDiscovery,
   fileDiscovery,
   type HealthCheck,
+  type HealthMonitor,
   httpCheck,
+  type OutlierDetector,
   tcpCheck,
 } from '@switchyard/health';
 import { prefixTable, withSlowStart } from '@switchyard/selectors';
@@ -24,6 +26,19 @@ export interface ConfiguredAppOptions {
   readonly logger?: Logger;
   /** Called at the end of every request (the `logging` phase), e.g. to count retries. */
   readonly onRequestEnd?: (session: Session, error: LbError | undefined, ctx: ProxyCtx) => void;
+  /**
+   * Health state kept beyond this process (a `serve --workers N` worker): builds each upstream's
+   * monitor and outlier detector in place of the balancer's own. @defaultValue undefined (local)
+   */
+  readonly healthSource?: HealthSource;
+}
+
+/** Supplies the health monitor and outlier detector of an upstream whose state is shared with other processes. */
+export interface HealthSource {
+  /** The monitor of an upstream with active checks (`u.health` set). */
+  monitor(u: ResolvedUpstream): HealthMonitor;
+  /** The outlier detector of an upstream with outlier detection (`u.outlier` set). */
+  outlier(u: ResolvedUpstream, logger: Logger): OutlierDetector;
 }
 
 /** A proxy app built from a resolved config, whose balancers can be swapped by {@link ConfiguredApp.reload}. */
@@ -64,7 +79,8 @@ interface State {
  */
 export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredAppOptions = {}): ConfiguredApp {
   const logger = options.logger ?? pino({ enabled: false });
-  let state = buildState(config, logger);
+  const source = options.healthSource;
+  let state = buildState(config, logger, source);
   const onRequestEnd = options.onRequestEnd;
 
   const app: ProxyApp<ProxyCtx> = {
@@ -99,7 +115,7 @@ export function createConfiguredApp(config: ResolvedConfig, options: ConfiguredA
     balancers: () => state.balancers,
     ready: () => readyAll(state),
     async reload(next) {
-      const fresh = buildState(next, logger);
+      const fresh = buildState(next, logger, source);
       try {
         await readyAll(fresh);
       } catch (err) {
@@ -122,12 +138,12 @@ async function closeAll(state: State): Promise<void> {
   await Promise.all([...state.balancers.values()].map((b) => b.close()));
 }
 
-function buildState(config: ResolvedConfig, logger: Logger): State {
+function buildState(config: ResolvedConfig, logger: Logger, source: HealthSource | undefined): State {
   const balancers = new Map<string, Balancer>();
   const tiers = new Map<string, UpstreamTier>();
   try {
     for (const [name, upstream] of Object.entries(config.upstreams)) {
-      const balancer = buildBalancer(upstream, logger);
+      const balancer = buildBalancer(upstream, logger, source);
       balancers.set(name, balancer);
       const key =
         upstream.selector.type === 'haproxy'
@@ -164,7 +180,7 @@ function routePeer(config: ResolvedConfig, tiers: ReadonlyMap<string, UpstreamTi
   });
 }
 
-function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
+function buildBalancer(u: ResolvedUpstream, logger: Logger, shared: HealthSource | undefined): Balancer {
   const type = selectorTypeOf(u.selector.type);
   const tracker = type.loadAware ? new LoadTracker() : undefined;
   const factory = type.factory(u.selector.options, tracker === undefined ? {} : { tracker });
@@ -177,19 +193,21 @@ function buildBalancer(u: ResolvedUpstream, logger: Logger): Balancer {
     maxIterations: u.maxIterations,
     logger: logger.child({ upstream: u.name }),
     ...(tracker === undefined ? {} : { tracker }),
-    ...(u.outlier === undefined ? {} : { outlier: { ...u.outlier, logger } }),
+    ...(u.outlier === undefined ? {} : { outlier: shared?.outlier(u, logger) ?? { ...u.outlier, logger } }),
     ...(u.health === undefined
       ? {}
-      : {
-          health: {
-            check: buildCheck(u),
-            intervalMs: u.health.intervalMs,
-            healthyThreshold: u.health.healthyThreshold,
-            unhealthyThreshold: u.health.unhealthyThreshold,
-            skipOnTraffic: u.health.skipOnTraffic,
-            logger: logger.child({ upstream: u.name }),
-          },
-        }),
+      : shared !== undefined
+        ? { health: shared.monitor(u) }
+        : {
+            health: {
+              check: buildCheck(u),
+              intervalMs: u.health.intervalMs,
+              healthyThreshold: u.health.healthyThreshold,
+              unhealthyThreshold: u.health.unhealthyThreshold,
+              skipOnTraffic: u.health.skipOnTraffic,
+              logger: logger.child({ upstream: u.name }),
+            },
+          }),
   });
 }
 

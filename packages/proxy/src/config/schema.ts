@@ -12,9 +12,11 @@ import {
 import { DEFAULT_OVERPROVISIONING_FACTOR, ROUND_ROBIN_DEFAULTS } from '@switchyard/selectors';
 import { z } from 'zod';
 import { BALANCER_DEFAULTS } from '../balancer-defaults.js';
+import { LOG_SINK_DEFAULTS } from '../internal/log-sink.js';
 import { KEY_SPEC_PATTERN } from '../keys.js';
+import type { ForwardedHeaders } from '../proxy-app.js';
 import { RETRY_BUDGET_DEFAULTS } from '../retry-budget.js';
-import { PROXY_CLOSE_DEFAULTS, PROXY_SERVER_DEFAULTS } from '../server-defaults.js';
+import { FORWARDED_HEADERS_VALUES, PROXY_SERVER_DEFAULTS, SERVE_CLOSE_DEFAULTS } from '../server-defaults.js';
 import { SELECTOR_TYPES } from './selector-types.js';
 
 // Every leaf carries an `error` that says what was expected; the formatter in
@@ -239,7 +241,8 @@ const server = object({
   requestTimeout: ms().default(S.requestTimeout),
   keepAliveTimeout: ms().default(S.keepAliveTimeout),
   maxHeaderSize: num('a size in bytes').default(S.maxHeaderSize),
-  shutdownTimeoutMs: ms().default(PROXY_CLOSE_DEFAULTS.deadlineMs),
+  shutdownTimeoutMs: ms().default(SERVE_CLOSE_DEFAULTS.deadlineMs),
+  drainMs: ms().default(SERVE_CLOSE_DEFAULTS.drainMs),
 });
 
 /** The config file's schema (before file paths are resolved and backends parsed). */
@@ -259,12 +262,12 @@ export const configSchema = object({
     minPerSecond: R.minPerSecond,
   }),
   accessLog: bool().default(S.accessLog),
-  logBufferBytes: int(0, 1 << 20).default(0),
+  logBufferBytes: int(0, 1 << 20).default(LOG_SINK_DEFAULTS.bufferBytes),
   logFlushMs: z
     .number({ error: 'a duration in ms > 0' })
     .positive({ error: 'a duration in ms > 0' })
     .max(2 ** 31 - 1, { error: 'a duration in ms of at most 2147483647' })
-    .default(1000),
+    .default(LOG_SINK_DEFAULTS.flushMs),
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: '"fatal", "error", "warn", "info", "debug", "trace" or "silent"',
@@ -273,13 +276,19 @@ export const configSchema = object({
   trustedProxies: z
     .array(z.string({ error: 'an IP address' }), { error: 'an array of IP addresses' })
     .default([...S.trustedProxies]),
+  forwardedHeaders: z
+    .enum(FORWARDED_HEADERS_VALUES as [ForwardedHeaders, ...ForwardedHeaders[]], {
+      error: FORWARDED_HEADERS_VALUES.map((v) => `"${v}"`).join(', '),
+    })
+    .default(S.forwardedHeaders),
   workers: int(1, 256).default(1),
   server: server.default({
     headersTimeout: S.headersTimeout,
     requestTimeout: S.requestTimeout,
     keepAliveTimeout: S.keepAliveTimeout,
     maxHeaderSize: S.maxHeaderSize,
-    shutdownTimeoutMs: PROXY_CLOSE_DEFAULTS.deadlineMs,
+    shutdownTimeoutMs: SERVE_CLOSE_DEFAULTS.deadlineMs,
+    drainMs: SERVE_CLOSE_DEFAULTS.drainMs,
   }),
 });
 

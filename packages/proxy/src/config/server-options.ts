@@ -11,6 +11,7 @@ export const SERVER_OPTION_PATHS: Readonly<Record<string, readonly string[]>> = 
   maxAttempts: ['retries', 'maxAttempts'],
   accessLog: ['accessLog'],
   trustedProxies: ['trustedProxies'],
+  forwardedHeaders: ['forwardedHeaders'],
   headersTimeout: ['server', 'headersTimeout'],
   requestTimeout: ['server', 'requestTimeout'],
   keepAliveTimeout: ['server', 'keepAliveTimeout'],

@@ -25,6 +25,12 @@ export interface AccessRecord {
   readonly bytesOut: number;
   /** The code of the error that ended the request, if one did. */
   readonly error?: string;
+  /**
+   * Why the request failed, when it did: the error's message and causes (certificate error text,
+   * connect errno, which timeout), `client closed the connection` for a 499, the parser's reason
+   * for a malformed request. Logs only: it may name internal addresses.
+   */
+  readonly cause?: string;
   /** Present (true) when the retry budget refused a retry of this request. */
   readonly retryRefused?: true;
 }
@@ -39,6 +45,8 @@ export interface AccessFacts {
   /** The retry budget refused a retry. @defaultValue false */
   readonly retryRefused?: boolean;
   readonly elapsedMs: number;
+  /** See {@link AccessRecord.cause}. */
+  readonly cause?: string | undefined;
 }
 
 /** The access-log record of one request; a pure function. */
@@ -58,8 +66,9 @@ export function accessRecord(
     bytesIn,
     bytesOut,
   };
-  const ended = error === undefined ? record : { ...record, error: error.code };
-  return facts.retryRefused === true ? { ...ended, retryRefused: true } : ended;
+  const withError = error === undefined ? record : { ...record, error: error.code };
+  const withCause = facts.cause === undefined ? withError : { ...withError, cause: facts.cause };
+  return facts.retryRefused === true ? { ...withCause, retryRefused: true } : withCause;
 }
 
 /**

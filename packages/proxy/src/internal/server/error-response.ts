@@ -1,8 +1,11 @@
 import type { LbError } from '@switchyard/core';
+import { ALLOWED_METHODS } from './request-target.js';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
   400: 'Bad Request',
+  405: 'Method Not Allowed',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -18,6 +21,13 @@ const CLIENT_REASON: Readonly<Partial<Record<string, string>>> = Object.freeze({
   LB_ERR_UPSTREAM_ERROR: 'upstream error',
 });
 
+/** Codes whose message says what in the downstream request was wrong (and names nothing internal). */
+const ABOUT_THE_REQUEST: ReadonlySet<string> = new Set([
+  'LB_ERR_BAD_REQUEST',
+  'LB_ERR_METHOD_NOT_ALLOWED',
+  'LB_ERR_NOT_IMPLEMENTED',
+]);
+
 /** The status of the response the proxy sends for `err`: its own status, 500 for anything not an `LbError`. */
 export function errorStatus(err: LbError | undefined): number {
   return err === undefined ? 500 : err.status;
@@ -25,17 +35,24 @@ export function errorStatus(err: LbError | undefined): number {
 
 /**
  * The plain-text body of the error response for `err` with `status`: `"502 Bad Gateway: upstream
- * error\n"`. A bad request (400) shows its own message, which says what in the request was wrong;
+ * error\n"`. A refused request (400, 405, 501) shows its own message, which says what in the request was wrong;
  * upstream failures show a fixed reason per code, since their messages may name internal
  * addresses; anything else (a phase that threw) shows the status line only.
  */
 export function errorBody(status: number, err: LbError | undefined): string {
   const text = STATUS_TEXT[status] ?? 'Error';
-  const reason = err === undefined ? undefined : status === 400 ? err.message : CLIENT_REASON[err.code];
+  const reason =
+    err === undefined
+      ? undefined
+      : status === 400 || ABOUT_THE_REQUEST.has(err.code)
+        ? err.message
+        : CLIENT_REASON[err.code];
   return reason === undefined ? `${status} ${text}\n` : `${status} ${text}: ${reason}\n`;
 }
 
-/** The header pairs of an error response carrying `body`. */
-export function errorHeaders(body: string): string[] {
-  return ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+/** The header pairs of an error response with `status` carrying `body`; a 405 lists the methods the proxy forwards in `Allow`. */
+export function errorHeaders(body: string, status = 0): string[] {
+  const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+  if (status === 405) headers.push('allow', ALLOWED_METHODS);
+  return headers;
 }

@@ -5,18 +5,22 @@ import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
   invalidOption,
-  type LbError,
+  LbError,
   rawHeadersHaveBody,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
 import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
+import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
+import { requestTarget } from './request-target.js';
 import { type AttemptSource, ResponseRelay } from './response-relay.js';
 import { attemptError, attemptOutcome, decideRetry, failureKind, noPeerError } from './retry-decision.js';
 import type { ServerState } from './server-state.js';
+import { checkTransferCodings } from './transfer-coding.js';
 import { attemptEnded, attemptStarted } from './upstream-attempt.js';
+import { logRefusedResponse, relayEarlyHints, upstreamFramingProblem } from './upstream-response-check.js';
 
 /**
  * One downstream request's attempt loop: `requestFilter`, then per attempt `upstreamPeer` →
@@ -41,6 +45,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   /** The request headers for the current policy (set before the first dispatch). */
   #headers: string[] | undefined;
   #upgrade: string | undefined;
+  /** The authority of an absolute-form target, which replaces `Host` upstream. */
+  #authority: string | undefined;
   #upstream: UpstreamRequest | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #attemptStart = 0;
@@ -79,6 +85,19 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   start(): void {
     const relay = this.#relay;
     if (!relay.begin()) return;
+    const session = this.#session;
+    const req = session.request;
+    try {
+      const target = requestTarget(session.method, session.uri, req.httpVersion, req.rawHeaders);
+      if (target.uri !== session.uri) session.retarget(target.uri);
+      this.#authority = target.authority;
+      checkTransferCodings(req.rawHeaders);
+    } catch (err) {
+      // A refused request's body (if any) is not read: the connection closes after the answer.
+      session.response.shouldKeepAlive = false;
+      relay.fail(err);
+      return;
+    }
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {
       this.#nextAttempt();
@@ -155,7 +174,9 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, req.rawHeaders) : undefined;
       const { proto, trusted } = this.#state;
       const ip = session.clientIp;
-      this.#headers = forwardRequestHeaders(result.headers, ip, proto, trusted.size > 0 && trusted.has(ip));
+      const isTrusted = trusted.size > 0 && trusted.has(ip);
+      const mode = this.#state.options.forwardedHeaders;
+      this.#headers = forwardRequestHeaders(result.headers, ip, proto, isTrusted, mode, this.#authority);
       this.#policy = policy;
     }
     const headers = this.#headers as string[];
@@ -193,6 +214,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
     const body = this.#hasBody ? this.#session.request : null;
+    if (path === '*') {
+      sendAsterisk(peer, headers, body, peer.options.readTimeout ?? 0, this);
+      return;
+    }
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
@@ -210,8 +235,10 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   }
 
   cancelAttempt(): void {
-    this.#abort?.(new Error('downstream closed before the response ended'));
-    this.#endAttempt('error');
+    const abort = this.#abort;
+    // Ended first: undici may report the abort synchronously, and it is no failure of the upstream.
+    this.#endAttempt('cancelled');
+    abort?.(new Error('downstream closed before the response ended'));
   }
 
   // --- undici dispatch handler (legacy callback API) ---
@@ -223,7 +250,18 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
-    if (status < 200) return true;
+    if (status < 200) {
+      if (status === 103) relayEarlyHints(this.#session.response, raw);
+      return true;
+    }
+    const http1 = this.#peer?.options.alpn === 'h1';
+    const problem = upstreamFramingProblem(status, raw, this.#session.method, http1);
+    if (problem !== undefined) {
+      // Aborting mid-response makes undici destroy the connection: it is never reused.
+      logRefusedResponse(this.#state.logger, this.#peer?.id, problem);
+      this.abortUpstream(new LbError('LB_ERR_UPSTREAM_ERROR', `upstream response refused: ${problem}`));
+      return false;
+    }
     return this.#relay.head(status, raw, resume);
   }
 
@@ -254,6 +292,13 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       return;
     }
     const kind = failureKind(err);
+    if (relay.clientGone) {
+      // The client went away (its upload broke off, or its connection closed): a 499, and not the
+      // upstream's fault unless connecting to it had failed on its own.
+      this.#endAttempt(kind === 'connect' ? 'connect-error' : 'cancelled');
+      relay.downstreamClosed();
+      return;
+    }
     let decided: unknown = err;
     if (kind === 'connect') {
       this.#endAttempt('connect-error');
@@ -282,6 +327,8 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       decision = 'fail';
       this.#retryRefused = true;
     }
+    // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
+    if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may

@@ -1,4 +1,5 @@
 import { headerNameIs, rawHeaderValue, type UpstreamRequestPolicyResult } from '@switchyard/core';
+import type { ForwardedHeaders } from '../../proxy-app.js';
 
 /**
  * Header work on the hot path: flat raw pairs in, flat raw pairs out, one pass each way,
@@ -6,31 +7,58 @@ import { headerNameIs, rawHeaderValue, type UpstreamRequestPolicyResult } from '
  * with core's raw-header scanner (the one the upstream request policy uses).
  */
 
+/** Incoming forwarding fields of a trusted client, joined per name; `undefined` when absent. */
+interface Incoming {
+  xff: string | undefined;
+  xfp: string | undefined;
+  xfh: string | undefined;
+  realIp: string | undefined;
+  forwarded: string | undefined;
+}
+
+function join(list: string | undefined, value: string): string {
+  return list === undefined ? value : `${list}, ${value}`;
+}
+
+/** True for `X-Forwarded-<anything>` in any case. */
+function isXForwarded(name: string): boolean {
+  const c = name.charCodeAt(0) | 0x20;
+  return c === 0x78 && name.length > 12 && name.slice(0, 12).toLowerCase() === 'x-forwarded-';
+}
+
 /**
- * Adds `X-Forwarded-For` / `-Proto` / `-Host` to `headers` (already filtered by the upstream
- * request policy) and drops the fields undici frames itself (`connection`, `keep-alive`,
+ * Adds the proxy's forwarding fields to `headers` (already filtered by the upstream request
+ * policy) and drops the fields undici frames itself (`connection`, `keep-alive`,
  * `transfer-encoding`, `upgrade`, `expect`: undici rejects them in request headers; the upgrade
  * travels as the dispatch `upgrade` option). `clientIp` and `proto` describe the downstream
- * connection. A `trusted` client (a proxy in front of this one) has its `X-Forwarded-*` kept and
- * appended to; an untrusted client's are replaced. Positional arguments: no object per request.
+ * connection; `mode` chooses the fields emitted; `authority`, from an absolute-form target,
+ * replaces `Host`. From a client that is not `trusted`, `Forwarded`, `X-Real-IP` and every
+ * `X-Forwarded-*` are dropped, so the upstream's view of the client is the socket's peer; a
+ * `trusted` client (a proxy in front of this one) has them kept, and those the proxy emits are
+ * appended to (`X-Real-IP`, a single address, keeps the trusted proxy's value). Positional
+ * arguments: no object per request.
  */
 export function forwardRequestHeaders(
   headers: readonly string[],
   clientIp: string,
   proto: 'http' | 'https',
   trusted: boolean,
+  mode: ForwardedHeaders = 'x-forwarded',
+  authority?: string,
 ): string[] {
   const out: string[] = [];
-  let xff: string | undefined;
-  let xfp: string | undefined;
-  let xfh: string | undefined;
+  const seen: Incoming = { xff: undefined, xfp: undefined, xfh: undefined, realIp: undefined, forwarded: undefined };
   let host: string | undefined;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i] as string;
     const value = headers[i + 1] as string;
     switch (name.length) {
       case 4:
-        if (host === undefined && headerNameIs(name, 'host')) host = value;
+        if (host === undefined && headerNameIs(name, 'host')) {
+          host = authority ?? value;
+          out.push(name, host);
+          continue;
+        }
         break;
       case 6:
         if (headerNameIs(name, 'expect')) continue;
@@ -38,36 +66,84 @@ export function forwardRequestHeaders(
       case 7:
         if (headerNameIs(name, 'upgrade')) continue;
         break;
+      case 9:
+        if (headerNameIs(name, 'forwarded')) {
+          if (trusted) seen.forwarded = join(seen.forwarded, value);
+          continue;
+        }
+        if (headerNameIs(name, 'x-real-ip')) {
+          if (trusted) seen.realIp ??= value;
+          continue;
+        }
+        break;
       case 10:
         if (headerNameIs(name, 'connection') || headerNameIs(name, 'keep-alive')) continue;
         break;
       case 15:
         if (headerNameIs(name, 'x-forwarded-for')) {
-          if (trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
+          if (trusted) seen.xff = join(seen.xff, value);
           continue;
         }
         break;
       case 16:
         if (headerNameIs(name, 'x-forwarded-host')) {
-          if (trusted) xfh = xfh === undefined ? value : `${xfh}, ${value}`;
+          if (trusted) seen.xfh = join(seen.xfh, value);
           continue;
         }
         break;
       case 17:
         if (headerNameIs(name, 'transfer-encoding')) continue;
         if (headerNameIs(name, 'x-forwarded-proto')) {
-          if (trusted) xfp = xfp === undefined ? value : `${xfp}, ${value}`;
+          if (trusted) seen.xfp = join(seen.xfp, value);
           continue;
         }
         break;
     }
+    // Other X-Forwarded-* (Port, Prefix, Server, …) are the proxy's to set too: only a trusted client's pass.
+    if (!trusted && isXForwarded(name)) continue;
     out.push(name, value);
   }
-  out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
-  out.push('x-forwarded-proto', xfp === undefined ? proto : `${xfp}, ${proto}`);
-  if (host !== undefined) out.push('x-forwarded-host', xfh === undefined ? host : `${xfh}, ${host}`);
-  else if (xfh !== undefined) out.push('x-forwarded-host', xfh);
+  if (host === undefined && authority !== undefined) {
+    host = authority;
+    out.push('host', authority);
+  }
+  if (mode !== 'rfc7239') {
+    out.push('x-forwarded-for', join(seen.xff, clientIp));
+    out.push('x-forwarded-proto', join(seen.xfp, proto));
+    if (host !== undefined) out.push('x-forwarded-host', join(seen.xfh, host));
+    else if (seen.xfh !== undefined) out.push('x-forwarded-host', seen.xfh);
+    out.push('x-real-ip', seen.realIp ?? clientIp);
+  } else {
+    pushKept(out, 'x-forwarded-for', seen.xff);
+    pushKept(out, 'x-forwarded-proto', seen.xfp);
+    pushKept(out, 'x-forwarded-host', seen.xfh);
+    pushKept(out, 'x-real-ip', seen.realIp);
+  }
+  if (mode !== 'x-forwarded') out.push('forwarded', join(seen.forwarded, forwardedElement(clientIp, proto, host)));
+  else pushKept(out, 'forwarded', seen.forwarded);
   return out;
+}
+
+function pushKept(out: string[], name: string, value: string | undefined): void {
+  if (value !== undefined) out.push(name, value);
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A `Forwarded` parameter value (RFC 7239 §4): a token as is, anything else a quoted-string. */
+export function forwardedValue(value: string): string {
+  return TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * One `Forwarded` element for this hop (RFC 7239 §4, §6): `for` the client's address (an IPv6
+ * address in brackets and quotes, `unknown` when there is none), `host` the `Host` the proxy
+ * forwards (quoted when it carries a port), `proto` the downstream scheme.
+ */
+export function forwardedElement(clientIp: string, proto: 'http' | 'https', host: string | undefined): string {
+  const node = clientIp === '' ? 'unknown' : clientIp.includes(':') ? `[${clientIp}]` : clientIp;
+  const element = `for=${forwardedValue(node)}`;
+  return host === undefined ? `${element};proto=${proto}` : `${element};host=${forwardedValue(host)};proto=${proto}`;
 }
 
 /**

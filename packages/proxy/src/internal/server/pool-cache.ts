@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { createConnector, type HttpPeer, type PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
 import { Client, type Dispatcher, Pool } from 'undici';
+import { brokenResponseReason } from './upstream-response-check.js';
 
 /**
  * One upstream connection pool and what every request through it needs, computed once.
@@ -16,7 +17,7 @@ export class PoolEntry {
   lastUsed = 0;
   closed = false;
 
-  constructor(peer: HttpPeer, connections: number) {
+  constructor(peer: HttpPeer, connections: number, onBroken?: BrokenConnectionHook) {
     const o = peer.options;
     this.keepAlive = o.idleTimeout !== 0;
     const idle = o.idleTimeout;
@@ -32,6 +33,12 @@ export class PoolEntry {
       ...(idle !== undefined && idle > 0 ? { keepAliveTimeout: idle, keepAliveMaxTimeout: idle } : {}),
     };
     this.pool = new Pool(this.#origin, { ...this.#clientOptions, connections });
+    if (onBroken !== undefined) {
+      this.pool.on('disconnect', (_origin, _targets, err) => {
+        const reason = brokenResponseReason(err);
+        if (reason !== undefined) onBroken(peer.id, reason);
+      });
+    }
   }
 
   /** A one-off client with the pool's settings: its first request goes out on a new connection. */
@@ -70,6 +77,9 @@ export class PoolEntry {
     if (fresh) dispatcher.close().catch(noop);
   }
 }
+
+/** Told when a pooled upstream connection was discarded because the upstream's bytes were not valid HTTP/1.1. */
+export type BrokenConnectionHook = (backend: string, reason: string) => void;
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -130,12 +140,15 @@ export class PoolCache {
   readonly #cache: LRUCache<string, PoolEntry>;
   readonly #connections: number;
   readonly #idleMs: number;
+  readonly #onBroken: BrokenConnectionHook | undefined;
   readonly #sweeper: NodeJS.Timeout;
   #closing = false;
 
-  constructor(maxPools: number, connections: number, idleMs: number) {
+  /** `onBroken`: told about every upstream connection discarded for invalid HTTP/1.1 (a reason for the log). */
+  constructor(maxPools: number, connections: number, idleMs: number, onBroken?: BrokenConnectionHook) {
     this.#connections = connections;
     this.#idleMs = idleMs;
+    this.#onBroken = onBroken;
     this.#cache = new LRUCache<string, PoolEntry>({
       max: maxPools,
       dispose: (entry) => {
@@ -152,7 +165,7 @@ export class PoolCache {
     const key = poolKey(peer);
     let entry = this.#cache.get(key);
     if (entry === undefined) {
-      entry = new PoolEntry(peer, this.#connections);
+      entry = new PoolEntry(peer, this.#connections, this.#onBroken);
       this.#cache.set(key, entry);
     }
     return entry;

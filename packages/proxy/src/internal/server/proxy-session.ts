@@ -13,7 +13,8 @@ export class ProxySession implements Session, RequestInfo {
   readonly request: IncomingMessage;
   readonly response: ServerResponse;
   readonly method: string;
-  readonly uri: string;
+  /** Origin-form (or `*`): an absolute-form target is turned into origin-form by {@link ProxySession.retarget}. */
+  uri: string;
   readonly clientIp: string;
   #path: string | undefined;
 
@@ -23,6 +24,12 @@ export class ProxySession implements Session, RequestInfo {
     this.method = request.method ?? 'GET';
     this.uri = request.url ?? '/';
     this.clientIp = normalizeIp(request.socket.remoteAddress);
+  }
+
+  /** Replaces the request-target with its origin-form (`/x` for `http://host/x`), before any phase reads it. */
+  retarget(uri: string): void {
+    this.uri = uri;
+    this.#path = undefined;
   }
 
   get path(): string {

@@ -4,6 +4,7 @@ import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamResponse } from '../../proxy-app.js';
 import { logAccess } from './access-log.js';
 import { errorBody, errorHeaders, errorStatus } from './error-response.js';
+import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import type { ProxySession } from './proxy-session.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
@@ -66,6 +67,11 @@ export class ResponseRelay<C> implements ResponseOwner {
 
   get finished(): boolean {
     return this.#finished;
+  }
+
+  /** The downstream connection is gone (closed or reset by the client): nothing can reach it any more. */
+  get clientGone(): boolean {
+    return this.#socket.destroyed;
   }
 
   /** The status sent or about to be sent; 0 before any. */
@@ -179,7 +185,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       const body = errorBody(status, err);
       this.#status = status;
       res.shouldKeepAlive = res.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
-      res.writeHead(status, errorHeaders(body));
+      res.writeHead(status, errorHeaders(body, status));
       res.end(body);
     }
     this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
@@ -189,18 +195,23 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#resume?.();
   }
 
+  /**
+   * The client went away before the response ended: logged 499 (as nginx does) with the bytes
+   * moved so far, whatever status had started to go out, and the running attempt is cancelled,
+   * which observers do not count against the upstream.
+   */
   downstreamClosed(): void {
     if (this.#finished) return;
+    this.#status = 499;
     this.#source.cancelAttempt();
-    this.#status = this.#status === 0 ? 499 : this.#status;
-    this.#finish(undefined);
+    this.#finish(undefined, 'client closed the connection');
   }
 
   responseEnded(): void {
     this.#finish(undefined);
   }
 
-  #finish(error: LbError | undefined): void {
+  #finish(error: LbError | undefined, cause = error === undefined ? undefined : failureCause(error)): void {
     if (this.#finished) return;
     this.#finished = true;
     const state = this.#state;
@@ -217,6 +228,7 @@ export class ResponseRelay<C> implements ResponseOwner {
           attempts: source.attempts,
           retryRefused: source.retryRefused,
           elapsedMs: performance.now() - this.#start,
+          cause,
         };
         logAccess(access, facts, this.#socket, error);
       }

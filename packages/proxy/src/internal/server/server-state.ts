@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyApp, ProxyServerOptions, UpstreamObserver } from '../../proxy-app.js';
 import type { RetryBudget } from '../../retry-budget.js';
+import type { FailureWarnings } from './failure-warnings.js';
 import type { PoolCache } from './pool-cache.js';
 
 /** What every request of one server shares, resolved once at start-up. */
@@ -13,6 +14,8 @@ export interface ServerState<C> {
   /** The access logger, or undefined when the access log is off (checked once per request). */
   readonly accessLog: Logger | undefined;
   readonly observers: readonly UpstreamObserver[];
+  /** Why upstream attempts fail, at warn, once per backend per minute. */
+  readonly warnings: FailureWarnings;
   readonly trusted: ReadonlySet<string>;
   readonly proto: 'http' | 'https';
   readonly maxAttempts: number;
