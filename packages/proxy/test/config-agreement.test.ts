@@ -315,6 +315,7 @@ describe('the values check used to accept and serve refused', () => {
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16_384,
       shutdownTimeoutMs: 10_000,
+      drainMs: 5_000,
     });
     expect(config.upstreams.web?.health).toMatchObject({ intervalMs: 1000, timeoutMs: 1000, reset: false });
     expect(config.upstreams.web?.outlier).toEqual({
