@@ -177,10 +177,10 @@ export interface ProxyCloseOptions {
 export interface ProxyServer {
   /** The underlying `node:http` (or `node:https`) server. */
   readonly server: Server;
-  /** The retry budget every retry of this server draws on (its `refused` counts refusals); undefined with `retryBudget: false`. */
-  readonly retryBudget: RetryBudget | undefined;
   /** `true` once `close()` was called: responses carry `Connection: close` (a readiness probe should fail). */
   readonly draining: boolean;
+  /** The retry budget every retry of this server draws on (its `refused` counts refusals); undefined with `retryBudget: false`. */
+  readonly retryBudget: RetryBudget | undefined;
   /** Starts listening; resolves with the bound address. @defaultValue host `'127.0.0.1'` */
   listen(port: number, host?: string): Promise<{ host: string; port: number }>;
   /**

@@ -129,8 +129,8 @@ class NodeProxyServer<C> implements ProxyServer {
   constructor(server: Server, state: ServerState<C>, connections: DownstreamConnections) {
     this.server = server;
     this.#state = state;
-    this.retryBudget = state.retryBudget;
     this.#connections = connections;
+    this.retryBudget = state.retryBudget;
   }
 
   get draining(): boolean {

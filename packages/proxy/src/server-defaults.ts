@@ -60,16 +60,16 @@ export function validateCloseDeadline(deadlineMs: unknown): void {
   checkInteger('proxy server close deadlineMs', deadlineMs, 0, MAX_TIMER_MS);
 }
 
+/** Throws `LB_ERR_INVALID_OPTION` unless `drainMs` is a valid `close()` drain window. */
+export function validateCloseDrain(drainMs: unknown): void {
+  checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
+}
+
 /** The budget a server with these (validated) options draws its retries on; throws `LB_ERR_INVALID_OPTION` for bad budget options. */
 export function serverRetryBudget(o: ProxyServerOptions): RetryBudget | undefined {
   const budget = o.retryBudget;
   if (budget === false) return undefined;
   return budget instanceof RetryBudget ? budget : new RetryBudget(budget);
-}
-
-/** Throws `LB_ERR_INVALID_OPTION` unless `drainMs` is a valid `close()` drain window. */
-export function validateCloseDrain(drainMs: unknown): void {
-  checkInteger('proxy server close drainMs', drainMs, 0, MAX_TIMER_MS);
 }
 
 /**

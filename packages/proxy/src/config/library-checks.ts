@@ -123,6 +123,9 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
   run(['server'], 'proxy server close', [field('deadlineMs', 'server', 'shutdownTimeoutMs')], (o) =>
     validateCloseDeadline(o.deadlineMs ?? PROXY_CLOSE_DEFAULTS.deadlineMs),
   );
+  run(['server'], 'proxy server close', [field('drainMs', 'server', 'drainMs')], (o) =>
+    validateCloseDrain(o.drainMs ?? PROXY_CLOSE_DEFAULTS.drainMs),
+  );
   const routes = valueAt(raw, ['routes']);
   if (Array.isArray(routes)) {
     routes.forEach((_, i) => {
@@ -132,9 +135,6 @@ export function libraryConfigIssues(raw: unknown, known: readonly ConfigIssue[])
       });
     });
   }
-  run(['server'], 'proxy server close', [field('drainMs', 'server', 'drainMs')], (o) =>
-    validateCloseDrain(o.drainMs ?? PROXY_CLOSE_DEFAULTS.drainMs),
-  );
   const upstreams = valueAt(raw, ['upstreams']);
   if (typeof upstreams !== 'object' || upstreams === null) return out;
   for (const name of Object.keys(upstreams)) {
