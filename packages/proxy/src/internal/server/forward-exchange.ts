@@ -348,15 +348,16 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       answered: relay.status !== 0,
       resent: this.#resent,
     });
+    // The error the attempt failed with (and the request, if no retry follows).
     const error = attemptError(kind, decision, decided, this.#peer?.id);
     this.#endAttempt(attemptOutcome(kind, decision), relay.status === 0 ? errorCode(error) : undefined);
-    // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
-    if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision !== 'fail' && this.#state.retryBudget?.tryRetry() === false) {
       // Over the retry budget: the request ends with the failure it would have retried.
       decision = 'fail';
       this.#retryRefused = true;
     }
+    // A resend is routine (a pooled connection the upstream had closed); anything else is worth a reason.
+    if (decision !== 'resend') this.#state.warnings.failed((this.#peer as HttpPeer).id, kind, err);
     if (decision === 'resend') {
       // Most likely a pooled keep-alive connection the upstream had closed: nothing reached it.
       // Send again to the same peer on a brand-new connection (the pool's other idle sockets may
