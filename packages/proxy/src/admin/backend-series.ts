@@ -17,6 +17,8 @@ export class UpstreamSeries {
   durationSum = 0;
   durationCount = 0;
   retries = 0;
+  /** Retries the retry budget refused. */
+  retriesRefused = 0;
   /** By backend id. */
   readonly backends = new Map<string, BackendSeries>();
 

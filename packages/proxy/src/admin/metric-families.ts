@@ -139,6 +139,14 @@ export function registerFamilies(registry: Registry, source: FamilySource): void
     'sum',
     () => [...source.series()].map((u) => ({ value: u.retries, labels: { upstream: u.name } })),
   );
+  family(
+    registry,
+    'switchyard_retries_refused_total',
+    'Retries the retry budget refused (the request ended with the failure it would have retried).',
+    'counter',
+    'sum',
+    () => [...source.series()].map((u) => ({ value: u.retriesRefused, labels: { upstream: u.name } })),
+  );
   const perMember = (read: (b: Balancer, upstream: string, id: string) => number): Sample[] => {
     const out: Sample[] = [];
     for (const [upstream, balancer] of source.balancers()) {

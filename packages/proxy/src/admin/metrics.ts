@@ -137,10 +137,11 @@ export function createMetrics(options: Partial<MetricsOptions> = {}): Metrics {
       downstream[i] = (downstream[i] as number) + 1;
       if (status === 0 || status === 499) downstreamWindow.failed();
       else downstreamWindow.answered(record.durationMs, status >= 500);
-      if (record.attempts > 1) {
+      if (record.attempts > 1 || record.retryRefused === true) {
         const upstream =
           record.backend === undefined ? upstreamSeries(UNREGISTERED) : backendSeries(record.backend).upstream;
         upstream.retries += record.attempts - 1;
+        if (record.retryRefused === true) upstream.retriesRefused++;
       }
     },
   };

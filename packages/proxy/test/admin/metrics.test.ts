@@ -31,7 +31,7 @@ function get(port: number, path: string): Promise<number> {
 }
 
 /** Two live backends and one dead address behind a round-robin balancer with health checks, metrics and admin. */
-async function rig(options: { health?: boolean } = {}) {
+async function rig(options: { health?: boolean; noRetries?: boolean } = {}) {
   const a = await startBackend({ name: 'a' });
   const b = await startBackend({ name: 'b' });
   cleanup.push(
@@ -54,7 +54,11 @@ async function rig(options: { health?: boolean } = {}) {
   cleanup.push(async () => metrics.close());
   const proxy = createProxyServer(
     { upstreamPeer: createUpstreamPeer({ balancer, key: (s) => s.uri, peer: (x) => new HttpPeer(x, false, '') }) },
-    { observers: [balancer.observer, metrics.observer], accessLog: false },
+    {
+      observers: [balancer.observer, metrics.observer],
+      accessLog: false,
+      ...(options.noRetries === true ? { retryBudget: { budgetPercent: 0, minPerSecond: 0 } } : {}),
+    },
   );
   const { port } = await proxy.listen(0);
   cleanup.push(() => proxy.close({ deadlineMs: 500 }));
@@ -95,6 +99,23 @@ describe('metrics', () => {
     expect(sample(body, 'switchyard_backend_ejected', { upstream: 'web', backend: dead })).toBe(0);
     // No default process metrics were asked for.
     expect(body).not.toContain('process_cpu');
+  });
+
+  it('counts the retries the retry budget refused', async () => {
+    const { dead, port, adminPort } = await rig({ noRetries: true });
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push(await get(port, `/n${i}`));
+    const { body } = await adminGet(adminPort, '/metrics');
+    const failed = sample(body, 'switchyard_upstream_errors_total', {
+      upstream: 'web',
+      backend: dead,
+      error: 'LB_ERR_CONNECT_FAILED',
+    });
+    // A budget of 0% with no floor refuses every retry: each request that met the dead backend ends 502.
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((s) => s === 502)).toHaveLength(failed);
+    expect(sample(body, 'switchyard_retries_refused_total', { upstream: 'web' })).toBe(failed);
+    expect(sample(body, 'switchyard_retries_total', { upstream: 'web' })).toBe(0);
   });
 
   it('counts 5xx answers under their code', async () => {
@@ -233,7 +254,10 @@ describe('metrics', () => {
     metrics.addUpstream('svc', balancer);
     const proxy = createProxyServer(
       { upstreamPeer: createUpstreamPeer({ balancer, key: (s) => s.uri, peer: (x) => new HttpPeer(x, false, '') }) },
-      { observers: [balancer.observer, metrics.observer], accessLog: false },
+      {
+        observers: [balancer.observer, metrics.observer],
+        accessLog: false,
+      },
     );
     const { port } = await proxy.listen(0);
     cleanup.push(() => proxy.close({ deadlineMs: 500 }));
