@@ -41,7 +41,8 @@ function sink(options: Partial<LogSinkOptions> & { fd: number }): { sink: LogSin
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const line = (i: number) => `{"i":${i},"pad":"${'x'.repeat(90)}"}\n`;
+/** An access-log line as pino writes it (103 bytes). */
+const line = (i: number) => `{"log":"access","i":${i},"pad":"${'x'.repeat(71)}"}\n`;
 
 /** A file to log into and a reader of what reached it. */
 function logFile(): { fd: number; text: () => string } {
@@ -109,6 +110,19 @@ describe('LogSink', () => {
     s.write(line(11));
     s.close();
     expect(file.text().endsWith(line(11))).toBe(true);
+  });
+
+  it('with a buffer, a line that is not an access line leaves at the end of its turn, with the access lines before it', async () => {
+    const file = logFile();
+    const { sink: s } = sink({ fd: file.fd, bufferBytes: 16_384, flushMs: 60_000 });
+    s.write(line(0));
+    await turn();
+    expect(file.text()).toBe('');
+    const warn = '{"level":40,"msg":"upstream 127.0.0.1:1 failed"}\n';
+    s.write(warn);
+    expect(file.text()).toBe('');
+    await turn();
+    expect(file.text()).toBe(line(0) + warn);
   });
 
   it('with the defaults, at most one buffer and one flush interval of lines are ever pending', async () => {

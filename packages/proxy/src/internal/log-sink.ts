@@ -9,6 +9,11 @@ const BLOCKED_RETRY_MS = 10;
 const MIN_BLOCKED_CAP_BYTES = 1 << 20;
 /** The most one write carries when no larger buffer is configured. */
 const BATCH_BYTES = 1 << 16;
+/**
+ * What marks an access-log line (the access logger's `log: 'access'` binding, as pino writes it):
+ * only those wait for the buffer.
+ */
+const ACCESS_MARK = '"log":"access"';
 /** How long `close()` waits for a blocked reader before it gives up on the rest. */
 const CLOSE_WAIT_MS = 1_000;
 
@@ -43,9 +48,10 @@ export const LOG_SINK_DEFAULTS: Readonly<Pick<LogSinkOptions, 'bufferBytes' | 'f
 
 /**
  * pino's destination for `switchyard serve`: log lines reach the file descriptor in batches,
- * with one write(2) where a line-per-write logger makes one per line: every `flushMs` or when
- * `bufferBytes` are pending, or (`bufferBytes` 0) once per event-loop turn, at most one turn
- * later than a synchronous logger would. Everything pending is written on `close()` and on
+ * with one write(2) where a line-per-write logger makes one per line. Access-log lines go every
+ * `flushMs` or when `bufferBytes` are pending, or (`bufferBytes` 0) once per event-loop turn;
+ * every other line (start-up, reloads, warnings, errors) at the end of its event-loop turn, at
+ * most one turn later than a synchronous logger would. Everything pending is written on `close()` and on
  * process exit; a crash that skips `exit` handlers (SIGKILL, an abort) loses what is pending:
  * less than one buffer, or one turn's lines. When the reader does not keep up (EAGAIN), the
  * lines wait and are retried without blocking the proxy; past a cap the oldest are dropped and
@@ -81,9 +87,15 @@ export class LogSink {
     this.#lines.push(line);
     this.#lineBytes += Buffer.byteLength(line);
     const { bufferBytes } = this.#options;
-    if (bufferBytes > 0) {
+    if (bufferBytes > 0 && (this.#lineBytes >= bufferBytes || !line.includes(ACCESS_MARK))) {
+      // A full buffer goes now; any other line (start-up, reloads, warnings, errors) at the end of
+      // its turn, taking the access lines pending before it along.
       if (this.#lineBytes >= bufferBytes) this.flush();
-    } else if (!this.#scheduled) {
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flushNow);
+      }
+    } else if (bufferBytes === 0 && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flushNow);
     }
