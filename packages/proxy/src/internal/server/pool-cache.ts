@@ -1,15 +1,31 @@
 import type { Readable } from 'node:stream';
-import { createConnector, type HttpPeer, type PeerOptions } from '@switchyard/core';
+import { createConnector, type HttpPeer, LbError, type PeerOptions } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
 import { Client, type Dispatcher, Pool } from 'undici';
+import { H2UpstreamPool } from './h2-upstream-pool.js';
+import { H2_MAX_STREAMS_PER_SESSION } from './h2-upstream-session.js';
+import type { UpstreamHandler } from './h2-upstream-stream.js';
 import { brokenResponseReason } from './upstream-response-check.js';
+
+/** What {@link PoolCache} needs of a pool to close it. */
+export interface ClosablePool {
+  /** Gracefully: requests already on it finish. */
+  close(): Promise<void>;
+  /** At once: open requests fail. */
+  destroy(): Promise<void>;
+}
 
 /**
  * One upstream connection pool and what every request through it needs, computed once.
  * `keepAlive: false` (idleTimeout 0) makes each request close its connection afterwards.
+ * Peers with `alpn: 'h2'` (h2c with prior knowledge, or TLS with ALPN `h2`) go through
+ * Switchyard's own HTTP/2 client ({@link H2UpstreamPool}), where requests with bodies share
+ * sessions too; `h1` and `h2h1` go through undici's Pool.
  */
 export class PoolEntry {
-  readonly pool: Pool;
+  readonly pool: ClosablePool;
+  readonly #undici: Pool | undefined;
+  readonly #h2: H2UpstreamPool | undefined;
   readonly #origin: string;
   readonly #clientOptions: Client.Options;
   readonly keepAlive: boolean;
@@ -17,25 +33,30 @@ export class PoolEntry {
   lastUsed = 0;
   closed = false;
 
+  /** `onBroken` applies to HTTP/1.1 connections only (undici's pool). */
   constructor(peer: HttpPeer, connections: number, onBroken?: BrokenConnectionHook) {
     const o = peer.options;
     this.keepAlive = o.idleTimeout !== 0;
     const idle = o.idleTimeout;
-    this.#origin = `${peer.scheme}://${formatHost(peer.address.host)}:${peer.address.port}`;
-    // Pingora's meaning of `alpn` on plain text: `h2` is HTTP/2 with prior knowledge (h2c),
-    // `h2h1` stays HTTP/1.1 (there is no negotiation without TLS).
-    const h2c = !peer.tls && o.alpn === 'h2';
+    const authority = `${formatHost(peer.address.host)}:${peer.address.port}`;
+    this.#origin = `${peer.scheme}://${authority}`;
+    if (o.alpn === 'h2') {
+      // Pingora's meaning of `alpn` on plain text: `h2` is HTTP/2 with prior knowledge (h2c),
+      // `h2h1` stays HTTP/1.1 (there is no negotiation without TLS).
+      this.#h2 = new H2UpstreamPool(peer, connections, authority);
+      this.pool = this.#h2;
+      this.#clientOptions = {};
+      return;
+    }
     const connector = createConnector(peer);
     this.#clientOptions = {
-      connect: (h2c ? priorKnowledge(connector) : connector) as never,
-      allowH2: (peer.tls && o.alpn !== 'h1') || h2c,
-      // HTTP/2: at most this many streams per connection (less if the upstream's SETTINGS say
-      // so); the pool opens another connection, up to `connections`, when all are full.
-      maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS,
-      // undici counts HTTP/2 streams against `pipelining` (default 1: one request per connection).
-      // Only a peer that speaks nothing but HTTP/2 may raise it: with `h2h1` the connection may
-      // turn out HTTP/1.1, where pipelining would queue requests behind each other.
-      ...(o.alpn === 'h2' ? { pipelining: H2_MAX_CONCURRENT_STREAMS } : {}),
+      connect: connector as never,
+      allowH2: peer.tls && o.alpn !== 'h1',
+      // HTTP/2 (`h2h1` over TLS): at most this many streams per connection (less if the
+      // upstream's SETTINGS say so); the pool opens another connection, up to `connections`,
+      // when all are full. undici counts streams against `pipelining` (default 1), which stays
+      // 1 here: the connection may turn out HTTP/1.1, where pipelining would queue requests.
+      maxConcurrentStreams: H2_MAX_STREAMS_PER_SESSION,
       // undici's own timeouts are replaced by the per-request readTimeout (0 = none, as Pingora).
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -43,25 +64,28 @@ export class PoolEntry {
       // default (4 s, or the upstream's Keep-Alive hint), which avoids most stale-socket races.
       ...(idle !== undefined && idle > 0 ? { keepAliveTimeout: idle, keepAliveMaxTimeout: idle } : {}),
     };
-    this.pool = new Pool(this.#origin, { ...this.#clientOptions, connections });
+    const pool = new Pool(this.#origin, { ...this.#clientOptions, connections });
+    this.#undici = pool;
+    this.pool = pool;
     if (onBroken !== undefined) {
-      this.pool.on('disconnect', (_origin, _targets, err) => {
+      pool.on('disconnect', (_origin, _targets, err) => {
         const reason = brokenResponseReason(err);
         if (reason !== undefined) onBroken(peer.id, reason);
       });
     }
   }
 
-  /** A one-off client with the pool's settings: its first request goes out on a new connection. */
+  /** A one-off undici client with the pool's settings: its first request goes out on a new connection. */
   freshClient(): Client {
     return new Client(this.#origin, this.#clientOptions);
   }
 
   /**
    * Sends one request with the pool's keep-alive setting and the attempt's peer's `readTimeout`
-   * (undici's headers and body timeout; 0 is none) — the peer's, not the pool's: peers that
+   * (the response head and idle-body timeout; 0 is none) — the peer's, not the pool's: peers that
    * differ only in timeouts share a pool, as in Pingora. Its events go to `handler`. `fresh`:
-   * on a one-off client (a new connection), closed once the request is done.
+   * on a new connection (a one-off undici client closed once the request is done, or a new
+   * HTTP/2 session that then joins the pool).
    */
   dispatch(
     method: string,
@@ -73,7 +97,17 @@ export class PoolEntry {
     fresh: boolean,
     timeout: number,
   ): void {
-    const dispatcher = fresh ? this.freshClient() : this.pool;
+    const h2 = this.#h2;
+    if (h2 !== undefined) {
+      if (upgrade !== null) {
+        handler.onConnect?.(noop);
+        handler.onError?.(new LbError('LB_ERR_UPSTREAM_ERROR', 'an upgrade cannot be sent to an HTTP/2 upstream'));
+        return;
+      }
+      h2.dispatch(method, path, headers, body, handler as UpstreamHandler, fresh, timeout);
+      return;
+    }
+    const dispatcher = fresh ? this.freshClient() : (this.#undici as Pool);
     const options: Dispatcher.DispatchOptions = {
       method,
       path,
@@ -87,23 +121,6 @@ export class PoolEntry {
     dispatcher.dispatch(options, handler);
     if (fresh) dispatcher.close().catch(noop);
   }
-}
-
-/** Streams per upstream HTTP/2 connection (undici's default, and Node's default server limit). */
-const H2_MAX_CONCURRENT_STREAMS = 100;
-
-type Connector = ReturnType<typeof createConnector>;
-
-/**
- * `connector` for an h2c peer: its sockets are marked as having agreed on `h2`, which is how
- * undici decides to speak HTTP/2 on a connection (over TLS, ALPN sets the same field).
- */
-function priorKnowledge(connector: Connector): Connector {
-  return (opts, callback) =>
-    connector(opts, (err, socket) => {
-      if (socket !== null && socket !== undefined) (socket as { alpnProtocol?: unknown }).alpnProtocol = 'h2';
-      callback(err, socket);
-    });
 }
 
 /** Told when a pooled upstream connection was discarded because the upstream's bytes were not valid HTTP/1.1. */

@@ -1,5 +1,6 @@
 import { isLbError, LbError } from '@switchyard/core';
 import type { UpstreamOutcome } from '../../proxy-app.js';
+import { H2_REFUSED_CODE } from './h2-upstream-errors.js';
 
 /** Methods safe to send again after a connection failed before any response byte (RFC 9110 §9.2.2). */
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -21,9 +22,10 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set([
  * - `'connect'`: the connector's `LbError` (connect, connect timeout, TLS handshake): nothing was sent;
  * - `'timeout'`: the upstream did not answer (or finish its body) within `readTimeout`;
  * - `'dropped'`: the connection was reset or closed under the request;
+ * - `'refused'`: an HTTP/2 upstream refused the stream unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream);
  * - `'other'`: anything else (a refused header, an app hook's error, a protocol error).
  */
-export type FailureKind = 'connect' | 'timeout' | 'dropped' | 'other';
+export type FailureKind = 'connect' | 'timeout' | 'dropped' | 'refused' | 'other';
 
 /** Classifies an error undici reported for an attempt, by its `code`. */
 export function failureKind(err: unknown): FailureKind {
@@ -31,6 +33,7 @@ export function failureKind(err: unknown): FailureKind {
   if (typeof code !== 'string') return 'other';
   if (CONNECT_CODES.has(code) && isLbError(err)) return 'connect';
   if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (code === H2_REFUSED_CODE) return 'refused';
   return DROPPED_CODES.has(code) ? 'dropped' : 'other';
 }
 
@@ -69,13 +72,16 @@ export type RetryDecision = 'next-peer' | 'resend' | 'fail';
  * - a dropped connection of an idempotent request with no response yet was most likely an idle
  *   pooled connection the upstream had closed: it is sent again once on a new connection, and if
  *   that one is dropped too, the peer is not serving and the next peer is tried while attempts remain;
+ * - a refused HTTP/2 stream was not processed at all (RFC 9113 §8.7), so it is treated like a
+ *   dropped connection whatever the method;
  * - timeouts and other failures end the request.
  */
 export function decideRetry(kind: FailureKind, retryable: boolean, p: AttemptProgress): RetryDecision {
   if (p.sent) return 'fail';
   const attemptsLeft = p.attempt < p.maxAttempts;
   if (kind === 'connect') return retryable && attemptsLeft ? 'next-peer' : 'fail';
-  if (kind !== 'dropped' || p.answered || !IDEMPOTENT.has(p.method)) return 'fail';
+  if (p.answered) return 'fail';
+  if (kind !== 'refused' && (kind !== 'dropped' || !IDEMPOTENT.has(p.method))) return 'fail';
   if (!p.resent) return 'resend';
   return attemptsLeft ? 'next-peer' : 'fail';
 }
@@ -85,7 +91,7 @@ export function attemptOutcome(kind: FailureKind, decision: RetryDecision): Upst
   if (kind === 'connect') return 'connect-error';
   if (kind === 'timeout') return 'timeout';
   // A dropped connection that sends the request elsewhere counts against the peer like a refused one.
-  return kind === 'dropped' && decision === 'next-peer' ? 'connect-error' : 'error';
+  return (kind === 'dropped' || kind === 'refused') && decision === 'next-peer' ? 'connect-error' : 'error';
 }
 
 /**
@@ -105,6 +111,9 @@ export function attemptError(
     return new LbError('LB_ERR_UPSTREAM_TIMEOUT', `upstream ${peerId} timed out`, { cause: decided });
   if (kind === 'dropped' && decision === 'next-peer') {
     return new LbError('LB_ERR_UPSTREAM_ERROR', `upstream ${peerId} dropped the connection`, { cause: decided });
+  }
+  if (kind === 'refused') {
+    return new LbError('LB_ERR_UPSTREAM_ERROR', `upstream ${peerId} refused the stream`, { cause: decided });
   }
   return isLbError(decided)
     ? decided
