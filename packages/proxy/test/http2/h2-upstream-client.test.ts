@@ -47,7 +47,7 @@ describe('requests with bodies multiplex on the upstream session', () => {
       bodies.map((body, i) => h2Request(s, { ':method': 'POST', ':path': `/p${i}` }, body)),
     );
     expect(replies.map((r) => r.status)).toEqual(Array(40).fill(200));
-    replies.forEach((r, i) => expect(r.body.equals(bodies[i] as Buffer)).toBe(true));
+    expect(replies.map((r, i) => r.body.equals(bodies[i] as Buffer))).toEqual(Array(40).fill(true));
     expect(b.sessions).toBe(1);
     expect(b.maxPerSession).toBe(40);
   });
