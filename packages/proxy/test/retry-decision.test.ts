@@ -144,3 +144,29 @@ describe('noPeerError', () => {
     expect(noPeerError(other, cause)).toBe(other);
   });
 });
+
+describe('refused HTTP/2 streams', () => {
+  it('classifies the HTTP/2 client’s refused-stream code as refused', () => {
+    expect(failureKind(coded('LB_H2_REFUSED_STREAM'))).toBe('refused');
+  });
+
+  it('resends a refused stream whatever the method, then moves to the next peer, never once bytes were sent', () => {
+    for (const method of ['GET', 'POST', 'PATCH']) {
+      expect(decideRetry('refused', false, progress({ method }))).toBe('resend');
+      expect(decideRetry('refused', false, progress({ method, resent: true }))).toBe('next-peer');
+    }
+    expect(decideRetry('refused', false, progress({ resent: true, attempt: 3 }))).toBe('fail');
+    expect(decideRetry('refused', false, progress({ method: 'POST', sent: true }))).toBe('fail');
+    expect(decideRetry('refused', false, progress({ answered: true }))).toBe('fail');
+  });
+
+  it('counts a refused stream sent elsewhere like a dropped connection, and says it was refused', () => {
+    expect(attemptOutcome('refused', 'next-peer')).toBe('connect-error');
+    expect(attemptOutcome('refused', 'resend')).toBe('error');
+    const cause = coded('LB_H2_REFUSED_STREAM');
+    const err = attemptError('refused', 'next-peer', cause, 'a:1') as LbError;
+    expect(err.code).toBe('LB_ERR_UPSTREAM_ERROR');
+    expect(err.message).toBe('upstream a:1 refused the stream');
+    expect(err.cause).toBe(cause);
+  });
+});

@@ -46,6 +46,7 @@ export class H2UpstreamSession {
   readonly #o: H2SessionOptions;
   readonly #events: H2SessionEvents;
   #session: ClientHttp2Session | undefined;
+  #socket: Socket | undefined;
   #state: 'connecting' | 'ready' | 'closed' = 'connecting';
   #goaway = false;
   #closeWhenIdle: boolean;
@@ -101,10 +102,15 @@ export class H2UpstreamSession {
     if (this.active === 0 && this.reserved === undefined) this.#close();
   }
 
-  /** Closes the session at once; its streams fail as dropped. */
+  /** Closes the session at once (a connect under way is abandoned); its streams fail as dropped. */
   destroy(): void {
-    if (this.#session === undefined) this.#state = 'closed';
-    this.#session?.destroy();
+    if (this.#session !== undefined) {
+      this.#finish();
+      return;
+    }
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#events.closed(this);
   }
 
   #connected(err: Error | null, socket: Socket | null | undefined): void {
@@ -121,6 +127,7 @@ export class H2UpstreamSession {
       this.#fail(new LbError('LB_ERR_TLS_HANDSHAKE', `upstream ${this.#o.authority} did not agree on ALPN h2`));
       return;
     }
+    this.#socket = socket;
     const session = http2Connect(this.#o.origin, {
       createConnection: () => socket,
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
@@ -144,17 +151,16 @@ export class H2UpstreamSession {
     });
     session.once('goaway', () => {
       this.#goaway = true;
-      this.#events.changed(this);
+      if (this.active === 0 && this.reserved === undefined) this.#finish();
+      else this.#events.changed(this);
     });
     session.once('close', () => {
-      const wasConnecting = this.#state === 'connecting';
-      this.#state = 'closed';
-      if (this.#idle !== undefined) clearTimeout(this.#idle);
-      if (wasConnecting) {
+      if (this.#state === 'connecting') {
+        this.#state = 'closed';
         this.#fail(new LbError('LB_ERR_CONNECT_FAILED', `no HTTP/2 session with upstream ${this.#o.authority}`));
         return;
       }
-      this.#events.closed(this);
+      this.#finish();
     });
   }
 
@@ -169,24 +175,36 @@ export class H2UpstreamSession {
   }
 
   #streamDone(): void {
-    if (this.active === 0) {
-      if (this.#closeWhenIdle) {
-        this.#close();
+    if (this.active === 0 && this.reserved === undefined) {
+      if (this.#closeWhenIdle || this.#goaway) {
+        this.#finish();
         return;
       }
       const ms = this.#o.idleMs;
       if (ms !== undefined && ms > 0 && this.#idle === undefined) {
-        this.#idle = setTimeout(() => this.#close(), ms);
+        this.#idle = setTimeout(() => this.#finish(), ms);
         this.#idle.unref();
       }
     }
     this.#events.changed(this);
   }
 
+  /** No new streams; closed at once when idle, else by {@link #streamDone} after the last one. */
   #close(): void {
     this.#goaway = true;
-    const session = this.#session;
-    if (session === undefined) return;
-    if (!session.closed) session.close();
+    if (this.active === 0 && this.reserved === undefined && this.#state === 'ready') this.#finish();
+  }
+
+  /**
+   * Closes an idle session for good: destroyed (which sends GOAWAY) with its socket, since Node
+   * keeps a session that got or sent a GOAWAY open until the upstream closes the connection.
+   */
+  #finish(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#idle !== undefined) clearTimeout(this.#idle);
+    this.#session?.destroy();
+    this.#socket?.destroy();
+    this.#events.closed(this);
   }
 }

@@ -1,0 +1,284 @@
+import { type ClientHttp2Stream, constants, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createNetServer, connect as netConnect } from 'node:net';
+import { waitFor } from '@switchyard/testkit';
+import { describe, expect, it } from 'vitest';
+import { peer, peersApp, send } from '../helpers/server-client.js';
+import { serverFixtures } from '../helpers/server-fixtures.js';
+import { h2Close, h2Connect, h2Request } from './helpers/h2-client.js';
+import { echo, startH2RawBackend } from './helpers/h2-raw-backend.js';
+
+const { cleanup, proxy } = serverFixtures(1000);
+
+async function backend() {
+  const b = await startH2RawBackend();
+  cleanup.push(() => b.close());
+  return b;
+}
+
+async function session(port: number) {
+  const s = await h2Connect(`http://127.0.0.1:${port}`);
+  cleanup.push(() => h2Close(s));
+  return s;
+}
+
+const h2c = (id: string, options: Record<string, unknown> = {}) => peer(id, { options: { alpn: 'h2', ...options } });
+
+/** A loopback port nothing listens on. */
+async function deadPort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** One HTTP/2 frame on stream 0 (RFC 9113 §4.1). */
+function frame(type: number, flags: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  return Buffer.concat([head, payload]);
+}
+
+/** Whether the client's bytes (preface, then frames) hold a complete HEADERS frame. */
+function headersFrameSeen(bytes: Buffer): boolean {
+  let at = 24; // the connection preface
+  // Bounded: each pass moves past one whole frame.
+  while (at + 9 <= bytes.length) {
+    const length = bytes.readUIntBE(at, 3);
+    if (bytes[at + 3] === 1 && at + 9 + length <= bytes.length) return true;
+    at += 9 + length;
+  }
+  return false;
+}
+
+function closed(stream: ClientHttp2Stream | ServerHttp2Stream): Promise<number | undefined> {
+  return new Promise((resolve) => stream.once('close', () => resolve(stream.rstCode)));
+}
+
+describe('failures map to the retry decision', () => {
+  it('connect refused: the attempt goes to the next peer, a POST with its body included', async () => {
+    const b = await backend();
+    const dead = `127.0.0.1:${await deadPort()}`;
+    const { port } = await proxy(peersApp([h2c(dead), h2c(b.id)]), { h2c: true, accessLog: false });
+    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/c' }, 'payload');
+    expect(reply.status).toBe(200);
+    expect(reply.body.toString()).toBe('payload');
+  });
+
+  it('a stream refused with REFUSED_STREAM is sent again, whatever the method', async () => {
+    const b = await backend();
+    b.onStream = (stream) => {
+      if (b.streams === 1) stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      else echo(stream);
+    };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { h2c: true, accessLog: false, maxAttempts: 1 });
+    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/r' });
+    expect(reply.status).toBe(200);
+    expect(b.streams).toBe(2);
+  });
+
+  it('a stream above a GOAWAY’s last stream id is sent again on a new session', async () => {
+    const b = await backend();
+    // The first connection answers the first HEADERS frame with GOAWAY(last stream 0); later
+    // connections are passed through to the real backend.
+    let connections = 0;
+    const front = createNetServer((socket) => {
+      socket.on('error', () => {});
+      if (++connections > 1) {
+        const back = netConnect(b.port, '127.0.0.1');
+        back.on('error', () => socket.destroy());
+        socket.pipe(back).pipe(socket);
+        return;
+      }
+      socket.write(frame(4, 0, Buffer.alloc(0))); // SETTINGS
+      let seen = Buffer.alloc(0);
+      socket.on('data', (data: Buffer) => {
+        seen = Buffer.concat([seen, data]);
+        if (headersFrameSeen(seen)) socket.write(frame(7, 0, Buffer.alloc(8))); // GOAWAY, last stream 0, NO_ERROR
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => front.close(resolve)));
+    const id = `127.0.0.1:${(front.address() as { port: number }).port}`;
+    const { port } = await proxy(peersApp([h2c(id)]), { h2c: true, accessLog: false, maxAttempts: 1 });
+    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/g' });
+    expect(reply.status).toBe(200);
+    expect(connections).toBe(2);
+    expect(b.streams).toBe(1);
+  });
+
+  it('after a GOAWAY the session takes no new streams: the next request opens a new one', async () => {
+    const b = await backend();
+    b.onStream = (stream) => {
+      echo(stream);
+      if (b.streams === 1) stream.session?.goaway(constants.NGHTTP2_NO_ERROR, stream.id);
+    };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { accessLog: false });
+    expect((await send(port, '/1')).status).toBe(200);
+    expect((await send(port, '/2')).status).toBe(200);
+    expect(b.sessions).toBe(2);
+  });
+
+  it('readTimeout: no response head in time is a 504 and the upstream stream is reset', async () => {
+    const b = await backend();
+    let upstream: Promise<number | undefined> | undefined;
+    b.onStream = (stream) => {
+      stream.resume();
+      upstream = closed(stream);
+    };
+    const { port } = await proxy(peersApp([h2c(b.id, { readTimeout: 300 })]), { accessLog: false });
+    const started = Date.now();
+    expect((await send(port, '/slow')).status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await upstream).toBe(constants.NGHTTP2_CANCEL);
+  });
+
+  it('readTimeout between body chunks resets the upstream stream and cuts the response off downstream', async () => {
+    const b = await backend();
+    let upstream: Promise<number | undefined> | undefined;
+    b.onStream = (stream) => {
+      upstream = closed(stream);
+      stream.respond({ ':status': 200 });
+      stream.write('part');
+    };
+    const { port } = await proxy(peersApp([h2c(b.id, { readTimeout: 300 })]), { h2c: true, accessLog: false });
+    const stream = (await session(port)).request({ ':path': '/stall' });
+    stream.on('error', () => {});
+    let body = '';
+    let trailers = false;
+    stream.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    stream.on('trailers', () => {
+      trailers = true;
+    });
+    await closed(stream);
+    expect(await upstream).toBe(constants.NGHTTP2_CANCEL);
+    expect(body).toBe('part');
+    expect(trailers).toBe(false);
+  });
+
+  it('a client cancel mid-upload resets the upstream stream with CANCEL', async () => {
+    const b = await backend();
+    let upstream: Promise<number | undefined> | undefined;
+    b.onStream = (stream) => {
+      stream.resume();
+      upstream = closed(stream);
+    };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { h2c: true, accessLog: false });
+    const stream = (await session(port)).request({ ':method': 'POST', ':path': '/up' }, { endStream: false });
+    stream.on('error', () => {});
+    stream.write('first part');
+    await waitFor('the upstream stream', () => upstream !== undefined, 10_000);
+    stream.close(constants.NGHTTP2_CANCEL);
+    expect(await upstream).toBe(constants.NGHTTP2_CANCEL);
+  });
+});
+
+describe('keep-alive', () => {
+  it('idleTimeout 0 closes the session once its streams are done; a positive one after that idle time', async () => {
+    const b = await backend();
+    const { port } = await proxy(peersApp([h2c(b.id, { idleTimeout: 0 })]), { accessLog: false });
+    for (let i = 0; i < 3; i++) expect((await send(port, '/k')).status).toBe(200);
+    expect(b.sessions).toBe(3);
+
+    const c = await backend();
+    const { port: idlePort } = await proxy(peersApp([h2c(c.id, { idleTimeout: 200 })]), { accessLog: false });
+    expect((await send(idlePort, '/1')).status).toBe(200);
+    expect((await send(idlePort, '/2')).status).toBe(200);
+    expect(c.sessions).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await send(idlePort, '/3')).status).toBe(200);
+    expect(c.sessions).toBe(2);
+  });
+});
+
+describe('backpressure', () => {
+  it('a client that stops reading holds the h2c backend back; all of the body arrives once it reads', async () => {
+    const total = 64 * 1024 * 1024;
+    const b = await backend();
+    let written = 0;
+    let finished = false;
+    b.onStream = (stream) => {
+      stream.respond({ ':status': 200 });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      // Bounded: at most total / chunk writes, each waiting for drain when refused.
+      const pump = () => {
+        while (written < total) {
+          written += chunk.length;
+          if (!stream.write(chunk)) {
+            stream.once('drain', pump);
+            return;
+          }
+        }
+        finished = true;
+        stream.end();
+      };
+      pump();
+    };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { h2c: true, accessLog: false });
+    const stream = (await session(port)).request({ ':path': '/big' });
+    stream.pause();
+    await waitFor('the backend to start writing', () => written > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(finished).toBe(false);
+    expect(written).toBeLessThan(total / 4);
+    let received = 0;
+    stream.on('data', (c: Buffer) => {
+      received += c.length;
+    });
+    stream.resume();
+    await new Promise((resolve) => stream.on('end', resolve));
+    expect(received).toBe(total);
+  }, 60_000);
+
+  it('an h2c backend that stops reading holds a large upload back at the client', async () => {
+    const total = 64 * 1024 * 1024;
+    const b = await backend();
+    let release: (() => void) | undefined;
+    let received = 0;
+    b.onStream = (stream) => {
+      stream.pause();
+      release = () => {
+        stream.on('data', (c: Buffer) => {
+          received += c.length;
+        });
+        stream.on('end', () => {
+          stream.respond({ ':status': 200 });
+          stream.end('done');
+        });
+        stream.resume();
+      };
+    };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { h2c: true, accessLog: false });
+    const stream = (await session(port)).request({ ':method': 'POST', ':path': '/up' }, { endStream: false });
+    stream.on('error', () => {});
+    const chunk = Buffer.alloc(64 * 1024, 5);
+    let sent = 0;
+    // Bounded: at most total / chunk writes, each waiting for drain when refused.
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!stream.write(chunk)) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      stream.end();
+    };
+    pump();
+    await waitFor('the upstream stream', () => release !== undefined, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sent).toBeLessThan(total / 4);
+    release?.();
+    let text = '';
+    stream.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    await new Promise((resolve) => stream.on('end', resolve));
+    expect(text).toBe('done');
+    expect(received).toBe(total);
+  }, 60_000);
+});
