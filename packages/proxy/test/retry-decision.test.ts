@@ -147,7 +147,7 @@ describe('noPeerError', () => {
 
 describe('refused HTTP/2 streams', () => {
   it('classifies the HTTP/2 client’s refused-stream code as refused', () => {
-    expect(failureKind(coded('LB_H2_REFUSED_STREAM'))).toBe('refused');
+    expect(failureKind(coded('H2_REFUSED_STREAM'))).toBe('refused');
   });
 
   it('resends a refused stream whatever the method, then moves to the next peer, never once bytes were sent', () => {
@@ -163,7 +163,7 @@ describe('refused HTTP/2 streams', () => {
   it('counts a refused stream sent elsewhere like a dropped connection, and says it was refused', () => {
     expect(attemptOutcome('refused', 'next-peer')).toBe('connect-error');
     expect(attemptOutcome('refused', 'resend')).toBe('error');
-    const cause = coded('LB_H2_REFUSED_STREAM');
+    const cause = coded('H2_REFUSED_STREAM');
     const err = attemptError('refused', 'next-peer', cause, 'a:1') as LbError;
     expect(err.code).toBe('LB_ERR_UPSTREAM_ERROR');
     expect(err.message).toBe('upstream a:1 refused the stream');

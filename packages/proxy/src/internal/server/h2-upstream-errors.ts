@@ -12,7 +12,7 @@ import { constants } from 'node:http2';
  */
 
 /** Code of a stream the upstream refused unprocessed (RFC 9113 §8.7: safe to send again). */
-export const H2_REFUSED_CODE = 'LB_H2_REFUSED_STREAM';
+export const H2_REFUSED_CODE = 'H2_REFUSED_STREAM';
 /** Code of a stream whose session died under it (one of the codes `failureKind` calls dropped). */
 export const H2_DROPPED_CODE = 'ECONNRESET';
 /** Code of a stream the upstream reset with an error code other than REFUSED_STREAM. */
