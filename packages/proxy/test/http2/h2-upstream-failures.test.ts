@@ -67,6 +67,21 @@ describe('failures map to the retry decision', () => {
     expect(reply.body.toString()).toBe('payload');
   });
 
+  it('a peer that accepts the connection but never speaks HTTP/2 counts as a connect failure', async () => {
+    const b = await backend();
+    // Reads (so it sees the proxy close the connection) and never writes.
+    const silent = createNetServer((socket) => socket.on('error', () => {}).resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => silent.close(resolve)));
+    const silentId = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const peers = [h2c(silentId, { connectionTimeout: 300 }), h2c(b.id)];
+    const { port } = await proxy(peersApp(peers), { h2c: true, accessLog: false });
+    const started = Date.now();
+    const reply = await h2Request(await session(port), { ':method': 'POST', ':path': '/s' }, 'late');
+    expect(reply.body.toString()).toBe('late');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
   it('a stream refused with REFUSED_STREAM is sent again, whatever the method', async () => {
     const b = await backend();
     b.onStream = (stream) => {

@@ -1,7 +1,12 @@
 import type { Readable } from 'node:stream';
 import { createConnector, type HttpPeer, type LbError } from '@switchyard/core';
 import { codedError, H2_DROPPED_CODE } from './h2-upstream-errors.js';
-import { H2_MAX_STREAMS_PER_SESSION, type H2SessionEvents, H2UpstreamSession } from './h2-upstream-session.js';
+import {
+  H2_MAX_STREAMS_PER_SESSION,
+  H2_SETTINGS_TIMEOUT_MS,
+  type H2SessionEvents,
+  H2UpstreamSession,
+} from './h2-upstream-session.js';
 import { H2UpstreamRequest, type UpstreamHandler } from './h2-upstream-stream.js';
 
 /**
@@ -26,6 +31,7 @@ export class H2UpstreamPool {
   readonly #authority: string;
   readonly #tls: boolean;
   readonly #idleMs: number | undefined;
+  readonly #settingsMs: number;
   readonly #connector: ReturnType<typeof createConnector>;
   /** FIFO of requests waiting for a stream; `#head` is the first live index. */
   #queue: (H2UpstreamRequest | undefined)[] = [];
@@ -40,6 +46,7 @@ export class H2UpstreamPool {
     this.#authority = authority;
     this.#origin = `${this.#scheme}://${authority}`;
     this.#idleMs = peer.options.idleTimeout;
+    this.#settingsMs = peer.options.connectionTimeout ?? H2_SETTINGS_TIMEOUT_MS;
     this.#connector = createConnector(peer);
     this.#events = {
       ready: () => this.#drain(),
@@ -120,6 +127,7 @@ export class H2UpstreamPool {
         authority: this.#authority,
         tls: this.#tls,
         idleMs: this.#idleMs,
+        settingsMs: this.#settingsMs,
       },
       this.#events,
     );

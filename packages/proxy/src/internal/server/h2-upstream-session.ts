@@ -10,6 +10,12 @@ export const H2_MAX_STREAMS_PER_SESSION = 100;
 const STREAM_WINDOW = 256 * 1024;
 /** Connection receive window: room for several streams' windows at once. */
 const SESSION_WINDOW = 1024 * 1024;
+/**
+ * How long the upstream's first SETTINGS may take once connected, when the peer sets no
+ * `connectionTimeout`. A server sends SETTINGS as soon as it has read the preface; a peer that
+ * stays silent (not speaking HTTP/2) would otherwise hold every request waiting for it.
+ */
+export const H2_SETTINGS_TIMEOUT_MS = 10_000;
 
 /** What a session tells its pool. */
 export interface H2SessionEvents {
@@ -34,6 +40,8 @@ export interface H2SessionOptions {
   readonly tls: boolean;
   /** Close an idle session after this many ms; 0 closes it as soon as its streams are done; undefined never. */
   readonly idleMs: number | undefined;
+  /** Longest wait for the upstream's first SETTINGS once connected, ms. */
+  readonly settingsMs: number;
 }
 
 /**
@@ -136,7 +144,13 @@ export class H2UpstreamSession {
     session.on('error', () => {
       // Reported to each stream as it closes; the session closes after it.
     });
+    const settingsTimer = setTimeout(() => {
+      session.destroy();
+      socket.destroy();
+    }, this.#o.settingsMs);
+    settingsTimer.unref();
     session.once('remoteSettings', () => {
+      clearTimeout(settingsTimer);
       if (this.#state !== 'connecting') return;
       session.setLocalWindowSize(SESSION_WINDOW);
       this.#state = 'ready';
@@ -155,7 +169,9 @@ export class H2UpstreamSession {
       else this.#events.changed(this);
     });
     session.once('close', () => {
+      clearTimeout(settingsTimer);
       if (this.#state === 'connecting') {
+        socket.destroy();
         this.#state = 'closed';
         this.#fail(new LbError('LB_ERR_CONNECT_FAILED', `no HTTP/2 session with upstream ${this.#o.authority}`));
         return;

@@ -211,7 +211,12 @@ export class H2UpstreamRequest {
     stream.on('drain', onDrain);
     stream.once('wantTrailers', () => {
       const pairs = trailerPairs(body.rawTrailers ?? body.trailers);
-      stream.sendTrailers(pairsToHeaders(pairs));
+      try {
+        stream.sendTrailers(pairsToHeaders(pairs));
+      } catch (err) {
+        // The stream closed in the same turn: its close reports the failure, if any.
+        if (!stream.destroyed) this.fail(codedError('ERR_HTTP2_INVALID_REQUEST', 'trailers not sent', err));
+      }
     });
     body.on('data', onData);
     body.once('end', onEnd);
