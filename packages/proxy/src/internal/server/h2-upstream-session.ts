@@ -104,7 +104,7 @@ export class H2UpstreamSession {
     });
   }
 
-  /** No new streams: closes now when idle, else as soon as its last stream is done. */
+  /** Closes once idle: now if no stream is open, else when its last stream is done. */
   closeWhenIdle(): void {
     this.#closeWhenIdle = true;
     if (this.active === 0 && this.reserved === undefined) this.#close();
@@ -122,12 +122,13 @@ export class H2UpstreamSession {
   }
 
   #connected(err: Error | null, socket: Socket | null | undefined): void {
-    if (err !== null || socket === null || socket === undefined) {
-      this.#fail(err as LbError);
+    if (this.#state === 'closed') {
+      // Destroyed while connecting: the pool no longer counts on it.
+      socket?.destroy();
       return;
     }
-    if (this.#state === 'closed') {
-      socket.destroy();
+    if (err !== null || socket === null || socket === undefined) {
+      this.#fail(err as LbError);
       return;
     }
     if (this.#o.tls && (socket as TLSSocket).alpnProtocol !== 'h2') {
