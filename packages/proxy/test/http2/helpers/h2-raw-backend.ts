@@ -43,7 +43,7 @@ export async function startH2RawBackend(
     streams: 0,
     maxPerSession: 0,
     maxActive: 0,
-    onStream: (stream: ServerHttp2Stream) => echo(stream),
+    onStream: ((stream: ServerHttp2Stream) => echo(stream)) as H2RawBackend['onStream'],
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
