@@ -136,6 +136,38 @@ describe('failures map to the retry decision', () => {
     expect(b.sessions).toBe(2);
   });
 
+  it('a session that dies under an unanswered GET counts as dropped: sent again on a new session', async () => {
+    const b = await backend();
+    b.onStream = (stream) => {
+      if (b.streams === 1) stream.session?.destroy();
+      else echo(stream);
+    };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { accessLog: false, maxAttempts: 1 });
+    expect((await send(port, '/d')).status).toBe(200);
+    expect(b.sessions).toBe(2);
+  });
+
+  it('a session that dies under an answered response cuts it off, without a resend, as an upstream error', async () => {
+    const b = await backend();
+    b.onStream = (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.write('head start', () => setTimeout(() => stream.session?.destroy(), 50));
+    };
+    const outcomes: string[] = [];
+    const observer = { onFinish: (_p: unknown, outcome: string) => outcomes.push(outcome) };
+    const { port } = await proxy(peersApp([h2c(b.id)]), { h2c: true, accessLog: false, observers: [observer] });
+    const stream = (await session(port)).request({ ':path': '/cut' });
+    stream.on('error', () => {});
+    let body = '';
+    stream.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    await closed(stream);
+    expect(body).toBe('head start');
+    expect(b.streams).toBe(1);
+    expect(outcomes).toEqual(['error']);
+  });
+
   it('readTimeout: no response head in time is a 504 and the upstream stream is reset', async () => {
     const b = await backend();
     let upstream: Promise<number | undefined> | undefined;
