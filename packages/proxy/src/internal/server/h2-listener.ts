@@ -11,9 +11,11 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ProxyServerOptions } from '../../proxy-app.js';
 import { Exchange } from './forward-exchange.js';
+import { isGrpcCall } from './grpc-call.js';
 import { guardSession, h2ServerOptions, headListTooLarge, refuseLargeHead } from './h2-limits.js';
 import { h2RequestProblem } from './h2-request-rules.js';
 import { bindSessionSocket } from './h2-session-socket.js';
+import { boundFirstHeaders, boundRequest } from './h2-stream-timeouts.js';
 import type { ServerState } from './server-state.js';
 
 /** The HTTP/2 connection preface a client sends first (RFC 9113 §3.4). */
@@ -48,6 +50,7 @@ export class H2Listener<C> {
       const socket = this.#handing;
       if (socket !== undefined) bindSessionSocket(session, socket);
       guardSession(session, socket);
+      boundFirstHeaders(session, o.headersTimeout);
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       // A session error (a broken connection) ends its streams, which report it themselves.
@@ -79,6 +82,7 @@ export class H2Listener<C> {
           session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
         });
       }
+      boundRequest(req, res, o.requestTimeout, isGrpcCall(req));
       new Exchange(state, req, res).start();
     });
   }
