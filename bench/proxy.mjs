@@ -51,7 +51,7 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --requests N       autocannon only: exactly N requests per run instead of --duration, so a request
                      dropped without an answer is counted (default 100 with --smoke)
   --profile          instead of the benchmark: CPU-profile \`switchyard serve\` under load and print the hot spots
-  --profile-target T switchyard | floor | http-proxy | reply-from: which process --profile profiles
+  --profile-target T switchyard | switchyard-log | switchyard-metrics | floor | http-proxy | reply-from: which process --profile profiles
   --profile-load L   plain | keyed | big (64 KiB each way) | download | upload (1 MiB): the load --profile applies
   --no-docs          do not write docs/benchmarks.{json,svg} even on a full run
   --keep             keep the temp dir (configs, logs) for inspection`;
@@ -108,10 +108,9 @@ function parseOptions(argv) {
   const upstreamKind = values.upstreams ?? (hasNginx() ? 'nginx' : 'node');
   if (!['nginx', 'node'].includes(upstreamKind))
     throw new Error(`--upstreams: expected nginx or node, got ${upstreamKind}`);
-  if (!['switchyard', 'floor', 'http-proxy', 'reply-from'].includes(values['profile-target'])) {
-    throw new Error(
-      `--profile-target: expected switchyard, floor, http-proxy or reply-from, got ${values['profile-target']}`,
-    );
+  const profiled = ['switchyard', 'switchyard-log', 'switchyard-metrics', 'floor', 'http-proxy', 'reply-from'];
+  if (!profiled.includes(values['profile-target'])) {
+    throw new Error(`--profile-target: expected one of ${profiled.join(', ')}, got ${values['profile-target']}`);
   }
   if (!LOADS.includes(values['profile-load'])) {
     throw new Error(`--profile-load: expected one of ${LOADS.join(', ')}, got ${values['profile-load']}`);

@@ -172,7 +172,12 @@ export async function startUpstreams(run, name, kind, count) {
 function switchyardOver(upstreams, settings = {}) {
   return {
     needs: [upstreams],
-    start: (run, deps, id) => startSwitchyard(run, id, { backends: deps[upstreams].addresses, ...settings }),
+    start: (run, deps, id) =>
+      startSwitchyard(run, id, {
+        backends: deps[upstreams].addresses,
+        nodeArgs: run.nodeArgs?.[id] ?? [],
+        ...settings,
+      }),
   };
 }
 

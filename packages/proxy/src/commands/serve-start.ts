@@ -21,7 +21,8 @@ export interface Serving {
  * `server.headersTimeout`, `listen`), after what was built is closed again. With `fallbackPort`
  * a taken listen port falls back to any free port (the embedded default). With `healthSource`
  * (a `--workers` worker) health and outlier state come from the primary's shared view. `observers` are added
- * to the server's (metrics).
+ * to the server's (metrics). With `accessLines`, the access log (when `config.accessLog` is on) is
+ * written by that observer instead of the server's pino logger.
  */
 export async function startServing(
   config: ResolvedConfig,
@@ -29,6 +30,7 @@ export async function startServing(
   fallbackPort: boolean,
   healthSource?: HealthSource,
   observers: readonly UpstreamObserver[] = [],
+  accessLines?: UpstreamObserver,
 ): Promise<Serving | { issues: ConfigIssue[] }> {
   let configured: ConfiguredApp;
   try {
@@ -44,7 +46,13 @@ export async function startServing(
   let proxy: ProxyServer;
   try {
     const options = proxyServerOptions(config, configured.observer, logger);
-    proxy = createProxyServer(configured.app, { ...options, observers: [...(options.observers ?? []), ...observers] });
+    const all = [...(options.observers ?? []), ...observers];
+    const direct = accessLines !== undefined && config.accessLog;
+    proxy = createProxyServer(configured.app, {
+      ...options,
+      ...(direct ? { accessLog: false } : {}),
+      observers: direct ? [...all, accessLines] : all,
+    });
   } catch (err) {
     await configured.close();
     return { issues: [serverIssue(errorText(err))] };

@@ -187,6 +187,8 @@ export function forwardResponseHeaders(raw: readonly (Buffer | string)[], upgrad
 }
 
 function collectNominated(value: string, into: string[] | undefined): string[] | undefined {
+  // What nearly every upstream sends nominates nothing: no split, no copies.
+  if (headerNameIs(value, 'keep-alive') || headerNameIs(value, 'close')) return into;
   let list = into;
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();

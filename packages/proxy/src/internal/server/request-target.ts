@@ -31,6 +31,17 @@ const ABSOLUTE = /^https?:\/\//i;
  * that is not 1–5 digits up to 65535 are refused; an empty port (`host:`) too, which no client sends.
  */
 export function authorityError(authority: string): string | undefined {
+  // Clients send the same Host request after request: the last valid one is not checked again.
+  if (authority === lastValid) return undefined;
+  const reason = checkAuthority(authority);
+  if (reason === undefined) lastValid = authority;
+  return reason;
+}
+
+/** The authority {@link authorityError} found valid most recently. */
+let lastValid: string | undefined;
+
+function checkAuthority(authority: string): string | undefined {
   if (authority === '') return 'empty';
   if (authority.includes('@')) return 'userinfo (user@host) is not allowed';
   let host: string;

@@ -33,7 +33,11 @@ export function upstreamFramingProblem(
   let codings: string[] | undefined;
   let close = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
+    const field = raw[i] as Buffer;
+    // Only names as long as one of the three are read as text: most fields are passed over unread.
+    const size = field.length;
+    if (size !== 14 && size !== 17 && size !== 10) continue;
+    const name = field.toString('latin1');
     if (headerNameIs(name, 'content-length')) length = true;
     else if (headerNameIs(name, 'transfer-encoding')) {
       codings ??= [];
