@@ -298,7 +298,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     const relay = this.#relay;
     if (relay.finished) return;
     this.#endAttempt(relay.status >= 500 ? 'http-5xx' : 'success');
-    relay.complete(this.#session.h2 ? trailerPairs(trailers) : undefined);
+    relay.complete(trailers === null ? undefined : trailerPairs(trailers));
   }
 
   onUpgrade(status: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {

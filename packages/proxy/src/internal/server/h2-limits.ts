@@ -1,4 +1,5 @@
 import { constants, type ServerHttp2Session, type ServerHttp2Stream, type ServerOptions } from 'node:http2';
+import type { Socket } from 'node:net';
 
 /**
  * What one downstream HTTP/2 connection may cost. Node's `node:http2` defaults leave concurrent
@@ -106,8 +107,9 @@ const BUCKETS: Readonly<Record<Rationed, { readonly burst: number; readonly perS
   pings: { burst: H2_LIMITS.pingBurst, perSecond: H2_LIMITS.pingsPerSecond },
 });
 
-/** One session's token buckets: tokens left per kind, refilled from `at` on. */
+/** One session's token buckets: tokens left per kind, refilled from `at` on; and its connection. */
 interface Ration {
+  readonly socket: Socket | undefined;
   at: number;
   resets: number;
   settings: number;
@@ -136,30 +138,26 @@ function spend(session: Guarded | undefined, kind: Rationed): void {
   }
 }
 
-/** How long a connection told to calm down may take to close by itself before it is reset, ms. */
+/** How long a connection told to calm down may take to close by itself before it is cut, ms. */
 const CALM_GRACE_MS = 1000;
 
 /**
  * GOAWAY ENHANCE_YOUR_CALM (RFC 9113 §7: the peer "is exhibiting a behavior that might be
  * generating excessive load"), then the connection closes. The code is sent only beside an error
  * (`destroy(undefined, code)` sends NO_ERROR); the 'error' event this raises is the listener's.
- * A connection still open after {@link CALM_GRACE_MS} (its socket did not finish closing, as
- * happens to an h2c socket whose first bytes were read before the session took it) is reset.
+ * Node closes the socket once the GOAWAY is written; one still open after {@link CALM_GRACE_MS}
+ * (a client that does not read, so the GOAWAY cannot be written) is destroyed.
  */
-function calm(session: ServerHttp2Session, kind: Rationed): void {
+function calm(session: Guarded, kind: Rationed): void {
   if (session.destroyed) return;
-  // Taken before destroy detaches the socket: bound to the socket itself, and a no-op once it closed.
-  const reset = (session.socket as unknown as { resetAndDestroy(): void }).resetAndDestroy;
+  const socket = session[kRation]?.socket;
   const { burst, perSecond } = BUCKETS[kind];
   const err = new Error(`${kind} beyond a burst of ${burst} and ${perSecond} a second`);
   session.destroy(err, constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  setTimeout(() => {
-    try {
-      reset();
-    } catch {
-      // Not a TCP socket any more (already closed, or wrapped): nothing left to reset.
-    }
-  }, CALM_GRACE_MS).unref();
+  if (socket === undefined || socket.destroyed) return;
+  const cut = setTimeout(() => socket.destroy(), CALM_GRACE_MS);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
 }
 
 // Shared listeners (no closure per session or stream): `this` is the emitter.
@@ -180,10 +178,12 @@ function onPing(this: Guarded): void {
 /**
  * Rations what the client of `session` may send — stream resets, SETTINGS frames, PING frames —
  * with a token bucket per kind ({@link H2_LIMITS}: a burst, then so many a second), and closes the
- * connection with GOAWAY ENHANCE_YOUR_CALM as soon as one bucket runs dry.
+ * connection (`socket`, the one under the session) with GOAWAY ENHANCE_YOUR_CALM as soon as one
+ * bucket runs dry.
  */
-export function guardSession(session: ServerHttp2Session): void {
+export function guardSession(session: ServerHttp2Session, socket: Socket | undefined): void {
   (session as Guarded)[kRation] = {
+    socket,
     at: performance.now(),
     resets: H2_LIMITS.resetBurst,
     settings: H2_LIMITS.settingsBurst,

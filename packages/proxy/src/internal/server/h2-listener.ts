@@ -11,8 +11,11 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ProxyServerOptions } from '../../proxy-app.js';
 import { Exchange } from './forward-exchange.js';
+import { isGrpcCall } from './grpc-call.js';
 import { guardSession, h2ServerOptions, headListTooLarge, refuseLargeHead } from './h2-limits.js';
 import { h2RequestProblem } from './h2-request-rules.js';
+import { bindSessionSocket } from './h2-session-socket.js';
+import { boundFirstHeaders, boundRequest } from './h2-stream-timeouts.js';
 import type { ServerState } from './server-state.js';
 
 /** The HTTP/2 connection preface a client sends first (RFC 9113 §3.4). */
@@ -37,12 +40,17 @@ type CountedSession = ServerHttp2Session & { [kOpenStreams]?: number };
 export class H2Listener<C> {
   readonly #server: Http2Server;
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** The connection being handed to the HTTP/2 server ('session' is emitted while it is). */
+  #handing: Socket | undefined;
 
   constructor(state: ServerState<C>, o: ProxyServerOptions) {
     // Every per-connection limit (streams, resets, invalid frames, header lists) is set in h2-limits.
     this.#server = createHttp2Server(h2ServerOptions(o));
     this.#server.on('session', (session: CountedSession) => {
-      guardSession(session);
+      const socket = this.#handing;
+      if (socket !== undefined) bindSessionSocket(session, socket);
+      guardSession(session, socket);
+      boundFirstHeaders(session, o.headersTimeout);
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       // A session error (a broken connection) ends its streams, which report it themselves.
@@ -74,6 +82,7 @@ export class H2Listener<C> {
           session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
         });
       }
+      boundRequest(req, res, o.requestTimeout, isGrpcCall(req));
       new Exchange(state, req, res).start();
     });
   }
@@ -87,7 +96,7 @@ export class H2Listener<C> {
   attachTls(server: Server): void {
     const h1 = takeListeners(server, 'secureConnection');
     server.on('secureConnection', (socket: TLSSocket) => {
-      if (socket.alpnProtocol === 'h2') this.#server.emit('connection', socket);
+      if (socket.alpnProtocol === 'h2') this.#handOver(socket);
       else for (const listener of h1) listener.call(server, socket);
     });
   }
@@ -103,8 +112,18 @@ export class H2Listener<C> {
     const toH1 = (socket: Socket) => {
       for (const listener of h1) listener.call(server, socket);
     };
-    const toH2 = (socket: Socket) => this.#server.emit('connection', socket);
+    const toH2 = (socket: Socket) => this.#handOver(socket);
     server.on('connection', (socket: Socket) => sniffPreface(socket, headersTimeout, toH1, toH2));
+  }
+
+  /** Makes `socket` an HTTP/2 session: `node:http2` builds it (and emits 'session') synchronously. */
+  #handOver(socket: Socket): void {
+    this.#handing = socket;
+    try {
+      this.#server.emit('connection', socket);
+    } finally {
+      this.#handing = undefined;
+    }
   }
 
   /** Graceful: every session is sent GOAWAY; its open streams may finish. */

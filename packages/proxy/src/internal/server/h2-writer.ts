@@ -14,6 +14,18 @@ function onStreamDrain(this: Owned): void {
 }
 
 /**
+ * Tells the request writing `response` that its client is gone, at once (its upstream attempt is
+ * cancelled, the request finishes), before the stream is answered or reset by someone else, so the
+ * exchange writes nothing more to it. A no-op for a response whose request already finished.
+ */
+export function abandonResponse(response: Http2ServerResponse): void {
+  const owned = response as Owned;
+  const owner = owned[kOwner];
+  delete owned[kOwner];
+  owner?.downstreamClosed();
+}
+
+/**
  * The HTTP/2 {@link ResponseWriter}: one stream's response through `node:http2`'s compatibility
  * response. Writes go straight to the stream (HTTP/2 frames every write itself, and streams of
  * one connection are multiplexed, so there is nothing to batch per turn); a full stream window

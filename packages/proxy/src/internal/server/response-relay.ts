@@ -9,6 +9,7 @@ import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import { answerGrpcFailure, isGrpcCall } from './grpc-call.js';
+import { sessionSocket } from './h2-session-socket.js';
 import { H2Writer } from './h2-writer.js';
 import type { ProxySession } from './proxy-session.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
@@ -67,7 +68,7 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#source = source;
     if (session.h2) {
       // Streams share their session's socket: the access log counts the connection's bytes.
-      this.#socket = (session.request as Http2ServerRequest).stream.session?.socket as Socket;
+      this.#socket = sessionSocket((session.request as Http2ServerRequest).stream.session) as Socket;
       this.#writer = new H2Writer(session.response as Http2ServerResponse, this);
     } else {
       this.#socket = session.request.socket;

@@ -13,8 +13,8 @@ export interface ResponseWriter {
   chunk(data: Buffer): boolean;
   /**
    * The body is complete. The response may leave later in this event-loop turn; then
-   * {@link ResponseOwner.responseEnded} runs. `trailers` (flat pairs) are sent by a writer whose
-   * downstream carries trailers (HTTP/2); the HTTP/1.1 writer does not send them.
+   * {@link ResponseOwner.responseEnded} runs. `trailers` (flat pairs) are sent where the
+   * downstream carries them: always on HTTP/2, in the chunked trailer section on HTTP/1.1.
    */
   end(trailers?: readonly string[]): void;
 }

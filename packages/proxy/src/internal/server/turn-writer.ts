@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { addH1Trailers } from './h1-trailers.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
 
 const kOwner = Symbol('switchyard.responseOwner');
@@ -103,7 +104,8 @@ export class TurnWriter implements ResponseWriter {
     return this.#write(data);
   }
 
-  end(): void {
+  end(trailers?: readonly string[]): void {
+    if (trailers !== undefined) addH1Trailers(this.#response, trailers);
     if (this.#inTurn) {
       this.#endDue = true;
       return;
