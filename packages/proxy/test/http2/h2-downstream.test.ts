@@ -1,3 +1,4 @@
+import { constants } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -150,6 +151,23 @@ describe('downstream HTTP/2', () => {
     ]);
     expect(records.reduce((n, r) => n + r.bytesOut, 0)).toBeGreaterThan(0);
     expect(logged.sort()).toEqual(['/one', '/two']);
+  });
+
+  it('a stream the client resets while its backend works is a 499: never retried, never answered with an error', async () => {
+    const a = await upstream({ name: 'a', delayMs: 3000 });
+    const b = await upstream({ name: 'b', delayMs: 3000 });
+    const { logger, lines } = captureLogger();
+    const { port } = await proxy(peersApp([peer(a.id), peer(b.id)]), { h2c: true, logger, maxAttempts: 3 });
+    const stream = (await session(port)).request({ ':path': '/reset-me' });
+    stream.on('error', () => undefined);
+    await waitFor('the backend to get the request', () => a.requests.length + b.requests.length === 1, 10_000);
+    stream.close(constants.NGHTTP2_CANCEL);
+    await waitFor('the access line', () => lines.some((l) => l.includes('"request"')), 10_000);
+    const record = lines.map((l) => JSON.parse(l)).find((r) => r.msg === 'request');
+    expect([record.status, record.attempts, record.cause]).toEqual([499, 1, 'client closed the connection']);
+    // A misread cancel would go on to the other backend (GET may be retried).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.requests.length + b.requests.length).toBe(1);
   });
 
   it('a stream whose first backend refuses the connection is retried on the next', async () => {

@@ -55,6 +55,8 @@ export class ResponseRelay<C> implements ResponseOwner {
   #resume: (() => void) | undefined;
   #status = 0;
   #finished = false;
+  /** The client went away (its connection closed, or its HTTP/2 stream was reset). */
+  #downstreamGone = false;
 
   constructor(
     state: ServerState<C>,
@@ -85,7 +87,7 @@ export class ResponseRelay<C> implements ResponseOwner {
 
   /** The downstream connection is gone (closed or reset by the client): nothing can reach it any more. */
   get clientGone(): boolean {
-    return this.#socket.destroyed;
+    return this.#downstreamGone || this.#socket.destroyed;
   }
 
   /** The status sent or about to be sent; 0 before any. */
@@ -221,7 +223,10 @@ export class ResponseRelay<C> implements ResponseOwner {
    * which observers do not count against the upstream.
    */
   downstreamClosed(): void {
-    if (this.#finished) return;
+    if (this.#finished || this.#downstreamGone) return;
+    // Set first: undici may report the cancelled attempt's error synchronously, and the attempt
+    // loop must see a client that is gone (an HTTP/2 stream's reset leaves its socket open).
+    this.#downstreamGone = true;
     this.#status = 499;
     this.#source.cancelAttempt();
     this.#finish(undefined, 'client closed the connection');
