@@ -1,4 +1,4 @@
-import type { Http2ServerResponse } from 'node:http2';
+import { constants, type Http2ServerResponse } from 'node:http2';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
 
 const kOwner = Symbol('switchyard.h2ResponseOwner');
@@ -64,6 +64,11 @@ export class H2Writer implements ResponseWriter {
     if (trailers !== undefined && trailers.length > 0) res.addTrailers(trailerObject(trailers));
     res.end();
     this.#owner.responseEnded();
+  }
+
+  cut(): void {
+    // A reset without an error code (what `destroy()` sends) would read as a complete response.
+    this.#response.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
 }
 

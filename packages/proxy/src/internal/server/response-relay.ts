@@ -198,7 +198,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       const sent = answerGrpcFailure(res as Http2ServerResponse, err);
       if (sent !== 0) this.#status = sent;
     } else if (res.headersSent) {
-      res.destroy();
+      this.#writer.cut();
     } else {
       const status = errorStatus(err);
       const body = errorBody(status, err);

@@ -1,7 +1,7 @@
 /**
  * How the attempt loop sends an upstream response downstream: a head, body chunks, an end.
  * The HTTP/1.1 side is {@link TurnWriter}; another inbound protocol (an HTTP/2 stream) is
- * another implementation of these three methods, and the attempt loop does not change.
+ * another implementation of these methods, and the attempt loop does not change.
  */
 export interface ResponseWriter {
   /**
@@ -17,6 +17,11 @@ export interface ResponseWriter {
    * downstream carries them: always on HTTP/2, in the chunked trailer section on HTTP/1.1.
    */
   end(trailers?: readonly string[]): void;
+  /**
+   * The response cannot be completed after its head went out: the client must see it cut, not
+   * ended (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset with `INTERNAL_ERROR`).
+   */
+  cut(): void;
 }
 
 /** What a {@link ResponseWriter} reports to: the request that owns the response. */

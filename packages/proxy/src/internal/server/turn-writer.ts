@@ -114,6 +114,10 @@ export class TurnWriter implements ResponseWriter {
     this.#owner.responseEnded();
   }
 
+  cut(): void {
+    this.#response.destroy();
+  }
+
   /**
    * End of the turn: what was held goes out, and a completed response ends. A small response
    * completed in the turn leaves as one write: Node prepends the head to a latin1 string body
