@@ -4,31 +4,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import { HttpPeer } from '@switchyard/core';
 import { generateTestPki, type TestPki } from '@switchyard/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { peer, peersApp, responseText, send } from '../helpers/server-client.js';
-import { serverFixtures } from '../helpers/server-fixtures.js';
-import { h2Close, h2Connect, h2Request } from './helpers/h2-client.js';
-import { echo, startH2RawBackend } from './helpers/h2-raw-backend.js';
+import { peersApp, responseText, send } from '../helpers/server-client.js';
+import { h2Request } from './helpers/h2-client.js';
+import { echo } from './helpers/h2-raw-backend.js';
+import { h2c, h2UpstreamFixtures } from './helpers/h2-upstream-fixtures.js';
 
-const { cleanup, proxy } = serverFixtures(1000);
+const { cleanup, proxy, backend, session } = h2UpstreamFixtures(1000);
 
 let pki: TestPki;
 beforeAll(() => {
   pki = generateTestPki();
 });
-
-async function backend(...args: Parameters<typeof startH2RawBackend>) {
-  const b = await startH2RawBackend(...args);
-  cleanup.push(() => b.close());
-  return b;
-}
-
-async function session(port: number) {
-  const s = await h2Connect(`http://127.0.0.1:${port}`);
-  cleanup.push(() => h2Close(s));
-  return s;
-}
-
-const h2c = (id: string) => peer(id, { options: { alpn: 'h2' } });
 
 describe('requests with bodies multiplex on the upstream session', () => {
   it('40 concurrent POSTs share ONE upstream h2c session; every body arrives intact both ways', async () => {

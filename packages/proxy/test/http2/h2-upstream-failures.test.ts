@@ -2,26 +2,12 @@ import { type ClientHttp2Stream, constants, type ServerHttp2Stream } from 'node:
 import { createServer as createNetServer, connect as netConnect } from 'node:net';
 import { waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
-import { peer, peersApp, send } from '../helpers/server-client.js';
-import { serverFixtures } from '../helpers/server-fixtures.js';
-import { h2Close, h2Connect, h2Request } from './helpers/h2-client.js';
-import { echo, startH2RawBackend } from './helpers/h2-raw-backend.js';
+import { peersApp, send } from '../helpers/server-client.js';
+import { h2Request } from './helpers/h2-client.js';
+import { echo } from './helpers/h2-raw-backend.js';
+import { h2c, h2UpstreamFixtures } from './helpers/h2-upstream-fixtures.js';
 
-const { cleanup, proxy } = serverFixtures(1000);
-
-async function backend() {
-  const b = await startH2RawBackend();
-  cleanup.push(() => b.close());
-  return b;
-}
-
-async function session(port: number) {
-  const s = await h2Connect(`http://127.0.0.1:${port}`);
-  cleanup.push(() => h2Close(s));
-  return s;
-}
-
-const h2c = (id: string, options: Record<string, unknown> = {}) => peer(id, { options: { alpn: 'h2', ...options } });
+const { cleanup, proxy, backend, session } = h2UpstreamFixtures(1000);
 
 /** A loopback port nothing listens on. */
 async function deadPort(): Promise<number> {

@@ -1,25 +1,9 @@
 import { waitFor } from '@switchyard/testkit';
 import { describe, expect, it } from 'vitest';
-import { peer, peersApp, send } from '../helpers/server-client.js';
-import { serverFixtures } from '../helpers/server-fixtures.js';
-import { h2Close, h2Connect } from './helpers/h2-client.js';
-import { startH2RawBackend } from './helpers/h2-raw-backend.js';
+import { peersApp, send } from '../helpers/server-client.js';
+import { h2c, h2UpstreamFixtures } from './helpers/h2-upstream-fixtures.js';
 
-const { cleanup, proxy } = serverFixtures(1000);
-
-async function backend() {
-  const b = await startH2RawBackend();
-  cleanup.push(() => b.close());
-  return b;
-}
-
-async function session(port: number) {
-  const s = await h2Connect(`http://127.0.0.1:${port}`);
-  cleanup.push(() => h2Close(s));
-  return s;
-}
-
-const h2c = (id: string, options: Record<string, unknown> = {}) => peer(id, { options: { alpn: 'h2', ...options } });
+const { proxy, backend, session } = h2UpstreamFixtures(1000);
 
 describe('keep-alive', () => {
   it('idleTimeout 0 closes the session once its streams are done; a positive one after that idle time', async () => {

@@ -60,9 +60,9 @@ export class H2UpstreamSession {
   #closeWhenIdle: boolean;
   #limit = H2_MAX_STREAMS_PER_SESSION;
   #idle: NodeJS.Timeout | undefined;
-  /** Streams open on this session. */
+  /** Streams open on this HTTP/2 connection. */
   active = 0;
-  /** A request sent only on this session (a resend on a brand-new connection). */
+  /** A request sent only on this connection (a resend on a brand-new connection). */
   reserved: H2UpstreamRequest | undefined;
 
   constructor(o: H2SessionOptions, events: H2SessionEvents) {
@@ -87,7 +87,7 @@ export class H2UpstreamSession {
     return this.#state === 'ready' && !this.#goaway ? Math.max(0, this.#limit - this.active) : 0;
   }
 
-  /** Opens `req`'s stream on this session (the caller checked {@link free}). */
+  /** Opens `req`'s stream on this connection (the caller checked {@link free}). */
   open(req: H2UpstreamRequest): void {
     const session = this.#session as ClientHttp2Session;
     this.active++;
