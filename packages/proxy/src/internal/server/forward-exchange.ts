@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import {
   applyUpstreamRequestPolicy,
   type HttpPeer,
@@ -15,6 +14,7 @@ import type { UpstreamOutcome, UpstreamRequest } from '../../proxy-app.js';
 import { sendAsterisk } from './asterisk-dispatch.js';
 import { forwardRequestHeaders, upgradeToken } from './forward-headers.js';
 import { armGrpcTimeout } from './grpc-call.js';
+import { H2Downstream } from './h2-downstream.js';
 import { wantsTrailers } from './h2-request-rules.js';
 import type { PoolEntry } from './pool-cache.js';
 import { ProxySession } from './proxy-session.js';
@@ -64,18 +64,17 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
 
   constructor(
     state: ServerState<C>,
-    req: IncomingMessage | Http2ServerRequest,
-    res: ServerResponse | Http2ServerResponse,
+    req: IncomingMessage | H2Downstream,
+    res: ServerResponse | undefined,
     upgradeSocket?: Socket,
     upgradeHead?: Buffer,
   ) {
     this.#state = state;
-    this.#session = new ProxySession(req, res);
+    this.#session =
+      req instanceof H2Downstream ? new ProxySession(undefined, undefined, req) : new ProxySession(req, res);
     this.#relay = new ResponseRelay(state, this.#session, this, upgradeSocket, upgradeHead);
     // An HTTP/2 request has a body unless its HEADERS frame ended the stream.
-    this.#hasBody = this.#session.h2
-      ? !(req as Http2ServerRequest).stream.endAfterHeaders
-      : rawHeadersHaveBody(req.rawHeaders);
+    this.#hasBody = req instanceof H2Downstream ? !req.stream.endAfterHeaders : rawHeadersHaveBody(req.rawHeaders);
     this.#isUpgrade = upgradeSocket !== undefined;
   }
 
@@ -96,25 +95,20 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     const relay = this.#relay;
     if (!relay.begin()) return;
     const session = this.#session;
-    const req = session.request;
     try {
       // The HTTP/1.1 view of an HTTP/2 head (`:authority` as Host): the same checks apply.
       const raw = session.rawHeaders;
-      const target = requestTarget(session.method, session.uri, req.httpVersion, raw);
+      const target = requestTarget(session.method, session.uri, session.httpVersion, raw);
       if (target.uri !== session.uri) session.retarget(target.uri);
       this.#authority = target.authority;
       checkTransferCodings(raw);
     } catch (err) {
       // A refused request's body (if any) is not read: the connection closes after the answer.
-      if (!session.h2) (session.response as ServerResponse).shouldKeepAlive = false;
+      if (!session.h2) session.h1Response.shouldKeepAlive = false;
       relay.fail(err);
       return;
     }
-    if (relay.grpc) {
-      armGrpcTimeout(req as Http2ServerRequest, session.response as Http2ServerResponse, (err) =>
-        this.abortUpstream(err),
-      );
-    }
+    if (relay.grpc) armGrpcTimeout(session.downstream as H2Downstream, (err) => this.abortUpstream(err));
     const requestFilter = this.#state.app.requestFilter;
     if (requestFilter === undefined) {
       this.#nextAttempt();
@@ -186,13 +180,13 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
       // is left to undici: it sends a body stream without Content-Length as chunked itself, and
       // refuses a Transfer-Encoding header from us.
       const result = applyUpstreamRequestPolicy(
-        { headers: raw, httpVersion: session.request.httpVersion, hasBody: this.#hasBody },
+        { headers: raw, httpVersion: session.httpVersion, hasBody: this.#hasBody },
         policy,
       );
       this.#upgrade = this.#isUpgrade ? upgradeToken(result.upgrade, raw) : undefined;
       // TE is hop-by-hop, but `te: trailers` from an HTTP/2 client (gRPC) says the client takes
       // trailers, which this proxy relays: an upstream that may speak HTTP/2 is told the same.
-      if (mayH2 && wantsTrailers(session.request.rawHeaders) && rawHeaderValue(result.headers, 'te') === undefined) {
+      if (mayH2 && wantsTrailers(session.receivedRawHeaders) && rawHeaderValue(result.headers, 'te') === undefined) {
         result.headers.push('te', 'trailers');
       }
       const { proto, trusted } = this.#state;
@@ -237,11 +231,14 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     this.#entry = entry;
     this.#attemptStart = attemptStarted(state, peer, entry);
     this.#attemptOpen = true;
-    const body = this.#hasBody ? this.#session.request : null;
+    const session = this.#session;
     if (path === '*') {
+      const body = this.#hasBody ? (session.bodyFor(false) as Readable) : null;
       sendAsterisk(peer, headers, body, peer.options.readTimeout ?? 0, this);
       return;
     }
+    // Typed as the pool's Readable: undici takes the async iterable an HTTP/2 stream's body is for it.
+    const body = this.#hasBody ? (session.bodyFor(peer.options.alpn !== 'h2') as Readable) : null;
     entry.dispatch(method, path, headers, body, this.#upgrade ?? null, this, fresh, peer.options.readTimeout ?? 0);
   }
 
@@ -275,7 +272,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
   onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
     if (status < 200) {
-      if (status === 103 && !this.#session.h2) relayEarlyHints(this.#session.response as ServerResponse, raw);
+      if (status === 103 && !this.#session.h2) relayEarlyHints(this.#session.h1Response, raw);
       return true;
     }
     const http1 = this.#peer?.options.alpn === 'h1';
@@ -339,12 +336,11 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
         return;
       }
     }
-    const { request, response } = this.#session;
     let decision = decideRetry(kind, (decided as { retryable?: unknown } | undefined)?.retryable === true, {
       attempt: this.#attempts,
       maxAttempts: this.#state.maxAttempts,
       method: this.#session.method,
-      sent: response.headersSent || request.readableDidRead || request.destroyed,
+      sent: this.#session.requestStarted,
       answered: relay.status !== 0,
       resent: this.#resent,
     });

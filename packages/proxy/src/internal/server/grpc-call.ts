@@ -1,6 +1,8 @@
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { LbError } from '@switchyard/core';
 import { errorReason, errorStatus } from './error-response.js';
+import type { H2Downstream } from './h2-downstream.js';
+import { endWithTrailers, responseEnded } from './h2-writer.js';
 
 // gRPC over HTTP/2 (grpc/doc/PROTOCOL-HTTP2.md): a call is an HTTP/2 request whose content-type is
 // `application/grpc` or `application/grpc+<format>`; its outcome travels in the `grpc-status` and
@@ -18,9 +20,9 @@ export const GRPC_CODES = Object.freeze({
   UNAVAILABLE: 14,
 });
 
-/** Whether `request` (an HTTP/2 stream) is a gRPC call. */
-export function isGrpcCall(request: Http2ServerRequest): boolean {
-  const type = request.headers['content-type'];
+/** Whether the HTTP/2 request with the head `headers` is a gRPC call. */
+export function isGrpcCall(headers: IncomingHttpHeaders): boolean {
+  const type = headers['content-type'];
   return typeof type === 'string' && GRPC_CONTENT_TYPE.test(type);
 }
 
@@ -68,20 +70,27 @@ export function grpcFailureFields(err: LbError | undefined): Record<string, stri
  * trailers with the same fields, so the client reads a status instead of a reset stream. Returns
  * the HTTP status sent (200), or 0 when the stream was already gone.
  */
-export function answerGrpcFailure(response: Http2ServerResponse, err: LbError | undefined): number {
-  if (response.stream.destroyed || response.writableEnded) return 0;
+export function answerGrpcFailure(downstream: H2Downstream, err: LbError | undefined): number {
+  const stream = downstream.stream;
+  if (stream.destroyed || responseEnded(downstream)) return 0;
   const fields = grpcFailureFields(err);
-  if (response.headersSent) {
-    response.addTrailers(fields);
-    response.end();
-    return response.statusCode;
+  if (stream.headersSent) {
+    endWithTrailers(downstream, fieldPairs(fields));
+    return downstream.status;
   }
   // Trailers-only: one HEADERS frame that ends the stream (gRPC clients read the status only from
   // a HEADERS frame carrying END_STREAM; headers followed by an empty DATA frame would not do).
-  response.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...fields }, { endStream: true });
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...fields }, { endStream: true });
   // Whatever the client still sends is read and dropped, so its flow-control window never stalls.
-  response.req.resume();
+  downstream.body.resume();
   return 200;
+}
+
+/** A fields object as flat pairs. */
+export function fieldPairs(fields: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(fields)) out.push(name, fields[name] as string);
+  return out;
 }
 
 /** `grpc-timeout` units in milliseconds. */
@@ -116,16 +125,12 @@ export function parseGrpcTimeout(value: string | string[] | undefined): number |
  * called with `LB_ERR_UPSTREAM_TIMEOUT` (the attempt is cut, its upstream stream reset, and the
  * client answered DEADLINE_EXCEEDED). The timer goes when the downstream stream closes.
  */
-export function armGrpcTimeout(
-  request: Http2ServerRequest,
-  response: Http2ServerResponse,
-  abort: (err: LbError) => void,
-): void {
-  const raw = request.headers['grpc-timeout'];
+export function armGrpcTimeout(downstream: H2Downstream, abort: (err: LbError) => void): void {
+  const raw = downstream.headers['grpc-timeout'];
   const ms = parseGrpcTimeout(raw);
   if (ms === undefined) return;
   const timer = setTimeout(() => {
     abort(new LbError('LB_ERR_UPSTREAM_TIMEOUT', `grpc-timeout ${String(raw)} elapsed`));
   }, ms);
-  response.once('close', () => clearTimeout(timer));
+  downstream.stream.once('close', () => clearTimeout(timer));
 }

@@ -3,15 +3,16 @@ import {
   constants,
   createServer as createHttp2Server,
   type Http2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  type IncomingHttpHeaders,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ProxyServerOptions } from '../../proxy-app.js';
 import { Exchange } from './forward-exchange.js';
 import { isGrpcCall } from './grpc-call.js';
+import { H2Downstream } from './h2-downstream.js';
 import { guardSession, h2ServerOptions, headListTooLarge, refuseLargeHead } from './h2-limits.js';
 import { h2RequestProblem } from './h2-request-rules.js';
 import { bindSessionSocket } from './h2-session-socket.js';
@@ -35,7 +36,10 @@ type CountedSession = ServerHttp2Session & { [kOpenStreams]?: number };
  * `node:http(s)` server keeps accepting every connection and hands over those that speak
  * HTTP/2 — after ALPN `h2` on TLS, or after the connection preface on cleartext with `h2c` —
  * so HTTP/1.1 connections keep Node's HTTP/1.1 server unchanged. Every stream of a session is
- * one request through its own {@link Exchange}.
+ * one request through its own {@link Exchange}, served from the core `'stream'` event: no
+ * `'request'` listener is ever registered (one would make `node:http2` build its compatibility
+ * request and response for every stream); an app's phase that reads `session.request` or
+ * `session.response` builds them for its stream alone.
  */
 export class H2Listener<C> {
   readonly #server: Http2Server;
@@ -64,27 +68,11 @@ export class H2Listener<C> {
       }
       if (state.closing) session.close();
     });
-    this.#server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (headListTooLarge(req.rawHeaders, o.maxHeaderSize)) {
-        refuseLargeHead(req.stream);
-        return;
-      }
-      const problem = h2RequestProblem(req.rawHeaders);
-      if (problem !== undefined) {
-        state.logger.debug({ problem }, 'malformed HTTP/2 request refused');
-        req.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
-        return;
-      }
-      const session = req.stream.session as CountedSession | undefined;
-      if (session !== undefined) {
-        session[kOpenStreams] = (session[kOpenStreams] ?? 0) + 1;
-        req.stream.once('close', () => {
-          session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
-        });
-      }
-      boundRequest(req, res, o.requestTimeout, isGrpcCall(req));
-      new Exchange(state, req, res).start();
-    });
+    this.#server.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
+        onStream(state, o, stream, headers, raw),
+    );
   }
 
   /** Open HTTP/2 sessions (downstream connections). */
@@ -136,6 +124,56 @@ export class H2Listener<C> {
     for (const session of this.#sessions) session.destroy();
     this.#sessions.clear();
   }
+}
+
+/** One request stream: refused, answered at once, or run through its own {@link Exchange}. */
+function onStream<C>(
+  state: ServerState<C>,
+  o: ProxyServerOptions,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  raw: string[],
+): void {
+  // A stream closed with an error code (reset by either side) emits 'error': the close reports it.
+  stream.on('error', noop);
+  // What node:http2's compatibility layer answers before any handler: CONNECT is not served
+  // (405), and an expectation other than 100-continue cannot be met (417).
+  if (headers[':method'] === 'CONNECT') {
+    stream.respond({ ':status': constants.HTTP_STATUS_METHOD_NOT_ALLOWED }, { endStream: true });
+    return;
+  }
+  const expect = headers.expect;
+  if (expect !== undefined) {
+    if (expect !== '100-continue') {
+      stream.respond({ ':status': constants.HTTP_STATUS_EXPECTATION_FAILED }, { endStream: true });
+      return;
+    }
+    stream.additionalHeaders({ ':status': constants.HTTP_STATUS_CONTINUE });
+  }
+  if (headListTooLarge(raw, o.maxHeaderSize)) {
+    refuseLargeHead(stream);
+    return;
+  }
+  const problem = h2RequestProblem(raw);
+  if (problem !== undefined) {
+    state.logger.debug({ problem }, 'malformed HTTP/2 request refused');
+    stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
+    return;
+  }
+  const session = stream.session as CountedSession | undefined;
+  if (session !== undefined) {
+    session[kOpenStreams] = (session[kOpenStreams] ?? 0) + 1;
+    stream.once('close', onCountedStreamClose);
+  }
+  const downstream = new H2Downstream(stream, headers, raw);
+  boundRequest(downstream, o.requestTimeout, isGrpcCall(headers));
+  new Exchange(state, downstream, undefined).start();
+}
+
+/** A stream counted in its session's open streams closed (`this` is the stream). */
+function onCountedStreamClose(this: ServerHttp2Stream): void {
+  const session = this.session as CountedSession | undefined;
+  if (session !== undefined) session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
 }
 
 function takeListeners(server: Server, event: string): ConnectionListener[] {

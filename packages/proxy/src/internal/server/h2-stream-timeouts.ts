@@ -1,12 +1,7 @@
-import {
-  constants,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
-import { encodeGrpcMessage, GRPC_CODES } from './grpc-call.js';
-import { abandonResponse } from './h2-writer.js';
+import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { encodeGrpcMessage, fieldPairs, GRPC_CODES } from './grpc-call.js';
+import type { H2Downstream } from './h2-downstream.js';
+import { abandonResponse, endWithTrailers, responseEnded } from './h2-writer.js';
 
 /**
  * `headersTimeout` and `requestTimeout` for HTTP/2, with Node's HTTP/1.1 meaning carried over to
@@ -42,26 +37,21 @@ export function boundFirstHeaders(session: ServerHttp2Session, headersTimeout: n
   session.once('close', clear);
 }
 
-/** Bounds how long the request of `req`'s stream may take to arrive (see the module doc). */
-export function boundRequest(
-  req: Http2ServerRequest,
-  res: Http2ServerResponse,
-  requestTimeout: number,
-  grpc: boolean,
-): void {
-  const stream = req.stream;
+/** Bounds how long the request of `downstream`'s stream may take to arrive (see the module doc). */
+export function boundRequest(downstream: H2Downstream, requestTimeout: number, grpc: boolean): void {
+  const stream = downstream.stream;
   // A request whose HEADERS frame ended the stream has fully arrived.
   if (requestTimeout <= 0 || stream.endAfterHeaders) return;
   if (grpc) {
     // Node's stream timeout: refreshed by every read and write on the stream.
     stream.setTimeout(requestTimeout, () => {
       if (requestArrived(stream)) stream.setTimeout(0);
-      else expire(req, res, true, requestTimeout);
+      else expire(downstream, true, requestTimeout);
     });
     return;
   }
   const timer = setTimeout(() => {
-    if (!requestArrived(stream)) expire(req, res, false, requestTimeout);
+    if (!requestArrived(stream)) expire(downstream, false, requestTimeout);
   }, requestTimeout);
   timer.unref();
   stream.once('close', () => clearTimeout(timer));
@@ -73,8 +63,8 @@ function requestArrived(stream: ServerHttp2Stream): boolean {
   return stream.state.remoteClose === 1;
 }
 
-function expire(req: Http2ServerRequest, res: Http2ServerResponse, grpc: boolean, ms: number): void {
-  const stream = req.stream;
+function expire(downstream: H2Downstream, grpc: boolean, ms: number): void {
+  const stream = downstream.stream;
   if (stream.destroyed || stream.closed) return;
   if (grpc) {
     const fields = {
@@ -85,17 +75,16 @@ function expire(req: Http2ServerRequest, res: Http2ServerResponse, grpc: boolean
       // Trailers-only: the status in the HEADERS frame that ends the stream.
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...fields }, { endStream: true });
       stream.destroy();
-    } else if (res.writableEnded) {
+    } else if (responseEnded(downstream)) {
       stream.destroy();
     } else {
-      res.addTrailers(fields);
-      // The compatibility layer sends the trailers once the queued data is out ('wantTrailers', then
-      // an immediate): the reset follows them. A client that reads nothing more is reset anyway.
+      // The trailers go out once the queued data is out ('wantTrailers'): the reset follows them.
+      // A client that reads nothing more is reset anyway.
       stream.once('wantTrailers', () => setImmediate(() => stream.destroy()));
       const cut = setTimeout(() => stream.destroy(), TRAILERS_GRACE_MS);
       cut.unref();
       stream.once('close', () => clearTimeout(cut));
-      res.end();
+      endWithTrailers(downstream, fieldPairs(fields));
     }
   } else if (stream.headersSent) {
     stream.close(constants.NGHTTP2_CANCEL);
@@ -106,5 +95,5 @@ function expire(req: Http2ServerRequest, res: Http2ServerResponse, grpc: boolean
   }
   // Then the exchange learns its client is gone (its upstream attempt is cancelled): the stream is
   // closed already, so nothing it still does reaches the client.
-  abandonResponse(res);
+  abandonResponse(stream);
 }

@@ -1,5 +1,3 @@
-import type { ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLbError, LbError } from '@switchyard/core';
@@ -9,6 +7,7 @@ import { errorBody, errorHeaders, errorStatus } from './error-response.js';
 import { failureCause } from './failure-cause.js';
 import { forwardResponseHeaders } from './forward-headers.js';
 import { answerGrpcFailure, isGrpcCall } from './grpc-call.js';
+import type { H2Downstream } from './h2-downstream.js';
 import { sessionSocket } from './h2-session-socket.js';
 import { H2Writer } from './h2-writer.js';
 import type { ProxySession } from './proxy-session.js';
@@ -68,17 +67,18 @@ export class ResponseRelay<C> implements ResponseOwner {
     this.#state = state;
     this.#session = session;
     this.#source = source;
-    if (session.h2) {
+    const downstream = session.downstream;
+    if (downstream !== undefined) {
       // Streams share their session's socket: the access log counts the connection's bytes.
-      this.#socket = sessionSocket((session.request as Http2ServerRequest).stream.session) as Socket;
-      this.#writer = new H2Writer(session.response as Http2ServerResponse, this);
+      this.#socket = sessionSocket(downstream.stream.session) as Socket;
+      this.#writer = new H2Writer(downstream, this);
     } else {
-      this.#socket = session.request.socket;
-      this.#writer = new TurnWriter(session.response as ServerResponse, this.#socket, this, state);
+      this.#socket = session.h1Request.socket;
+      this.#writer = new TurnWriter(session.h1Response, this.#socket, this, state);
     }
     this.#upgradeSocket = upgradeSocket;
     this.#upgradeHead = upgradeHead;
-    this.grpc = session.h2 && isGrpcCall(session.request as Http2ServerRequest);
+    this.grpc = downstream !== undefined && isGrpcCall(downstream.headers);
   }
 
   get finished(): boolean {
@@ -102,7 +102,7 @@ export class ResponseRelay<C> implements ResponseOwner {
   begin(): boolean {
     const state = this.#state;
     state.inflight++;
-    if (state.closing && !this.#session.h2) (this.#session.response as ServerResponse).shouldKeepAlive = false;
+    if (state.closing && !this.#session.h2) this.#session.h1Response.shouldKeepAlive = false;
     const { app, options } = state;
     try {
       this.ctx = app.newCtx ? app.newCtx() : (defaultCtx() as C);
@@ -176,7 +176,7 @@ export class ResponseRelay<C> implements ResponseOwner {
       return;
     }
     this.#status = status;
-    (this.#session.response as ServerResponse).detachSocket(downstream);
+    this.#session.h1Response.detachSocket(downstream);
     const headers = forwardResponseHeaders(raw ?? [], true);
     openTunnel(this.#state.tunnels, downstream, upstream, status, headers, this.#upgradeHead);
     this.#finish(undefined);
@@ -184,7 +184,9 @@ export class ResponseRelay<C> implements ResponseOwner {
 
   /** `requestFilter` answered the request itself. */
   answered(): void {
-    this.#status = this.#session.response.statusCode;
+    const downstream = this.#session.downstream;
+    // On HTTP/2 the app answered through the compatibility response (which it built by reading it).
+    this.#status = downstream !== undefined ? downstream.status : this.#session.h1Response.statusCode;
     this.#finish(undefined);
   }
 
@@ -193,22 +195,24 @@ export class ResponseRelay<C> implements ResponseOwner {
     if (this.#finished) return;
     const err = isLbError(thrown) ? thrown : undefined;
     if (err === undefined) this.#state.logger.error({ err: thrown }, 'proxy phase threw');
-    const res = this.#session.response;
+    const downstream = this.#session.downstream;
     if (this.grpc) {
-      const sent = answerGrpcFailure(res as Http2ServerResponse, err);
+      const sent = answerGrpcFailure(downstream as H2Downstream, err);
       if (sent !== 0) this.#status = sent;
-    } else if (res.headersSent) {
+    } else if (downstream !== undefined ? downstream.headersSent : this.#session.h1Response.headersSent) {
       this.#writer.cut();
     } else {
       const status = errorStatus(err);
       const body = errorBody(status, err);
       this.#status = status;
-      if (!this.#session.h2) {
-        const h1 = res as ServerResponse;
+      if (downstream !== undefined) {
+        downstream.answer(status, errorHeaders(body, status), body);
+      } else {
+        const h1 = this.#session.h1Response;
         h1.shouldKeepAlive = h1.shouldKeepAlive && !this.#state.closing && this.#upgradeSocket === undefined;
+        h1.writeHead(status, errorHeaders(body, status) as unknown as Record<string, string>);
+        h1.end(body);
       }
-      res.writeHead(status, errorHeaders(body, status) as unknown as Record<string, string>);
-      res.end(body);
     }
     this.#finish(err ?? new LbError('LB_ERR_UPSTREAM_ERROR', 'proxy phase failed', { cause: thrown }));
   }
