@@ -14,12 +14,23 @@ export interface Session {
    * The downstream request: `node:http`'s for HTTP/1.1, `node:http2`'s compatibility request for
    * an HTTP/2 stream (`'stream' in request` tells them apart; its `rawHeaders` and `headers`
    * include the pseudo-header fields, the session's `headers` do not).
+   *
+   * On HTTP/2 the proxy serves the stream itself and builds the compatibility request and
+   * response only when a phase first reads `request` or `response` (a few µs per stream; the
+   * session's own fields cost nothing). From then on the request body is read through this
+   * request.
    */
   readonly request: IncomingMessage | Http2ServerRequest;
   /**
    * The downstream response (`node:http`'s, or `node:http2`'s compatibility response for an HTTP/2
    * stream; both have `writeHead`, `setHeader`, `write` and `end`): a `requestFilter` that answers
    * by itself writes here and returns `true`.
+   *
+   * On HTTP/2, reading it builds it (see `request`); once built, the proxy writes that stream's
+   * response (head, body, trailers, its own error answers) through it, never around it, so its
+   * `headersSent`, `statusCode` and `writableEnded` stay true in later phases. A phase that
+   * answers through it must return `true` from `requestFilter` (as on HTTP/1.1): the proxy then
+   * treats the request as answered and forwards nothing.
    */
   readonly response: ServerResponse | Http2ServerResponse;
   readonly method: string;
