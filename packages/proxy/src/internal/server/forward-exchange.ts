@@ -269,7 +269,7 @@ export class Exchange<C> implements Dispatcher.DispatchHandler, AttemptSource {
     if (this.#relay.finished) abort(new Error('downstream closed'));
   }
 
-  onHeaders(status: number, raw: Buffer[], resume: () => void, _statusText: string): boolean {
+  onHeaders(status: number, raw: (Buffer | string)[], resume: () => void, _statusText: string): boolean {
     if (this.#relay.finished) return false;
     if (status < 200) {
       if (status === 103 && !this.#session.h2) relayEarlyHints(this.#session.h1Response, raw);

@@ -3,7 +3,8 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 /**
  * The field sections of an HTTP/2 upstream request and response in the shapes the rest of the
  * proxy uses: the request goes out as Node's headers object with pseudo-headers, the response
- * head and trailers come back as the flat raw pairs undici would report.
+ * head and trailers come back as flat raw pairs (strings; undici reports Buffers, and the proxy
+ * reads either).
  */
 
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2); `te` is allowed as `trailers` only. */
@@ -54,18 +55,7 @@ export function h2RequestHeaders(
   return out;
 }
 
-/** Node's raw header list (`[name, value, …]`, pseudo-headers first) without pseudo-headers, as Buffers. */
-export function rawFieldPairs(raw: readonly string[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.charCodeAt(0) === 58 /* ':' */) continue;
-    out.push(Buffer.from(name, 'latin1'), Buffer.from(raw[i + 1] as string, 'latin1'));
-  }
-  return out;
-}
-
-/** Node's raw header list without pseudo-headers, as strings (trailers). */
+/** Node's raw header list (`[name, value, …]`, pseudo-headers first) without pseudo-headers: a response head or trailers. */
 export function rawFieldStrings(raw: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {

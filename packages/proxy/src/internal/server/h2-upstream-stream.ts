@@ -1,7 +1,7 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, constants, type IncomingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { codedError, streamCloseError, timeoutError } from './h2-upstream-errors.js';
-import { h2RequestHeaders, pairsToHeaders, rawFieldPairs, rawFieldStrings } from './h2-upstream-headers.js';
+import { h2RequestHeaders, pairsToHeaders, rawFieldStrings } from './h2-upstream-headers.js';
 import { trailerPairs } from './trailers.js';
 
 /**
@@ -11,7 +11,11 @@ import { trailerPairs } from './trailers.js';
  */
 export interface UpstreamHandler {
   onConnect?(abort: (err?: Error) => void): void;
-  onHeaders?(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean;
+  /**
+   * `raw`: the head's fields as flat pairs without pseudo-header fields. This client reports
+   * strings (undici reports Buffers, and the proxy's handler reads either).
+   */
+  onHeaders?(status: number, raw: (Buffer | string)[], resume: () => void, statusText: string): boolean;
   onData?(chunk: Buffer): boolean;
   onComplete?(trailers: string[] | null): void;
   onError?(err: Error): void;
@@ -32,6 +36,32 @@ export interface H2RequestSpec {
 /** A downstream request body that may have trailers once it ended (IncomingMessage, Http2ServerRequest). */
 type TrailerSource = Readable & { rawTrailers?: unknown; trailers?: unknown };
 
+const kRequest = Symbol('switchyard.h2UpstreamRequest');
+
+/** An upstream stream with the request it carries: its listeners are shared, not made per stream. */
+type Carrier = ClientHttp2Stream & { [kRequest]: H2UpstreamRequest };
+
+// Shared stream listeners: `this` is the stream, which carries its request.
+function streamFailed(this: Carrier, err: unknown): void {
+  this[kRequest].streamFailed(err);
+}
+// Node passes the raw field list (pseudo-headers first) after the headers object and flags.
+function headReceived(this: Carrier, fields: IncomingHttpHeaders, _flags: number, raw: string[]): void {
+  this[kRequest].streamHead(Number(fields[':status']), raw);
+}
+function dataReceived(this: Carrier, chunk: Buffer): void {
+  this[kRequest].streamData(chunk);
+}
+function trailersReceived(this: Carrier, _fields: IncomingHttpHeaders, _flags: number, raw: string[]): void {
+  this[kRequest].streamTrailers(raw);
+}
+function streamEnded(this: Carrier): void {
+  this[kRequest].streamEnded(this);
+}
+function streamClosed(this: Carrier): void {
+  this[kRequest].streamClosed(this);
+}
+
 /**
  * One request on one HTTP/2 stream: the request body is written with backpressure (paused while
  * the stream's write buffer is full) and its trailers follow it; the response drives the handler,
@@ -49,6 +79,9 @@ export class H2UpstreamRequest {
   #timer: NodeJS.Timeout | undefined;
   #trailers: string[] | null = null;
   #detachBody: (() => void) | undefined;
+  #streamError: unknown;
+  #session: ClientHttp2Session | undefined;
+  #onClose: (() => void) | undefined;
 
   /** `onAbortQueued`: called when the request is aborted before it got a stream (to leave the queue). */
   constructor(spec: H2RequestSpec, handler: UpstreamHandler, onAbortQueued: (req: H2UpstreamRequest) => void) {
@@ -86,27 +119,40 @@ export class H2UpstreamRequest {
       return;
     }
     this.#stream = stream;
-    let streamError: unknown;
-    stream.on('error', (err) => {
-      streamError = err;
-    });
-    // Node passes the raw field list (pseudo-headers first) after the headers object and flags.
-    const onHead = (fields: IncomingHttpHeaders, _flags: number, raw: string[]): void =>
-      this.#onHead(Number(fields[':status']), raw);
-    stream.on('response', onHead as never);
-    stream.on('headers', onHead as never);
-    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
-    stream.on('trailers', (_fields, _flags, raw) => {
-      this.#trailers = rawFieldStrings(raw as unknown as string[]);
-    });
-    stream.on('end', () => this.#onEnd(stream, streamError !== undefined));
-    stream.once('close', () => {
-      onClose();
-      this.#detachBody?.();
-      if (!this.#done) this.fail(streamCloseError(stream.rstCode, streamError, session.destroyed));
-    });
+    this.#session = session;
+    this.#onClose = onClose;
+    (stream as Carrier)[kRequest] = this;
+    stream.on('error', streamFailed);
+    stream.on('response', headReceived);
+    stream.on('headers', headReceived);
+    stream.on('data', dataReceived);
+    stream.on('trailers', trailersReceived);
+    stream.on('end', streamEnded);
+    stream.once('close', streamClosed);
     if (body !== null) this.#pipeBody(body, stream);
     this.#arm();
+  }
+
+  /** The stream reported an error (its close follows and reports the failure). */
+  streamFailed(err: unknown): void {
+    this.#streamError = err;
+  }
+
+  /** The stream's trailers arrived (raw list, pseudo-header fields first). */
+  streamTrailers(raw: string[]): void {
+    this.#trailers = rawFieldStrings(raw);
+  }
+
+  /** The stream's readable side ended. */
+  streamEnded(stream: ClientHttp2Stream): void {
+    this.#onEnd(stream, this.#streamError !== undefined);
+  }
+
+  /** The stream closed. */
+  streamClosed(stream: ClientHttp2Stream): void {
+    this.#onClose?.();
+    this.#detachBody?.();
+    if (!this.#done) this.fail(streamCloseError(stream.rstCode, this.#streamError, this.#session?.destroyed ?? true));
   }
 
   /** Ends the request with `err` (reported to the handler once) and resets its stream if open. */
@@ -126,17 +172,19 @@ export class H2UpstreamRequest {
     this.fail(err ?? codedError('UND_ERR_ABORTED', 'request aborted'));
   }
 
-  #onHead(status: number, raw: string[]): void {
+  /** A response head (informational or final) arrived. */
+  streamHead(status: number, raw: string[]): void {
     if (this.#done) return;
     const informational = status < 200;
     if (!informational) this.#head = true;
-    const go = this.#handler.onHeaders?.(status, rawFieldPairs(raw), this.#resume, '');
+    const go = this.#handler.onHeaders?.(status, rawFieldStrings(raw), this.#resume, '');
     if (this.#done || informational) return;
     if (go === false) this.#pause();
     else this.#arm();
   }
 
-  #onData(chunk: Buffer): void {
+  /** A response body chunk arrived. */
+  streamData(chunk: Buffer): void {
     if (this.#done) return;
     const go = this.#handler.onData?.(chunk);
     if (this.#done) return;

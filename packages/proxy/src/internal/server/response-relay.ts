@@ -116,7 +116,7 @@ export class ResponseRelay<C> implements ResponseOwner {
   }
 
   /** A final upstream response head: `false` pauses the upstream until `resume` is called. */
-  head(status: number, raw: Buffer[], resume: () => void): boolean {
+  head(status: number, raw: readonly (Buffer | string)[], resume: () => void): boolean {
     if (this.#finished) return false;
     this.#status = status;
     this.#resume = resume;

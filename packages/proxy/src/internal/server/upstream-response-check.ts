@@ -23,7 +23,7 @@ import { forwardResponseHeaders } from './forward-headers.js';
  */
 export function upstreamFramingProblem(
   status: number,
-  raw: readonly Buffer[],
+  raw: readonly (Buffer | string)[],
   method: string,
   http1: boolean,
 ): string | undefined {
@@ -33,19 +33,19 @@ export function upstreamFramingProblem(
   let codings: string[] | undefined;
   let close = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const field = raw[i] as Buffer;
+    const field = raw[i] as Buffer | string;
     // Only names as long as one of the three are read as text: most fields are passed over unread.
     const size = field.length;
     if (size !== 14 && size !== 17 && size !== 10) continue;
-    const name = field.toString('latin1');
+    const name = latin1(field);
     if (headerNameIs(name, 'content-length')) length = true;
     else if (headerNameIs(name, 'transfer-encoding')) {
       codings ??= [];
-      for (const coding of (raw[i + 1] as Buffer).toString('latin1').split(',')) {
+      for (const coding of latin1(raw[i + 1] as Buffer | string).split(',')) {
         codings.push(coding.trim().toLowerCase());
       }
     } else if (headerNameIs(name, 'connection')) {
-      close ||= /(^|,)\s*close\s*(,|$)/i.test((raw[i + 1] as Buffer).toString('latin1'));
+      close ||= /(^|,)\s*close\s*(,|$)/i.test(latin1(raw[i + 1] as Buffer | string));
     }
   }
   if (codings !== undefined) {
@@ -83,7 +83,7 @@ export function logRefusedResponse(logger: Logger, backend: string | undefined, 
  * to an HTTP/1.1 client (1xx must not reach an HTTP/1.0 one), before the final head, with the
  * hop-by-hop fields dropped. Hints are advisory: one Node refuses (a malformed `Link`) is skipped.
  */
-export function relayEarlyHints(response: ServerResponse, raw: readonly Buffer[]): void {
+export function relayEarlyHints(response: ServerResponse, raw: readonly (Buffer | string)[]): void {
   if (response.headersSent || response.req.httpVersion !== '1.1') return;
   const fields = forwardResponseHeaders(raw, false);
   const hints: Record<string, string | string[]> = {};
@@ -105,4 +105,9 @@ export function relayEarlyHints(response: ServerResponse, raw: readonly Buffer[]
   } catch {
     // Not a valid Link value for Node: the hint is dropped, the final response is unaffected.
   }
+}
+
+/** A raw field as text: undici reports Buffers, the HTTP/2 upstream client strings. */
+function latin1(field: Buffer | string): string {
+  return typeof field === 'string' ? field : field.toString('latin1');
 }
