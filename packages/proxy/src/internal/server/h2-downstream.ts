@@ -55,7 +55,7 @@ export class H2Downstream {
     if (this.#request !== undefined) return this.#request;
     const stream = this.stream as ServerHttp2Stream & { rawTrailers?: unknown };
     // Kept where the upstream request reads a body's trailers (as a compatibility request has them).
-    if (stream.listenerCount('trailers') === 0) stream.once('trailers', keepTrailers);
+    if (stream.listenerCount('trailers') === 0) stream.on('trailers', keepTrailers);
     return stream;
   }
 

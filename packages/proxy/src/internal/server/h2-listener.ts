@@ -163,7 +163,7 @@ function onStream<C>(
   const session = stream.session as CountedSession | undefined;
   if (session !== undefined) {
     session[kOpenStreams] = (session[kOpenStreams] ?? 0) + 1;
-    stream.once('close', onCountedStreamClose);
+    stream.on('close', onCountedStreamClose);
   }
   const downstream = new H2Downstream(stream, headers, raw);
   boundRequest(downstream, o.requestTimeout, isGrpcCall(headers));

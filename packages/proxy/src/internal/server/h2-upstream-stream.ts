@@ -249,6 +249,8 @@ export class H2UpstreamRequest {
     };
     const onEnd = (): void => {
       ended = true;
+      // Every listener left is a no-op from now on: the stream's close need not remove them.
+      this.#detachBody = undefined;
       stream.end();
     };
     const onBroken = (err?: unknown): void => {
@@ -257,7 +259,8 @@ export class H2UpstreamRequest {
     };
     const onClose = (): void => onBroken();
     stream.on('drain', onDrain);
-    stream.once('wantTrailers', () => {
+    // Emitted once per stream.
+    stream.on('wantTrailers', () => {
       const pairs = trailerPairs(body.rawTrailers ?? body.trailers);
       try {
         stream.sendTrailers(pairsToHeaders(pairs));

@@ -88,7 +88,8 @@ export class H2Writer implements ResponseWriter {
     const ds = this.#downstream;
     // Throws for a field HTTP/2 cannot carry (the relay reports a broken upstream response).
     ds.respond(status, headers);
-    if (ds.builtResponse === undefined) ds.stream.once('wantTrailers', onWantTrailers);
+    // 'wantTrailers' is emitted once per stream: `on` spares the wrapper `once` makes.
+    if (ds.builtResponse === undefined) ds.stream.on('wantTrailers', onWantTrailers);
   }
 
   chunk(data: Buffer): boolean {
@@ -117,9 +118,11 @@ export class H2Writer implements ResponseWriter {
 
 /** Flat trailer pairs as the object `addTrailers` takes; a repeated name keeps every value. */
 function trailerObject(pairs: readonly string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null);
+  // A literal (a null-prototype object is a slow dictionary): the one name it cannot hold is skipped.
+  const out: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const name = (pairs[i] as string).toLowerCase();
+    if (name === '__proto__') continue;
     const value = pairs[i + 1] as string;
     const seen = out[name];
     if (seen === undefined) out[name] = value;
