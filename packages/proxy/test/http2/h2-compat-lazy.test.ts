@@ -131,4 +131,25 @@ describe('lazy compatibility objects on HTTP/2 streams', () => {
     expect(statuses).toEqual([404]);
     expect(built).toBe(1);
   });
+
+  it('built first by a logging phase after a response with trailers went out: the trailers are sent once', async () => {
+    const h2 = await backend();
+    h2.onStream = (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'fine' }));
+      stream.end(Buffer.alloc(20_000, 4));
+    };
+    const seen: unknown[] = [];
+    const app = peersApp([h2c(h2.id)], {
+      logging: (s) => seen.push([s.response.statusCode, s.response.headersSent]),
+    });
+    const { port } = await proxy(app, { h2c: true, accessLog: false });
+    const s = await session(port);
+    const replies = await Promise.all([1, 2, 3].map(() => h2Request(s, { ':path': '/t', te: 'trailers' })));
+    expect(
+      replies.map((r) => [r.status, r.body.length, r.trailers?.['grpc-status'], r.trailers?.['grpc-message']]),
+    ).toEqual([1, 2, 3].map(() => [200, 20_000, '0', 'fine']));
+    expect(seen).toEqual([1, 2, 3].map(() => [200, true]));
+    expect(built).toBe(3);
+  });
 });

@@ -125,10 +125,17 @@ export class H2Downstream {
 
   #build(): void {
     const stream = this.stream;
+    const trailerListeners = stream.listenerCount('wantTrailers');
     const request = new Http2ServerRequest(stream, this.headers, {}, this.rawHeaders);
     const response = new Http2ServerResponse(stream);
-    // Built after the proxy answered (a `logging` phase): the response reports what was sent.
-    if (this.#status !== 0) response.statusCode = this.#status;
+    if (this.#status !== 0) {
+      // Built after the proxy answered (a `logging` phase): the response reports what was sent,
+      // and the proxy's writer, not this response, sends the stream's trailers.
+      response.statusCode = this.#status;
+      for (const listener of stream.listeners('wantTrailers').slice(trailerListeners)) {
+        stream.removeListener('wantTrailers', listener as (...args: unknown[]) => void);
+      }
+    }
     this.#request = request;
     this.#response = response;
     // The stream's body already ended unread: the request must end too.
