@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BIG_SIZE, HUGE_SIZE, SMALL_BODY } from './lib/bodies.mjs';
-import { checkTarget } from './lib/check.mjs';
+import { checkTarget, checkTargetReady } from './lib/check.mjs';
 import { cpuSeconds, onInterrupt, rssBytes, signalAll, stopAll, stopChild } from './lib/children.mjs';
 import { H2_SCENARIO_IDS, runH2Scenarios } from './lib/h2-scenario.mjs';
 import { defaultLoader, LOADS, runLoad, WRK_PATH, writeWrkScripts } from './lib/load.mjs';
@@ -379,7 +379,8 @@ async function runScenario(run, manager, scenario, opts) {
     const port = proc.ports[target.port ?? 'main'];
     ports.set(target.id, port);
     pids.set(target.id, proc.child.proc.pid);
-    await checkTarget(target.label, port, { load: scenario.load, balance: target.balance });
+    const checks = await checkTargetReady(target.label, port, { load: scenario.load, balance: target.balance });
+    if (checks > 1) log(`   ${target.id} reached every upstream at check ${checks} (its health checks settling)`);
   }
   const runs = [];
   // The other targets' processes are paused while one is measured: idle targets still run their

@@ -56,6 +56,30 @@ export async function checkTarget(label, port, options) {
   }
 }
 
+/** How long {@link checkTargetReady} waits for a target's health checks to settle. */
+const SETTLE_MS = 15_000;
+
+/**
+ * {@link checkTarget}, but a target that reaches too few upstreams is asked again, once a second,
+ * for up to 15 s: a proxy started beside a busy machine (1,000 health checks a second, a
+ * 1,000-port nginx starting) may hold an upstream down until its next check passes. Wrong bytes,
+ * a wrong status or a key moving between upstreams fail at once, and a target that never reaches
+ * every upstream still fails. Resolves the number of checks it took.
+ */
+export async function checkTargetReady(label, port, options) {
+  const deadline = Date.now() + SETTLE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await checkTarget(label, port, options);
+      return attempt;
+    } catch (err) {
+      const unsettled = /reached \d+ upstream\(s\), expected round-robin/.test(String(err?.message));
+      if (!unsettled || Date.now() >= deadline || attempt > SETTLE_MS / 1000) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function checkWith(agent, label, port, { load, balance, distinct = 3 }) {
   const small = Buffer.from(SMALL_BODY);
   if (load === 'big') {
