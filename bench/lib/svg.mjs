@@ -1,6 +1,8 @@
 // A dependency-free SVG chart of a result document: one panel of horizontal bars (req/s) per
 // scenario, each bar labelled with req/s, p99 and its ratio to the undici floor, then the goals.
 
+import { shownRows } from './report.mjs';
+
 const WIDTH = 960;
 const LABEL_W = 300;
 const BAR_H = 20;
@@ -46,9 +48,10 @@ export function renderSvg(doc) {
     y += 24;
     out.push(`<text x="16" y="${y}" font-size="14" font-weight="bold">${xmlText(scenario.title)}</text>`);
     y += 10;
-    const max = Math.max(...scenario.rows.map((r) => r.rps), 1);
+    const rows = shownRows(scenario);
+    const max = Math.max(...rows.map((r) => r.rps), 1);
     const scale = (WIDTH - LABEL_W - VALUE_W - 16) / max;
-    for (const r of scenario.rows) {
+    for (const r of rows) {
       const w = Math.max(1, r.rps * scale);
       const ratio = r.vsFloor === null ? '' : `, ${r.vsFloor.toFixed(2)}× floor`;
       const errors = r.errors ? `, ${r.errors} errors` : '';
