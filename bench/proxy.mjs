@@ -52,7 +52,7 @@ const USAGE = `usage: pnpm bench:proxy [-- options]
   --upstreams K      nginx | node (default: nginx when ${NGINX_PATH} exists)
   --scenarios LIST   subset of ${SCENARIO_IDS.join(',')}
   --targets LIST     subset of target ids (direct,nginx,switchyard,switchyard-log,switchyard-metrics,floor,http-proxy,reply-from,…)
-  --backends N       backends in the cost-growth run (default 1000)
+  --backends N       backends in the cost-growth run (default 1000; 100 with --smoke)
   --workers LIST     adds the scaling row: switchyard serve --workers N for each N (e.g. 1,2,4),
                      wrk threads scaled with N; \`--scenarios scaling\` runs only that row
   --rss-requests A,B RSS checkpoints in requests (default 100000,1000000)
@@ -144,7 +144,8 @@ function parseOptions(argv) {
     rounds: number('rounds', smoke ? 1 : 3, { min: 1 }),
     connections: number('connections', smoke ? 8 : 64, { min: 1 }),
     threads: number('threads', 1, { min: 1 }),
-    backendsWide: number('backends', 1000, { min: 4 }),
+    // Smoke: a smaller wide set, so the run checks the scenario without a 1,000-port start-up storm.
+    backendsWide: number('backends', smoke ? 100 : 1000, { min: 4 }),
     workers: values.workers === undefined ? null : parseWorkerCounts(values.workers),
     rssRequests,
     requests: loader === 'autocannon' ? number('requests', smoke ? 100 : undefined, { min: 1 }) : undefined,
@@ -377,19 +378,30 @@ function machineInfo(opts) {
 
 const log = (line) => process.stdout.write(`${line}\n`);
 
+/** The last health transitions a Switchyard target logged (its stdout), to say why a check failed. */
+function healthLines(stdoutFile) {
+  if (stdoutFile === undefined || !existsSync(stdoutFile)) return '';
+  const lines = readFileSync(stdoutFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"component":"health"'));
+  return lines.length === 0 ? '' : `its last health lines:\n${lines.slice(-6).join('\n')}`;
+}
+
 async function runScenario(run, manager, scenario, opts) {
   const targets = opts.targets ? scenario.targets.filter((t) => opts.targets.includes(t.id)) : scenario.targets;
   if (targets.length === 0) return null;
   log(`\n== ${scenario.title}`);
   const ports = new Map();
   const pids = new Map();
-  await Promise.all(targets.map((target) => manager.ensure(target.process)));
+  // One target at a time, each checked before the next starts: a target is not checked while
+  // another starts beside it (a 1,000-backend proxy checks all its backends at once on start).
   for (const target of targets) {
     const proc = await manager.ensure(target.process);
     const port = proc.ports[target.port ?? 'main'];
     ports.set(target.id, port);
     pids.set(target.id, proc.child.proc.pid);
-    const checks = await checkTargetReady(target.label, port, { load: scenario.load, balance: target.balance });
+    const options = { load: scenario.load, balance: target.balance };
+    const checks = await checkTargetReady(target.label, port, options, () => healthLines(proc.stdoutFile));
     if (checks > 1) log(`   ${target.id} reached every upstream at check ${checks} (its health checks settling)`);
   }
   const runs = [];

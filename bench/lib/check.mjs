@@ -64,9 +64,10 @@ const SETTLE_MS = 15_000;
  * for up to 15 s: a proxy started beside a busy machine (1,000 health checks a second, a
  * 1,000-port nginx starting) may hold an upstream down until its next check passes. Wrong bytes,
  * a wrong status or a key moving between upstreams fail at once, and a target that never reaches
- * every upstream still fails. Resolves the number of checks it took.
+ * every upstream still fails, with what `explain()` says (the target's health log lines).
+ * Resolves the number of checks it took.
  */
-export async function checkTargetReady(label, port, options) {
+export async function checkTargetReady(label, port, options, explain = () => '') {
   const deadline = Date.now() + SETTLE_MS;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -74,7 +75,11 @@ export async function checkTargetReady(label, port, options) {
       return attempt;
     } catch (err) {
       const unsettled = /reached \d+ upstream\(s\), expected round-robin/.test(String(err?.message));
-      if (!unsettled || Date.now() >= deadline || attempt > SETTLE_MS / 1000) throw err;
+      if (!unsettled) throw err;
+      if (Date.now() >= deadline || attempt > SETTLE_MS / 1000) {
+        const why = explain();
+        throw why === '' ? err : new Error(`${err.message} after ${attempt} checks; ${why}`, { cause: err });
+      }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
