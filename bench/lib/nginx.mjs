@@ -81,7 +81,9 @@ export async function upstreamConfig(dir, name, ports) {
       proxy_set_header Connection "";
       proxy_buffer_size 16k;
       proxy_buffers 16 16k;`;
-  return `${preamble(dir, name, { connections: Math.max(4096, ports.length * 4) })}
+  // Every target's pools keep their connections to these ports alive for 65 s, and each 64 KiB or
+  // 1 MiB request in flight holds three (client, proxy module, internal server): room for all.
+  return `${preamble(dir, name, { connections: Math.max(16_384, ports.length * 4) })}
   upstream big_body {
     server unix:${socket};
     keepalive 16;
