@@ -146,6 +146,11 @@ export function forwardedElement(clientIp: string, proto: 'http' | 'https', host
   return host === undefined ? `${element};proto=${proto}` : `${element};host=${forwardedValue(host)};proto=${proto}`;
 }
 
+/** A raw header field as text: undici reports Buffers, the HTTP/2 upstream client strings. */
+export function fieldText(field: Buffer | string): string {
+  return typeof field === 'string' ? field : field.toString('latin1');
+}
+
 /**
  * Converts undici's raw response headers (Buffers for HTTP/1.1, strings for HTTP/2) to
  * strings and drops the hop-by-hop fields (and those `Connection` nominates), which describe
@@ -158,8 +163,8 @@ export function forwardResponseHeaders(raw: readonly (Buffer | string)[], upgrad
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as Buffer | string;
     const value = raw[i + 1] as Buffer | string;
-    const n = typeof name === 'string' ? name : name.toString('latin1');
-    const v = typeof value === 'string' ? value : value.toString('latin1');
+    const n = fieldText(name);
+    const v = fieldText(value);
     switch (n.length) {
       case 2:
         if (headerNameIs(n, 'te')) continue;

@@ -65,11 +65,14 @@ export function rawFieldStrings(raw: readonly string[]): string[] {
   return out;
 }
 
-/** Flat `[name, value, …]` pairs as a headers object for `sendTrailers` (repeated names as arrays). */
+/** Flat `[name, value, …]` pairs as a headers object for `sendTrailers` or `addTrailers` (repeated names as arrays). */
 export function pairsToHeaders(pairs: readonly string[]): OutgoingHttpHeaders {
+  // A literal (a null-prototype object is a slow dictionary): the one name it cannot hold is skipped.
   const out: OutgoingHttpHeaders = {};
   for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const name = pairs[i] as string;
+    // Lower case, as HTTP/2 sends names (Node lowers them too); repeated names keep every value.
+    const name = (pairs[i] as string).toLowerCase();
+    if (name === '__proto__') continue;
     const value = pairs[i + 1] as string;
     const seen = out[name];
     if (seen === undefined) out[name] = value;

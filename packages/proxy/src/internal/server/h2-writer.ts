@@ -1,5 +1,6 @@
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { H2Downstream } from './h2-downstream.js';
+import { pairsToHeaders } from './h2-upstream-headers.js';
 import type { ResponseOwner, ResponseWriter } from './response-writer.js';
 
 const kOwner = Symbol('switchyard.h2ResponseOwner');
@@ -19,7 +20,7 @@ function onStreamDrain(this: Owned): void {
 function onWantTrailers(this: Owned): void {
   const pairs = this[kTrailers];
   try {
-    this.sendTrailers(pairs === undefined || pairs.length === 0 ? {} : trailerObject(pairs));
+    this.sendTrailers(pairs === undefined || pairs.length === 0 ? {} : pairsToHeaders(pairs));
   } catch {
     // A field HTTP/2 cannot carry: the response cannot end as it should.
     this.close(constants.NGHTTP2_INTERNAL_ERROR);
@@ -34,7 +35,7 @@ export function endWithTrailers(downstream: H2Downstream, pairs: readonly string
   const res = downstream.builtResponse;
   if (res !== undefined) {
     if (res.writableEnded) return;
-    if (pairs.length > 0) res.addTrailers(trailerObject(pairs));
+    if (pairs.length > 0) res.addTrailers(pairsToHeaders(pairs));
     res.end();
     return;
   }
@@ -114,20 +115,4 @@ export class H2Writer implements ResponseWriter {
     // A reset without an error code (what `destroy()` sends) would read as a complete response.
     this.#downstream.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
-}
-
-/** Flat trailer pairs as the object `addTrailers` takes; a repeated name keeps every value. */
-function trailerObject(pairs: readonly string[]): Record<string, string | string[]> {
-  // A literal (a null-prototype object is a slow dictionary): the one name it cannot hold is skipped.
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const name = (pairs[i] as string).toLowerCase();
-    if (name === '__proto__') continue;
-    const value = pairs[i + 1] as string;
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else out[name] = [seen, value];
-  }
-  return out;
 }

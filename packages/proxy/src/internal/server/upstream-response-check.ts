@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { headerNameIs } from '@switchyard/core';
 import type { Logger } from 'pino';
-import { forwardResponseHeaders } from './forward-headers.js';
+import { fieldText, forwardResponseHeaders } from './forward-headers.js';
 
 /**
  * What the proxy refuses in an upstream response beyond what undici's strict parser (llhttp)
@@ -37,15 +37,15 @@ export function upstreamFramingProblem(
     // Only names as long as one of the three are read as text: most fields are passed over unread.
     const size = field.length;
     if (size !== 14 && size !== 17 && size !== 10) continue;
-    const name = latin1(field);
+    const name = fieldText(field);
     if (headerNameIs(name, 'content-length')) length = true;
     else if (headerNameIs(name, 'transfer-encoding')) {
       codings ??= [];
-      for (const coding of latin1(raw[i + 1] as Buffer | string).split(',')) {
+      for (const coding of fieldText(raw[i + 1] as Buffer | string).split(',')) {
         codings.push(coding.trim().toLowerCase());
       }
     } else if (headerNameIs(name, 'connection')) {
-      close ||= /(^|,)\s*close\s*(,|$)/i.test(latin1(raw[i + 1] as Buffer | string));
+      close ||= /(^|,)\s*close\s*(,|$)/i.test(fieldText(raw[i + 1] as Buffer | string));
     }
   }
   if (codings !== undefined) {
@@ -105,9 +105,4 @@ export function relayEarlyHints(response: ServerResponse, raw: readonly (Buffer 
   } catch {
     // Not a valid Link value for Node: the hint is dropped, the final response is unaffected.
   }
-}
-
-/** A raw field as text: undici reports Buffers, the HTTP/2 upstream client strings. */
-function latin1(field: Buffer | string): string {
-  return typeof field === 'string' ? field : field.toString('latin1');
 }
